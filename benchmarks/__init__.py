@@ -1,0 +1,1 @@
+"""nutune's benchmark suite (issue "Benchmarks"): ``python -m benchmarks`` or ``make bench``."""
