@@ -1,0 +1,686 @@
+"""Configuration loading and validation: JSON schema + cross-key checks + typed, frozen dataclasses.
+
+``load_config`` is the single entry point: ``config/config.yaml`` (or a dict, e.g. Snakemake's ``config``) is
+validated against ``src/nutune/config.schema.yaml`` (JSON Schema draft 2020-12, written in YAML; unknown keys,
+types, bounds and enums), then cross-key checks run (prior box inside the simulator's valid range, parameter
+order = :data:`nutune.dials.PARAMETER_NAMES`, shard size, observation points inside the prior, data files present).
+Every failure raises :class:`ConfigError` naming the key path (``npe.batch_size``), the bad value and what is
+allowed. Field names of the dataclasses equal the YAML keys (``cfg.npe.batch_size``, ``cfg.simulation.n_train``).
+
+The default prior box and dial semantics follow arXiv:2603.09778 (the 2026 paper's box) and GENIE Reweight
+(``GReWeightNuXSecCCQE``, ``GReWeightXSecMEC``; see :mod:`nutune.dials`).
+"""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+import json
+import math
+import os
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+import numpy as np
+import yaml
+
+from nutune.dials import PARAMETER_NAMES
+
+__all__ = [
+    "ConfigError",
+    "Config",
+    "Parameter",
+    "BuiltinSettings",
+    "GenieSettings",
+    "SimulatorConfig",
+    "SimulationConfig",
+    "NPEConfig",
+    "DiagnosticsConfig",
+    "InferenceConfig",
+    "Observation",
+    "Chi2Config",
+    "GatesConfig",
+    "ReferenceConfig",
+    "ClassicalConfig",
+    "LearningCurveConfig",
+    "DEFAULT_VALID_RANGES",
+    "OBSERVATION_VARIANTS",
+    "load_config",
+    "validate_config_dict",
+    "schema",
+    "valid_ranges",
+]
+
+SCHEMA_PATH = Path(__file__).with_name("config.schema.yaml")
+
+#: Physical ranges in which the simulator is valid, in PARAMETER_NAMES order (M_A [GeV], N, x, s). Used when
+#: ``nutune.simulator.VALID_RANGES`` is not available.
+DEFAULT_VALID_RANGES: tuple[tuple[float, float], ...] = ((0.5, 1.5), (0.0, 5.0), (0.0, 1.0), (0.0, 2.0))
+#: Variants of the built-in simulator usable in ``observations.<name>.variant``.
+OBSERVATION_VARIANTS: tuple[str, ...] = ("nominal", "nuwro_like")
+
+
+class ConfigError(ValueError):
+    """The configuration is invalid; the message names the key path, the value and what is allowed."""
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# YAML loading (YAML 1.2 floats: PyYAML reads ``1e-3`` as a string otherwise)
+# ---------------------------------------------------------------------------------------------------------------
+
+
+class _Yaml12Loader(yaml.SafeLoader):
+    """SafeLoader that also resolves ``1e-3``-style floats (YAML 1.2), as users of scientific configs expect."""
+
+
+_Yaml12Loader.add_implicit_resolver(
+    "tag:yaml.org,2002:float",
+    re.compile(
+        r"""^(?:[-+]?(?:[0-9][0-9_]*)\.[0-9_]*(?:[eE][-+]?[0-9]+)?
+        |[-+]?(?:[0-9][0-9_]*)(?:[eE][-+]?[0-9]+)
+        |\.[0-9_]+(?:[eE][-+]?[0-9]+)?
+        |[-+]?\.(?:inf|Inf|INF)
+        |\.(?:nan|NaN|NAN))$""",
+        re.X,
+    ),
+    list("-+0123456789."),
+)
+
+
+def _read_yaml(path: Path) -> Any:
+    if not path.is_file():
+        raise ConfigError(f"config file {path} does not exist")
+    try:
+        with open(path, encoding="utf-8") as fh:
+            return yaml.load(fh, Loader=_Yaml12Loader)  # noqa: S506 - a SafeLoader subclass
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"config file {path} is not valid YAML: {exc}") from None
+
+
+@cache
+def schema() -> dict:
+    """The JSON schema (draft 2020-12) of the configuration, read from ``config.schema.yaml``."""
+    with open(SCHEMA_PATH, encoding="utf-8") as fh:
+        return yaml.load(fh, Loader=_Yaml12Loader)  # noqa: S506
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Schema validation with readable messages
+# ---------------------------------------------------------------------------------------------------------------
+
+
+def _key_path(path: Any) -> str:
+    out = ""
+    for part in path:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        else:
+            out += f".{part}" if out else str(part)
+    return out or "<top level>"
+
+
+def _describe(node: dict | None) -> str:
+    if not node or "description" not in node:
+        return ""
+    return f" ({' '.join(str(node['description']).split())})"
+
+
+def _resolve(node: dict, root: dict) -> dict:
+    while isinstance(node, dict) and "$ref" in node:
+        ref = node["$ref"]
+        target: Any = root
+        for part in ref.lstrip("#/").split("/"):
+            target = target[part]
+        merged = {k: v for k, v in node.items() if k != "$ref"}
+        node = {**target, **merged}
+    return node
+
+
+def _format_schema_error(err: jsonschema.ValidationError, root: dict) -> str:
+    path = _key_path(err.absolute_path)
+    value = err.instance
+    sch = _resolve(err.schema, root) if isinstance(err.schema, dict) else {}
+    kind = err.validator
+    hint = _describe(sch)
+    if kind == "additionalProperties":
+        allowed = sorted(sch.get("properties", {}))
+        extra = sorted(set(value) - set(allowed)) if isinstance(value, dict) else []
+        where = path if path != "<top level>" else "the top level"
+        keys = ", ".join(f"{where}.{k}" if path != "<top level>" else k for k in extra)
+        return f"unknown key(s) {keys} = {[value[k] for k in extra]!r} in {where}; allowed keys: {', '.join(allowed)}"
+    if kind == "required":
+        return f"{path}: {err.message}; every key of this section is required"
+    if kind == "type":
+        return f"{path} = {value!r} has the wrong type ({type(value).__name__}); expected {sch.get('type')}{hint}"
+    if kind == "enum":
+        return f"{path} = {value!r} is not allowed; allowed: {', '.join(map(repr, sch['enum']))}{hint}"
+    if kind in ("minimum", "exclusiveMinimum", "maximum", "exclusiveMaximum"):
+        bound = sch[kind]
+        rel = {"minimum": ">=", "exclusiveMinimum": ">", "maximum": "<=", "exclusiveMaximum": "<"}[kind]
+        extra = []
+        if kind.endswith("Minimum") or kind == "minimum":
+            for k, r in (("maximum", "<="), ("exclusiveMaximum", "<")):
+                if k in sch:
+                    extra.append(f"{r} {sch[k]}")
+        else:
+            for k, r in (("minimum", ">="), ("exclusiveMinimum", ">")):
+                if k in sch:
+                    extra.append(f"{r} {sch[k]}")
+        cond = " and ".join([f"{rel} {bound}", *extra])
+        return f"{path} = {value!r} is out of bounds; it must be {cond}{hint}"
+    if kind in ("minItems", "maxItems"):
+        lo, hi = sch.get("minItems"), sch.get("maxItems")
+        want = f"exactly {lo}" if lo == hi else (f"at least {lo}" if kind == "minItems" else f"at most {hi}")
+        return f"{path} = {value!r} has {len(value)} item(s); {want} required{hint}"
+    if kind == "uniqueItems":
+        return f"{path} = {value!r} has duplicated items; each item may appear once{hint}"
+    if kind == "minProperties":
+        return f"{path} = {value!r} is empty; at least {sch['minProperties']} entry required{hint}"
+    if kind == "minLength":
+        return f"{path} = {value!r} is empty; a non-empty string is required{hint}"
+    if kind == "pattern" or kind == "propertyNames":
+        return f"{path}: name {value!r} is not allowed; use letters, digits, '_' and '-' only"
+    return f"{path} = {value!r}: {err.message}{hint}"
+
+
+def _schema_errors(data: Any) -> list[str]:
+    root = schema()
+    validator = jsonschema.Draft202012Validator(root)
+    errors = sorted(validator.iter_errors(data), key=lambda e: (list(map(str, e.absolute_path)), e.validator))
+    messages: list[str] = []
+    for err in errors:
+        # propertyNames errors carry the bad name as instance but not in the path
+        msg = _format_schema_error(err, root)
+        if msg not in messages:
+            messages.append(msg)
+    return messages
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Typed configuration
+# ---------------------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Parameter:
+    """One GENIE Reweight dial with its uniform prior box in physical units (see :mod:`nutune.dials`)."""
+
+    dial: str
+    label: str
+    unit: str
+    min: float
+    max: float
+
+
+@dataclass(frozen=True)
+class BuiltinSettings:
+    """``simulator.builtin``: the built-in simulator's template sample."""
+
+    sample_seed: int
+    n_events: int
+    cache_dir: str
+
+
+@dataclass(frozen=True)
+class GenieSettings:
+    """``simulator.genie``: GENIE gevgen + NUISANCE settings (only validated when ``backend == "genie"``)."""
+
+    container: str | None
+    gevgen: str
+    prepare_genie: str
+    nuiscomp: str
+    tune: str
+    splines: str
+    flux_file: str
+    flux_hist: str
+    target: str
+    n_events: int
+    gen_seed: int
+    keep_events: bool
+
+
+@dataclass(frozen=True)
+class SimulatorConfig:
+    """``simulator``: backend and binning."""
+
+    backend: str
+    bins: int
+    builtin: BuiltinSettings
+    genie: GenieSettings
+
+
+@dataclass(frozen=True)
+class SimulationConfig:
+    """``simulation``: bank sizes and sharding."""
+
+    n_train: int
+    n_test: int
+    shard_size: int
+    on_bad_histogram: str
+
+
+@dataclass(frozen=True)
+class NPEConfig:
+    """``npe``: embedding net, flow and training settings (arXiv:2510.07454 defaults in config.yaml)."""
+
+    embedding_hidden: tuple[int, ...]
+    embedding_dim: int
+    density_estimator: str
+    num_transforms: int
+    hidden_features: int
+    batch_size: int
+    learning_rate: float
+    stop_after_epochs: int
+    max_num_epochs: int
+    validation_fraction: float
+    x_transform: str
+    noise: str
+    noise_components: tuple[str, ...]
+    n_ensemble: int
+    device: str
+
+
+@dataclass(frozen=True)
+class DiagnosticsConfig:
+    """``diagnostics``: coverage / TARP / SBC on the test set."""
+
+    num_posterior_samples: int
+    coverage_levels: int
+    n_pulls: int
+    corner_index: int
+
+
+@dataclass(frozen=True)
+class InferenceConfig:
+    """``inference``: posterior sampling and covariance throws."""
+
+    num_posterior_samples: int
+    n_throws: int
+    throw_components: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Observation:
+    """``observations.<name>``: ``variant``/``point`` for builtin, ``column`` for published, nothing for data."""
+
+    name: str
+    kind: str
+    variant: str | None = None
+    point: tuple[float, ...] | None = None
+    column: str | None = None
+
+
+@dataclass(frozen=True)
+class Chi2Config:
+    """``chi2``: covariance conventions of the χ² tables."""
+
+    modes: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class GatesConfig:
+    """``gates``: calibration gates before real data."""
+
+    on_failure: str
+    max_coverage_error: float
+    max_tarp_error: float
+    min_sbc_pvalue: float
+
+
+@dataclass(frozen=True)
+class ReferenceConfig:
+    """``reference``: emcee reference posteriors."""
+
+    activate: bool
+    n_walkers: int
+    n_steps: int
+    burn_in: int
+    n_mock: int
+
+
+@dataclass(frozen=True)
+class ClassicalConfig:
+    """``classical``: iminuit χ² fits."""
+
+    activate: bool
+
+
+@dataclass(frozen=True)
+class LearningCurveConfig:
+    """``learning_curve``: metrics versus training-set size."""
+
+    activate: bool
+    n_train: tuple[int, ...]
+
+
+@dataclass(frozen=True)
+class Config:
+    """The validated configuration. Field names equal the YAML keys; ``raw`` is the validated dict."""
+
+    seed: int
+    parameters: tuple[Parameter, ...]
+    simulator: SimulatorConfig
+    simulation: SimulationConfig
+    npe: NPEConfig
+    diagnostics: DiagnosticsConfig
+    inference: InferenceConfig
+    observations: dict[str, Observation]
+    chi2: Chi2Config
+    gates: GatesConfig
+    reference: ReferenceConfig
+    classical: ClassicalConfig
+    learning_curve: LearningCurveConfig
+    raw: dict
+    config_hash: str
+
+    @property
+    def prior_low(self) -> np.ndarray:
+        """(4,) lower edges of the uniform prior (physical units, PARAMETER_NAMES order)."""
+        return np.array([p.min for p in self.parameters], dtype=float)
+
+    @property
+    def prior_high(self) -> np.ndarray:
+        """(4,) upper edges of the uniform prior (physical units, PARAMETER_NAMES order)."""
+        return np.array([p.max for p in self.parameters], dtype=float)
+
+    @property
+    def dial_names(self) -> tuple[str, ...]:
+        """The dial names in order (always :data:`nutune.dials.PARAMETER_NAMES`)."""
+        return tuple(p.dial for p in self.parameters)
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Cross-key checks
+# ---------------------------------------------------------------------------------------------------------------
+
+
+def valid_ranges() -> tuple[tuple[float, float], ...]:
+    """The simulator's valid physical ranges: ``nutune.simulator.VALID_RANGES`` if defined, else the defaults.
+
+    ``VALID_RANGES`` may be a mapping keyed by dial name or a sequence of (low, high) pairs in PARAMETER_NAMES order.
+    """
+    try:
+        from nutune.simulator import VALID_RANGES  # type: ignore[attr-defined]
+    except ImportError:
+        return DEFAULT_VALID_RANGES
+    try:
+        if isinstance(VALID_RANGES, Mapping):
+            pairs = [VALID_RANGES[name] for name in PARAMETER_NAMES]
+        else:
+            pairs = list(VALID_RANGES)
+        out = tuple((float(lo), float(hi)) for lo, hi in np.asarray(pairs, dtype=float).reshape(4, 2))
+    except (KeyError, TypeError, ValueError):
+        return DEFAULT_VALID_RANGES
+    return out
+
+
+def _repo_relative(path_str: str) -> Path:
+    """Resolve a path from the config: absolute, relative to the cwd, else relative to the repository root."""
+    p = Path(path_str).expanduser()
+    if p.is_absolute() or p.exists():
+        return p
+    repo = Path(__file__).resolve().parents[2]
+    return repo / p
+
+
+def _cross_key_errors(d: dict, check_files: bool) -> list[str]:
+    errs: list[str] = []
+    # parameters: names, order, prior box inside the simulator's valid range
+    names = [p["dial"] for p in d["parameters"]]
+    if tuple(names) != PARAMETER_NAMES:
+        errs.append(
+            f"parameters = {names!r}: the dials must be exactly {list(PARAMETER_NAMES)} in this order "
+            "(nutune.dials.PARAMETER_NAMES)"
+        )
+    ranges = valid_ranges()
+    for i, par in enumerate(d["parameters"]):
+        lo, hi = float(par["min"]), float(par["max"])
+        key = f"parameters[{i}]"
+        if not (math.isfinite(lo) and math.isfinite(hi)):
+            errs.append(f"{key}.min/max = [{lo}, {hi}]: prior edges must be finite")
+            continue
+        if lo >= hi:
+            errs.append(f"{key}.min = {lo} >= {key}.max = {hi} ({par['dial']}): the prior needs min < max")
+        vlo, vhi = ranges[i] if i < len(ranges) else (-math.inf, math.inf)
+        if lo < vlo or hi > vhi:
+            errs.append(
+                f"{key} ({par['dial']}) prior [{lo}, {hi}] leaves the simulator's valid range [{vlo}, {vhi}]; "
+                "choose min and max inside it"
+            )
+    # sharding: a shard larger than both runs is almost surely a typo (one partial shard per split)
+    sim = d["simulation"]
+    biggest = max(sim["n_train"], sim["n_test"])
+    if sim["shard_size"] > biggest:
+        errs.append(
+            f"simulation.shard_size = {sim['shard_size']} is larger than the largest split "
+            f"max(n_train, n_test) = {biggest}; allowed: 1 .. {biggest}"
+        )
+    diag = d["diagnostics"]
+    if diag["n_pulls"] > sim["n_test"]:
+        errs.append(f"diagnostics.n_pulls = {diag['n_pulls']} exceeds simulation.n_test = {sim['n_test']}")
+    if diag["corner_index"] >= sim["n_test"]:
+        errs.append(
+            f"diagnostics.corner_index = {diag['corner_index']} is not a test row; allowed: 0 .. {sim['n_test'] - 1}"
+        )
+    npe = d["npe"]
+    n_val = int(math.floor(sim["n_train"] * npe["validation_fraction"]))
+    if n_val < 1 or sim["n_train"] - n_val < 1:
+        errs.append(
+            f"npe.validation_fraction = {npe['validation_fraction']} leaves no validation or no training rows "
+            f"for simulation.n_train = {sim['n_train']}"
+        )
+    if npe["x_transform"] == "log" and npe["noise"] == "covariance":
+        errs.append(
+            "npe.x_transform = 'log' with npe.noise = 'covariance': Gaussian noise makes histograms negative; "
+            "use x_transform 'max' with covariance noise"
+        )
+    ref = d["reference"]
+    if ref["burn_in"] >= ref["n_steps"]:
+        errs.append(f"reference.burn_in = {ref['burn_in']} must be below reference.n_steps = {ref['n_steps']}")
+    lc = d["learning_curve"]
+    if lc["activate"]:
+        too_big = [n for n in lc["n_train"] if n > sim["n_train"]]
+        if too_big:
+            errs.append(
+                f"learning_curve.n_train = {lc['n_train']!r}: sizes {too_big} exceed simulation.n_train = "
+                f"{sim['n_train']}; allowed: 1 .. {sim['n_train']}"
+            )
+    # observations
+    from nutune.resources import PUBLISHED_COLUMNS
+
+    lows = [float(p["min"]) for p in d["parameters"]]
+    highs = [float(p["max"]) for p in d["parameters"]]
+    bins = d["simulator"]["bins"]
+    for name, obs in d["observations"].items():
+        key = f"observations.{name}"
+        kind = obs["kind"]
+        allowed_keys = {"builtin": {"kind", "variant", "point"}, "published": {"kind", "column"}, "data": {"kind"}}
+        extra = sorted(set(obs) - allowed_keys[kind])
+        if extra:
+            errs.append(
+                f"{key}: key(s) {', '.join(extra)} do not apply to kind {kind!r}; allowed: "
+                f"{', '.join(sorted(allowed_keys[kind]))}"
+            )
+        if kind == "builtin":
+            variant = obs.get("variant", "nominal")
+            if variant not in OBSERVATION_VARIANTS:
+                errs.append(f"{key}.variant = {variant!r} is not allowed; allowed: {', '.join(OBSERVATION_VARIANTS)}")
+            if "point" not in obs:
+                errs.append(f"{key}.point is missing; kind 'builtin' needs 4 physical values (M_A, N, x, s)")
+            else:
+                point = [float(v) for v in obs["point"]]
+                if not all(math.isfinite(v) for v in point):
+                    errs.append(f"{key}.point = {point!r} has non-finite values; 4 finite numbers are required")
+                else:
+                    outside = [
+                        f"{PARAMETER_NAMES[i]}={v} not in [{lows[i]}, {highs[i]}]"
+                        for i, v in enumerate(point)
+                        if not lows[i] <= v <= highs[i]
+                    ]
+                    if outside:
+                        errs.append(f"{key}.point = {point!r} is outside the prior box: {'; '.join(outside)}")
+        elif kind == "published":
+            column = obs.get("column")
+            if column not in PUBLISHED_COLUMNS:
+                errs.append(f"{key}.column = {column!r} is not allowed; allowed: {', '.join(PUBLISHED_COLUMNS)}")
+            if bins != 58:
+                errs.append(
+                    f"{key}: published predictions exist for 58 bins only, but simulator.bins = {bins}; "
+                    "use bins 58 or remove this observation"
+                )
+    # files
+    if check_files:
+        from nutune.resources import FLUX_NPZ, PUBLISHED_CSV, T2K_NPZ, DataError, resources_root
+
+        try:
+            root = resources_root()
+        except DataError as exc:
+            errs.append(f"resources: {exc}")
+        else:
+            needed = [T2K_NPZ, FLUX_NPZ]
+            if any(o["kind"] == "published" for o in d["observations"].values()):
+                needed.append(PUBLISHED_CSV)
+            for rel in needed:
+                if not (root / rel).is_file():
+                    errs.append(f"resources: data file {root / rel} is missing (needed by this config)")
+    if d["simulator"]["backend"] == "genie":
+        genie = d["simulator"]["genie"]
+        if check_files:
+            for key in ("splines", "flux_file"):
+                path = _repo_relative(genie[key])
+                if not path.is_file():
+                    errs.append(
+                        f"simulator.genie.{key} = {genie[key]!r}: file not found (looked at {path}); "
+                        "required when simulator.backend = 'genie'"
+                    )
+        if not re.fullmatch(r"\d{10}\[[0-9.]+\](,\d{10}\[[0-9.]+\])*", genie["target"]):
+            errs.append(
+                f"simulator.genie.target = {genie['target']!r} is not a GENIE target mix; "
+                "expected e.g. '1000060120[0.923],1000010010[0.077]'"
+            )
+        else:
+            total = sum(float(f) for f in re.findall(r"\[([0-9.]+)\]", genie["target"]))
+            if not math.isclose(total, 1.0, abs_tol=1e-3):
+                errs.append(f"simulator.genie.target = {genie['target']!r}: mass fractions sum to {total}, not 1")
+    return errs
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Public API
+# ---------------------------------------------------------------------------------------------------------------
+
+
+def _canonical_hash(d: dict) -> str:
+    text = json.dumps(d, sort_keys=True, separators=(",", ":"), allow_nan=False)
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def _raise(messages: list[str], source: str) -> None:
+    if not messages:
+        return
+    head = f"invalid configuration ({source}): " if source else "invalid configuration: "
+    if len(messages) == 1:
+        raise ConfigError(head + messages[0])
+    raise ConfigError(head + f"{len(messages)} problems\n  - " + "\n  - ".join(messages))
+
+
+def _plain(obj: Any) -> Any:
+    """Deep-copy into plain dict/list/scalars (Snakemake passes its own dict subclasses)."""
+    if isinstance(obj, Mapping):
+        return {str(k): _plain(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_plain(v) for v in obj]
+    if isinstance(obj, np.generic):
+        return obj.item()
+    return copy.deepcopy(obj)
+
+
+def validate_config_dict(d: Mapping, *, check_files: bool = True, source: str = "") -> dict:
+    """Validate a configuration dict (schema + cross-key checks) and return it as a plain dict.
+
+    Used by ``workflow/rules/common.smk`` on Snakemake's ``config``.
+
+    Raises:
+        ConfigError: listing every problem with its key path, value and what is allowed.
+    """
+    if not isinstance(d, Mapping):
+        raise ConfigError(f"the configuration must be a mapping of keys, got {type(d).__name__}")
+    data = _plain(d)
+    _raise(_schema_errors(data), source)
+    _raise(_cross_key_errors(data, check_files), source)
+    return data
+
+
+def _build(d: dict) -> Config:
+    sim = d["simulator"]
+    npe = dict(d["npe"])
+    npe["embedding_hidden"] = tuple(npe["embedding_hidden"])
+    npe["noise_components"] = tuple(npe["noise_components"])
+    npe["learning_rate"] = float(npe["learning_rate"])
+    npe["validation_fraction"] = float(npe["validation_fraction"])
+    inf = dict(d["inference"])
+    inf["throw_components"] = tuple(inf["throw_components"])
+    observations = {}
+    for name, obs in d["observations"].items():
+        point = tuple(float(v) for v in obs["point"]) if "point" in obs else None
+        variant = obs.get("variant", "nominal") if obs["kind"] == "builtin" else None
+        observations[name] = Observation(
+            name=name, kind=obs["kind"], variant=variant, point=point, column=obs.get("column")
+        )
+    return Config(
+        seed=int(d["seed"]),
+        parameters=tuple(
+            Parameter(dial=p["dial"], label=p["label"], unit=p["unit"], min=float(p["min"]), max=float(p["max"]))
+            for p in d["parameters"]
+        ),
+        simulator=SimulatorConfig(
+            backend=sim["backend"],
+            bins=int(sim["bins"]),
+            builtin=BuiltinSettings(**sim["builtin"]),
+            genie=GenieSettings(**sim["genie"]),
+        ),
+        simulation=SimulationConfig(**d["simulation"]),
+        npe=NPEConfig(**npe),
+        diagnostics=DiagnosticsConfig(**d["diagnostics"]),
+        inference=InferenceConfig(**inf),
+        observations=observations,
+        chi2=Chi2Config(modes=tuple(d["chi2"]["modes"])),
+        gates=GatesConfig(**{k: (float(v) if k != "on_failure" else v) for k, v in d["gates"].items()}),
+        reference=ReferenceConfig(**d["reference"]),
+        classical=ClassicalConfig(**d["classical"]),
+        learning_curve=LearningCurveConfig(
+            activate=d["learning_curve"]["activate"], n_train=tuple(d["learning_curve"]["n_train"])
+        ),
+        raw=d,
+        config_hash=_canonical_hash(d),
+    )
+
+
+def load_config(path_or_dict: str | os.PathLike | Mapping, *, check_files: bool = True) -> Config:
+    """Load and validate a configuration (YAML file or dict) into a frozen :class:`Config`.
+
+    Args:
+        path_or_dict: path to a YAML file (``config/config.yaml``) or an already-parsed mapping.
+        check_files: also require the resource files (and, for ``backend: genie``, the splines and flux file)
+            to exist.
+
+    Returns:
+        The typed configuration; ``Config.raw`` is the validated dict and ``Config.config_hash`` the SHA-256 of
+        its canonical JSON (sorted keys, no whitespace).
+
+    Raises:
+        ConfigError: naming the key path, the value and what is allowed.
+    """
+    if isinstance(path_or_dict, Mapping):
+        data, source = path_or_dict, ""
+    else:
+        path = Path(path_or_dict)
+        data, source = _read_yaml(path), str(path)
+        if data is None:
+            raise ConfigError(f"config file {path} is empty")
+    return _build(validate_config_dict(data, check_files=check_files, source=source))

@@ -1,0 +1,207 @@
+"""Tests of nutune.config: the shipped config loads, and every bad input is refused with a message that names
+the key path and the bad value."""
+
+from __future__ import annotations
+
+import copy
+import math
+from pathlib import Path
+
+import numpy as np
+import pytest
+import yaml
+
+from nutune.config import Config, ConfigError, load_config, schema, validate_config_dict
+from nutune.dials import PARAMETER_NAMES
+
+REPO = Path(__file__).resolve().parents[1]
+CONFIG_YAML = REPO / "config" / "config.yaml"
+
+
+@pytest.fixture(scope="module")
+def base() -> dict:
+    with open(CONFIG_YAML, encoding="utf-8") as fh:
+        return yaml.safe_load(fh)
+
+
+def test_shipped_config_loads(base: dict) -> None:
+    cfg = load_config(CONFIG_YAML)
+    assert isinstance(cfg, Config)
+    assert cfg.seed == 555
+    assert tuple(p.dial for p in cfg.parameters) == PARAMETER_NAMES
+    np.testing.assert_allclose(cfg.prior_low, [0.5287, 0.0, 0.0, 0.0])
+    np.testing.assert_allclose(cfg.prior_high, [1.3938, 3.0, 1.0, 1.5])
+    assert cfg.simulator.backend == "builtin" and cfg.simulator.bins == 58
+    assert cfg.simulation.n_train == 200000 and cfg.simulation.shard_size == 1000
+    assert cfg.npe.batch_size == 512 and cfg.npe.embedding_hidden == (45, 32)
+    assert cfg.npe.noise_components == ("stat", "syst", "norm")
+    assert cfg.observations["nuwro"].column == "nuwro"
+    assert cfg.observations["microboone_tune"].point == (1.10479, 1.65595, 1.0, 0.849)
+    assert cfg.observations["t2k"].kind == "data"
+    assert cfg.chi2.modes == ("FULL", "DIAG", "SHAPE")
+    assert cfg.raw == base
+    assert len(cfg.config_hash) == 64
+
+
+def test_config_hash_is_canonical(base: dict) -> None:
+    reordered = dict(reversed(list(copy.deepcopy(base).items())))
+    assert load_config(reordered).config_hash == load_config(base).config_hash
+    changed = copy.deepcopy(base)
+    changed["seed"] = 556
+    assert load_config(changed).config_hash != load_config(base).config_hash
+
+
+def test_dataclasses_are_frozen(base: dict) -> None:
+    cfg = load_config(base)
+    with pytest.raises(AttributeError):
+        cfg.npe.batch_size = 3  # type: ignore[misc]
+
+
+def test_every_schema_property_has_a_description() -> None:
+    missing = []
+
+    def walk(node: object, path: str) -> None:
+        if isinstance(node, dict):
+            for key, sub in node.get("properties", {}).items():
+                if "description" not in sub:
+                    missing.append(f"{path}.{key}")
+                walk(sub, f"{path}.{key}")
+            for key, sub in node.get("$defs", {}).items():
+                walk(sub, f"$defs.{key}")
+
+    walk(schema(), "")
+    assert missing == []
+
+
+def test_scientific_notation_floats_are_numbers(tmp_path: Path, base: dict) -> None:
+    text = CONFIG_YAML.read_text().replace("learning_rate: 0.01", "learning_rate: 1e-2")
+    assert "learning_rate: 1e-2" in text
+    path = tmp_path / "c.yaml"
+    path.write_text(text)
+    assert load_config(path).npe.learning_rate == pytest.approx(0.01)
+
+
+def _set(d: dict, path: tuple, value: object) -> None:
+    for part in path[:-1]:
+        d = d[part]
+    d[path[-1]] = value
+
+
+# (mutation path, new value, strings the message must contain)
+BAD_CASES = [
+    (("npe", "bogus_key"), 7, ["npe.bogus_key", "7", "allowed keys"]),
+    (("colour",), "red", ["colour", "'red'", "allowed keys"]),
+    (("npe", "batch_size"), "512", ["npe.batch_size", "'512'", "wrong type"]),
+    (("npe", "batch_size"), 0, ["npe.batch_size = 0", ">= 1"]),
+    (("simulation", "n_train"), -5, ["simulation.n_train = -5", ">= 1"]),
+    (("simulator", "backend"), "geant4", ["simulator.backend = 'geant4'", "'builtin'", "'genie'"]),
+    (("simulator", "bins"), 60, ["simulator.bins = 60", "58", "67"]),
+    (("simulation", "on_bad_histogram"), "ignore", ["simulation.on_bad_histogram = 'ignore'", "'drop'"]),
+    (("chi2", "modes"), ["FULL", "CHI"], ["chi2.modes[1] = 'CHI'", "'SHAPE'"]),
+    (("npe", "validation_fraction"), 1.0, ["npe.validation_fraction = 1.0", "< 1"]),
+    (("npe", "device"), "tpu", ["npe.device = 'tpu'", "'cuda'"]),
+    (("npe", "x_transform"), "sqrt", ["npe.x_transform = 'sqrt'", "'log'"]),
+    (("npe", "density_estimator"), "made", ["npe.density_estimator = 'made'", "'nsf'"]),
+    (("gates", "on_failure"), "ignore", ["gates.on_failure = 'ignore'", "'warn'"]),
+    (("observations", "t2k", "kind"), "mock", ["observations.t2k.kind = 'mock'", "'published'"]),
+    (("simulation", "shard_size"), 300000, ["simulation.shard_size = 300000", "max(n_train, n_test) = 200000"]),
+    (("parameters", 1, "min"), 3.0, ["parameters[1].min = 3.0", "parameters[1].max = 3.0", "min < max"]),
+    (("parameters", 0, "min"), 0.2, ["parameters[0]", "0.2", "valid range [0.5, 1.5]"]),
+    (("parameters", 3, "max"), 2.5, ["parameters[3]", "2.5", "valid range [0.0, 2.0]"]),
+    (("parameters", 0, "dial"), "MaRES", ["parameters", "'MaRES'", "RPA_CCQE"]),
+    (("observations", "microboone_tune", "point"), [1.1, math.nan, 1.0, 0.8],
+     ["observations.microboone_tune.point", "nan", "finite"]),
+    (("observations", "microboone_tune", "point"), [1.1, 4.0, 1.0, 0.8],
+     ["observations.microboone_tune.point", "NormCCMEC=4.0", "[0.0, 3.0]"]),
+    (("observations", "microboone_tune", "point"), [1.1, 1.0, 1.0],
+     ["observations.microboone_tune.point", "exactly 4"]),
+    (("observations", "nuwro_like", "variant"), "neut", ["observations.nuwro_like.variant = 'neut'", "nuwro_like"]),
+    (("observations", "nuwro", "column"), "neut", ["observations.nuwro.column = 'neut'", "microboone_tune"]),
+    (("reference", "burn_in"), 5000, ["reference.burn_in = 5000", "reference.n_steps = 3000"]),
+    (("diagnostics", "n_pulls"), 5000, ["diagnostics.n_pulls = 5000", "n_test = 1000"]),
+    (("seed",), 1.5, ["seed = 1.5", "wrong type"]),
+    (("reference", "activate"), "yes", ["reference.activate = 'yes'", "boolean"]),
+    (("npe", "noise_components"), ["stat", "stat"], ["npe.noise_components", "duplicated"]),
+]
+
+
+@pytest.mark.parametrize(("path", "value", "needles"), BAD_CASES, ids=[".".join(map(str, c[0])) + "=" + repr(c[1])
+                                                                       for c in BAD_CASES])
+def test_bad_config_is_refused_with_key_and_value(base: dict, path: tuple, value: object, needles: list) -> None:
+    bad = copy.deepcopy(base)
+    _set(bad, path, value)
+    with pytest.raises(ConfigError) as info:
+        load_config(bad)
+    message = str(info.value)
+    for needle in needles:
+        assert needle in message, f"{needle!r} not in {message!r}"
+
+
+def test_misordered_parameters_are_refused(base: dict) -> None:
+    bad = copy.deepcopy(base)
+    bad["parameters"][0], bad["parameters"][1] = bad["parameters"][1], bad["parameters"][0]
+    with pytest.raises(ConfigError, match=r"parameters = \['NormCCMEC', 'MaCCQE'.*in this order"):
+        load_config(bad)
+
+
+def test_missing_section_is_refused(base: dict) -> None:
+    bad = copy.deepcopy(base)
+    del bad["gates"]
+    with pytest.raises(ConfigError, match="'gates' is a required property"):
+        load_config(bad)
+
+
+def test_several_problems_are_all_listed(base: dict) -> None:
+    bad = copy.deepcopy(base)
+    bad["npe"]["batch_size"] = 0
+    bad["simulator"]["bins"] = 60
+    with pytest.raises(ConfigError) as info:
+        load_config(bad)
+    assert "2 problems" in str(info.value)
+    assert "npe.batch_size = 0" in str(info.value) and "simulator.bins = 60" in str(info.value)
+
+
+def test_missing_data_file_is_refused(base: dict, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    (tmp_path / "t2k").mkdir()
+    (tmp_path / "t2k" / "t2k_cc0pi_2016_anaI.npz").write_bytes((REPO / "resources/t2k/t2k_cc0pi_2016_anaI.npz")
+                                                               .read_bytes())
+    monkeypatch.setenv("NUTUNE_RESOURCES", str(tmp_path))
+    with pytest.raises(ConfigError, match=r"resources: data file .*t2k_nd280_flux\.npz is missing"):
+        load_config(base)
+    # check_files=False skips the file checks
+    assert load_config(base, check_files=False).seed == 555
+
+
+def test_genie_files_checked_only_for_genie_backend(base: dict, tmp_path: Path) -> None:
+    assert not Path(base["simulator"]["genie"]["splines"]).exists()
+    load_config(base)  # builtin backend: the placeholder spline path is fine
+    genie = copy.deepcopy(base)
+    genie["simulator"]["backend"] = "genie"
+    with pytest.raises(ConfigError, match=r"simulator\.genie\.splines = '/path/to/genie_splines"):
+        load_config(genie)
+    splines = tmp_path / "gxspl.xml"
+    splines.write_text("<genie_xsec_spline_list/>")
+    flux = tmp_path / "flux.root"
+    flux.write_bytes(b"root")
+    genie["simulator"]["genie"]["splines"] = str(splines)
+    genie["simulator"]["genie"]["flux_file"] = str(flux)
+    assert load_config(genie).simulator.backend == "genie"
+    genie["simulator"]["genie"]["target"] = "1000060120[0.5]"
+    with pytest.raises(ConfigError, match=r"simulator\.genie\.target = '1000060120\[0\.5\]'.*sum to 0\.5"):
+        load_config(genie)
+
+
+def test_config_file_errors(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="does not exist"):
+        load_config(tmp_path / "nope.yaml")
+    broken = tmp_path / "broken.yaml"
+    broken.write_text("seed: [1, 2\n")
+    with pytest.raises(ConfigError, match="not valid YAML"):
+        load_config(broken)
+    with pytest.raises(ConfigError, match="must be a mapping"):
+        validate_config_dict([1, 2])  # type: ignore[arg-type]
+
+
+def test_validate_config_dict_returns_plain_dict(base: dict) -> None:
+    out = validate_config_dict(base)
+    assert out == base and out is not base
