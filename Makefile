@@ -1,0 +1,48 @@
+# nutune developer entry points. `make test` is THE test command (CI runs it through .ci/run).
+#
+#   make venv     .venv with torch==2.13.0 (CPU) first, then requirements.txt, then nutune (editable)
+#   make test     ruff + pytest (unit, physics, workflow lint/dry-run/tiny run) with one torch thread
+#   make run      the paper-scale workflow (config/config.yaml) on all local cores
+#   make bench    benchmarks/ -> results/benchmarks/
+#   make report   the Snakemake HTML report of the last run (results/report.zip)
+#   make clean    remove run outputs, logs and caches (keeps .venv)
+
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+PROFILE ?= workflow/profiles/default
+export OMP_NUM_THREADS := 1
+export MKL_NUM_THREADS := 1
+
+.PHONY: venv test lint run bench report clean
+
+venv: $(STAMP)
+
+$(STAMP): requirements.txt constraints.txt pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -c constraints.txt torch==2.13.0
+	$(BIN)/pip install -c constraints.txt -r requirements.txt
+	$(BIN)/pip install -c constraints.txt --no-deps -e .
+	touch $(STAMP)
+
+lint: venv
+	$(BIN)/ruff check .
+
+test: venv
+	$(BIN)/ruff check .
+	$(BIN)/pytest
+
+run: venv
+	$(BIN)/snakemake --cores all --profile $(PROFILE)
+
+bench: venv
+	$(BIN)/python -m benchmarks
+
+report: venv
+	$(BIN)/snakemake --report results/report.zip
+
+clean:
+	rm -rf results/bank results/model results/diagnostics results/observations results/posteriors results/throws \
+	       results/tables results/figures results/summary.md results/report.zip logs .snakemake/incomplete

@@ -1,0 +1,20 @@
+# Stage 2: merge the shards of a split into one bank, checking completeness and recording provenance hashes.
+
+
+rule merge_bank:
+    """Concatenate every shard of a split (in index order) into results/bank/{split}.h5."""
+    input:
+        params="results/bank/params_{split}.h5",
+        shards=get_shards,
+    output:
+        "results/bank/{split}.h5",
+    params:
+        seed=config["seed"],
+        simulation=config["simulation"],
+    log:
+        "logs/merge_bank/{split}.log",
+    threads: 1
+    conda:
+        "../../envs/nutune.yaml"
+    script:
+        "../scripts/merge_bank.py"

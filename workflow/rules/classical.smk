@@ -1,0 +1,1 @@
+# Placeholder: the classical stage's owner fills this file (see CONTRIBUTING.md).

@@ -1,0 +1,222 @@
+# Shared definitions of the nutune workflow: config validation, the results/ path grammar, wildcard constraints and
+# every input function. Rules read like declarations; all logic that decides *which* files a rule needs is here.
+#
+# results/ path grammar (written down once; CONTRIBUTING.md mirrors it)
+# -----------------------------------------------------------------------------------------------------------------
+# results/bank/params_{split}.h5                  theta (n, 4) physical, split in {train, test}
+# results/bank/shards/{split}/shard_{shard}.h5    one shard per job, {shard} = 5 digits: theta (m, 4), x (m, bins)
+# results/bank/{split}.h5                         merged bank with provenance attributes
+# results/model/npe_{member}.safetensors|json     network weights and metadata, member = 0 .. n_ensemble-1
+# results/model/loss_{member}.csv                 loss curve of one ensemble member
+# results/diagnostics/test_posteriors.npz         samples (n_test, S, 4), theta_true (n_test, 4)
+# results/diagnostics/metrics.json                coverage, TARP and SBC numbers (the calibration gate reads this)
+# results/observations/{obs}.csv                  bin58, x: the observed histogram, {obs} a key of `observations`
+# results/posteriors/{obs}.npz                    samples (S, 4) physical
+# results/throws/{obs}.npz                        x_throws (n, bins), samples (n, 4); data observations only
+# results/tables/{table}.csv                      test_metrics, microboone_tune, nuwro, t2k, t2k_correlations, chi2
+# results/figures/{figure}.pdf|png                one rule per figure (see figures.smk)
+# logs/{rule}/{wildcards}.log                     one log per job; a failing job names its log
+# -----------------------------------------------------------------------------------------------------------------
+
+import math
+import re
+
+from snakemake.exceptions import WorkflowError
+
+from nutune.config import ConfigError, load_config
+from nutune.pipeline import FIGURES, SLICE_FIGURES, observation_table
+
+# Validate the whole config (JSON schema + cross-key checks) before any job is scheduled: a bad config stops the
+# workflow here with the offending key, its value and what is allowed.
+try:
+    CFG = load_config(config)
+except ConfigError as error:
+    raise WorkflowError(f"invalid nutune configuration: {error}") from None
+
+OBSERVATIONS = dict(config["observations"])
+DATA_OBSERVATIONS = [name for name, spec in OBSERVATIONS.items() if spec["kind"] == "data"]
+# The T2K data observation whose throws, tables and figures the paper shows (None if the config has none).
+T2K_OBS = DATA_OBSERVATIONS[0] if DATA_OBSERVATIONS else None
+SPLITS = ("train", "test")
+# Posterior tables: table name -> the observations it summarises (builtin mocks and published curves).
+POSTERIOR_TABLES = {}
+for _name, _spec in OBSERVATIONS.items():
+    _table = observation_table(_name, _spec)
+    if _table != "t2k":
+        POSTERIOR_TABLES.setdefault(_table, []).append(_name)
+
+
+wildcard_constraints:
+    split="train|test",
+    shard=r"\d{5}",
+    member=r"\d+",
+    obs="|".join(re.escape(name) for name in OBSERVATIONS),
+    table="|".join(re.escape(name) for name in POSTERIOR_TABLES) or "(?!)",
+    data_obs="|".join(re.escape(name) for name in DATA_OBSERVATIONS) or "(?!)",
+    slice=r"\d",
+
+
+# ---------------------------------------------------------------------------------------------- simulation bank
+
+
+def split_size(split):
+    """Number of parameter points in a split (n_train or n_test)."""
+    return int(config["simulation"][f"n_{split}"])
+
+
+def n_shards(split):
+    """Static number of shards of a split: ceil(split size / shard_size)."""
+    return math.ceil(split_size(split) / int(config["simulation"]["shard_size"]))
+
+
+def shard_indices(split):
+    """Shard indices of a split as the 5-digit strings used in file names."""
+    return [f"{index:05d}" for index in range(n_shards(split))]
+
+
+def get_shards(wildcards):
+    """All shard files of one split, in index order (input of merge_bank)."""
+    return expand(
+        "results/bank/shards/{split}/shard_{shard}.h5",
+        split=wildcards.split,
+        shard=shard_indices(wildcards.split),
+    )
+
+
+# >>> shard extra inputs (GENIE backend owner: return the prepared event file when backend == genie)
+def get_shard_extra_inputs(wildcards):
+    """Extra inputs of one simulate_shard job: nothing for the builtin backend."""
+    return []
+
+
+# <<< shard extra inputs
+
+
+# -------------------------------------------------------------------------------------------------- networks
+
+
+def ensemble_members():
+    """Ensemble member indices 0 .. n_ensemble-1."""
+    return list(range(int(config["npe"]["n_ensemble"])))
+
+
+def get_model_files(wildcards=None):
+    """Weights and metadata of every ensemble member (input of every rule that samples the posterior)."""
+    return expand(
+        "results/model/npe_{member}.{ext}", member=ensemble_members(), ext=("safetensors", "json")
+    )
+
+
+def get_loss_curves(wildcards=None):
+    """Loss curves of every ensemble member."""
+    return expand("results/model/loss_{member}.csv", member=ensemble_members())
+
+
+# ------------------------------------------------------------------------------------------ observations, gate
+
+T2K_RESOURCES = [
+    "resources/t2k/t2k_cc0pi_2016_anaI.npz",
+    "resources/t2k/t2k_cc0pi_2016_anaI_bins.csv",
+]
+PUBLISHED_RESOURCE = "resources/published_predictions/t2k_cc0pi_anaI_genie_tune_and_nuwro_58bin.csv"
+
+
+def get_observation_resources(wildcards):
+    """Data files an observation is built from (none for builtin mocks: the simulator is part of the package)."""
+    kind = OBSERVATIONS[wildcards.obs]["kind"]
+    if kind == "data":
+        return T2K_RESOURCES
+    if kind == "published":
+        return [PUBLISHED_RESOURCE]
+    return []
+
+
+def get_observation_spec(wildcards):
+    """The config entry of one observation (kind, variant, point or column), a param of `observe`."""
+    return OBSERVATIONS[wildcards.obs]
+
+
+GATE = "results/diagnostics/gate.json"
+
+
+# >>> calibration gate (validate.smk owner: nothing to edit if your rule's output is exactly GATE)
+def get_gate_input():
+    """The calibration gate that must pass before real data are analysed, once a rule (validate.smk) makes it."""
+    produces_gate = any(GATE in [str(path) for path in rule.output] for rule in workflow.rules)
+    return [GATE] if produces_gate else []
+
+
+# <<< calibration gate
+
+
+def get_infer_inputs(wildcards):
+    """Networks and the observed histogram; real data also wait for the calibration gate."""
+    inputs = {"models": get_model_files(), "observation": f"results/observations/{wildcards.obs}.csv"}
+    if OBSERVATIONS[wildcards.obs]["kind"] == "data":
+        inputs["gate"] = get_gate_input()
+    return inputs
+
+
+def get_throws_inputs(wildcards):
+    """Networks, the T2K measurement (with its covariance) and the calibration gate."""
+    return {"models": get_model_files(), "data": T2K_RESOURCES, "gate": get_gate_input()}
+
+
+# ---------------------------------------------------------------------------------------------------- tables
+
+
+def get_posterior_table_inputs(wildcards):
+    """Posterior samples of the observations summarised in one table."""
+    return expand("results/posteriors/{obs}.npz", obs=POSTERIOR_TABLES[wildcards.table])
+
+
+def get_table_observations(wildcards):
+    """Names of the observations summarised in one posterior table, in config order."""
+    return POSTERIOR_TABLES[wildcards.table]
+
+
+def get_t2k_posterior(wildcards=None):
+    """Posterior samples of the T2K data observation."""
+    return f"results/posteriors/{T2K_OBS}.npz"
+
+
+def get_t2k_throws(wildcards=None):
+    """Throws of the T2K data observation."""
+    return f"results/throws/{T2K_OBS}.npz"
+
+
+def get_chi2_inputs(wildcards):
+    """Posteriors of every observation (their medians define the 'inferred X' predictions) and the T2K data."""
+    return {"posteriors": expand("results/posteriors/{obs}.npz", obs=OBSERVATIONS), "data": T2K_RESOURCES}
+
+
+def posterior_paths():
+    """Observation name -> posterior file, the mapping the figure and table scripts take as a param."""
+    return {name: f"results/posteriors/{name}.npz" for name in OBSERVATIONS}
+
+
+# -------------------------------------------------------------------------------------------------- outputs
+
+
+def table_outputs():
+    """Every table of the paper."""
+    tables = ["test_metrics", *POSTERIOR_TABLES]
+    if T2K_OBS is not None:
+        tables += ["t2k", "t2k_correlations", "chi2"]
+    return expand("results/tables/{table}.csv", table=tables)
+
+
+def figure_outputs():
+    """Every figure, PDF and PNG."""
+    names = [name for name, needs_data in FIGURES.items() if T2K_OBS is not None or not needs_data]
+    if T2K_OBS is not None:
+        names += SLICE_FIGURES
+    return expand("results/figures/{name}.{ext}", name=names, ext=("pdf", "png"))
+
+
+def get_final_output():
+    """Everything the target `all` builds: tables, figures, the summary and the activated extensions."""
+    outputs = [*table_outputs(), *figure_outputs(), "results/summary.md"]
+    # >>> extension outputs (reference, classical, learning_curve owners: append when `activate` is true)
+    # <<< extension outputs
+    return outputs

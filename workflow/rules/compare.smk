@@ -1,0 +1,81 @@
+# Stage 6: the paper's tables: posterior summaries, T2K result with throw errors and correlations, chi2.
+
+
+rule posterior_table:
+    """Posterior summaries (median, 68 % interval, dials) of the observations of one table (microboone_tune, nuwro)."""
+    input:
+        get_posterior_table_inputs,
+    output:
+        report(
+            "results/tables/{table}.csv",
+            caption="../report/posterior_table.rst",
+            category="Tables",
+            labels={"table": "{table}"},
+        ),
+    params:
+        observations=get_table_observations,
+        parameters=config["parameters"],
+    log:
+        "logs/posterior_table/{table}.log",
+    localrule: True
+    conda:
+        "../../envs/nutune.yaml"
+    script:
+        "../scripts/posterior_table.py"
+
+
+rule t2k_table:
+    """The parameters inferred from the T2K data: posterior central values with throw-based asymmetric errors."""
+    input:
+        posterior=get_t2k_posterior,
+        throws=get_t2k_throws,
+    output:
+        report("results/tables/t2k.csv", caption="../report/t2k_table.rst", category="Tables"),
+    params:
+        parameters=config["parameters"],
+    log:
+        "logs/t2k_table/t2k_table.log",
+    localrule: True
+    conda:
+        "../../envs/nutune.yaml"
+    script:
+        "../scripts/t2k_table.py"
+
+
+rule t2k_correlations:
+    """Correlation matrix of the T2K parameters over the throws."""
+    input:
+        throws=get_t2k_throws,
+    output:
+        report(
+            "results/tables/t2k_correlations.csv",
+            caption="../report/t2k_correlations.rst",
+            category="Tables",
+        ),
+    log:
+        "logs/t2k_correlations/t2k_correlations.log",
+    localrule: True
+    conda:
+        "../../envs/nutune.yaml"
+    script:
+        "../scripts/t2k_correlations.py"
+
+
+rule chi2_table:
+    """Chi2 of every prediction (published curves, builtin at fixed points and at posterior medians) vs T2K data."""
+    input:
+        unpack(get_chi2_inputs),
+    output:
+        report("results/tables/chi2.csv", caption="../report/chi2.rst", category="Tables"),
+    params:
+        observations=config["observations"],
+        posteriors=posterior_paths(),
+        simulator=config["simulator"],
+        modes=config["chi2"]["modes"],
+    log:
+        "logs/chi2_table/chi2_table.log",
+    localrule: True
+    conda:
+        "../../envs/nutune.yaml"
+    script:
+        "../scripts/chi2_table.py"

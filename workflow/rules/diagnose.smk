@@ -1,0 +1,41 @@
+# Stage 4: calibration diagnostics of the trained posterior on the disjoint test set.
+
+
+rule diagnose:
+    """Posterior samples for every test row; coverage, TARP and SBC numbers (metrics.json)."""
+    input:
+        models=get_model_files(),
+        bank="results/bank/test.h5",
+    output:
+        samples="results/diagnostics/test_posteriors.npz",
+        metrics="results/diagnostics/metrics.json",
+    params:
+        seed=config["seed"],
+        diagnostics=config["diagnostics"],
+    log:
+        "logs/diagnose/diagnose.log",
+    threads: 1
+    conda:
+        "../../envs/nutune.yaml"
+    script:
+        "../scripts/diagnose.py"
+
+
+rule test_metrics_table:
+    """The diagnostics numbers as a table (results/tables/test_metrics.csv)."""
+    input:
+        metrics="results/diagnostics/metrics.json",
+        samples="results/diagnostics/test_posteriors.npz",
+    output:
+        report(
+            "results/tables/test_metrics.csv",
+            caption="../report/test_metrics.rst",
+            category="Tables",
+        ),
+    log:
+        "logs/test_metrics_table/test_metrics_table.log",
+    localrule: True
+    conda:
+        "../../envs/nutune.yaml"
+    script:
+        "../scripts/test_metrics_table.py"

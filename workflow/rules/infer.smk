@@ -1,0 +1,56 @@
+# Stage 5: build each observation, sample its posterior, and propagate the T2K covariance through data throws.
+
+
+rule observe:
+    """The observed 58-bin histogram of one observation: builtin mock, published curve or the T2K data."""
+    input:
+        get_observation_resources,
+    output:
+        "results/observations/{obs}.csv",
+    params:
+        spec=get_observation_spec,
+        simulator=config["simulator"],
+    log:
+        "logs/observe/{obs}.log",
+    localrule: True
+    conda:
+        "../../envs/nutune.yaml"
+    script:
+        "../scripts/observe.py"
+
+
+rule infer:
+    """Posterior samples for one observation (mixed over the ensemble); real data wait for the gate."""
+    input:
+        unpack(get_infer_inputs),
+    output:
+        "results/posteriors/{obs}.npz",
+    params:
+        seed=config["seed"],
+        inference=config["inference"],
+    log:
+        "logs/infer/{obs}.log",
+    threads: 1
+    conda:
+        "../../envs/nutune.yaml"
+    script:
+        "../scripts/infer.py"
+
+
+rule throws:
+    """Throws of the T2K data from its covariance, one posterior draw per throw (the T2K uncertainties)."""
+    input:
+        unpack(get_throws_inputs),
+    output:
+        "results/throws/{data_obs}.npz",
+    params:
+        seed=config["seed"],
+        inference=config["inference"],
+        bins=config["simulator"]["bins"],
+    log:
+        "logs/throws/{data_obs}.log",
+    threads: 1
+    conda:
+        "../../envs/nutune.yaml"
+    script:
+        "../scripts/throws.py"

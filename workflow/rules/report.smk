@@ -1,0 +1,16 @@
+# Stage 8: a one-page Markdown summary of the run (tables inline); `make report` builds the HTML/zip report.
+
+
+rule summary:
+    """results/summary.md: every table of the run, with the config seed and versions, in one readable page."""
+    input:
+        tables=table_outputs(),
+    output:
+        report("results/summary.md", caption="../report/summary.rst", category="Summary"),
+    log:
+        "logs/summary/summary.log",
+    localrule: True
+    conda:
+        "../../envs/nutune.yaml"
+    script:
+        "../scripts/summary.py"

@@ -1,0 +1,38 @@
+# Stage 1: draw the parameter points of each split and simulate them, one HDF5 shard per job (static fan-out).
+
+
+rule sample_parameters:
+    """Uniform draws from the prior box for one split, from a seed derived from (seed, split)."""
+    output:
+        "results/bank/params_{split}.h5",
+    params:
+        seed=config["seed"],
+        parameters=config["parameters"],
+        simulation=config["simulation"],
+    log:
+        "logs/sample_parameters/{split}.log",
+    localrule: True
+    conda:
+        "../../envs/nutune.yaml"
+    script:
+        "../scripts/sample_parameters.py"
+
+
+rule simulate_shard:
+    """Simulate the histograms of one shard of parameter points (builtin simulator or GENIE+NUISANCE)."""
+    input:
+        params="results/bank/params_{split}.h5",
+        extra=get_shard_extra_inputs,
+    output:
+        "results/bank/shards/{split}/shard_{shard}.h5",
+    params:
+        seed=config["seed"],
+        simulator=config["simulator"],
+        simulation=config["simulation"],
+    log:
+        "logs/simulate_shard/{split}_{shard}.log",
+    threads: 1
+    conda:
+        "../../envs/nutune.yaml"
+    script:
+        "../scripts/simulate_shard.py"

@@ -1,0 +1,27 @@
+# Stage 3: train the neural posterior estimator, one job (one CPU thread) per ensemble member.
+
+
+rule train_npe:
+    """Train one ensemble member on the training bank; weights as safetensors, metadata JSON and loss curve."""
+    input:
+        bank="results/bank/train.h5",
+    output:
+        weights="results/model/npe_{member}.safetensors",
+        metadata="results/model/npe_{member}.json",
+        loss=report(
+            "results/model/loss_{member}.csv",
+            caption="../report/loss_table.rst",
+            category="Training",
+            labels={"member": "{member}"},
+        ),
+    params:
+        seed=config["seed"],
+        npe=config["npe"],
+        parameters=config["parameters"],
+    log:
+        "logs/train_npe/{member}.log",
+    threads: 1
+    conda:
+        "../../envs/nutune.yaml"
+    script:
+        "../scripts/train_npe.py"

@@ -1,0 +1,1 @@
+# Placeholder: the validate stage's owner fills this file (see CONTRIBUTING.md).

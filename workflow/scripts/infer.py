@@ -1,0 +1,12 @@
+"""Snakemake script of rule `infer`: posterior samples for one observation."""
+
+from nutune.pipeline import log_to, run_infer
+
+with log_to(snakemake.log[0]):
+    run_infer(
+        snakemake.config,
+        model_paths=list(snakemake.input.models),
+        observation=snakemake.input.observation,
+        name=snakemake.wildcards.obs,
+        output=snakemake.output[0],
+    )

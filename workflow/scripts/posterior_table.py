@@ -1,0 +1,10 @@
+"""Snakemake script of rule `posterior_table`: posterior summaries of the observations of one table."""
+
+from nutune.pipeline import log_to, run_posterior_table
+
+with log_to(snakemake.log[0]):
+    run_posterior_table(
+        snakemake.config,
+        posteriors=dict(zip(snakemake.params.observations, snakemake.input, strict=True)),
+        output=snakemake.output[0],
+    )

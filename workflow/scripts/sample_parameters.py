@@ -1,0 +1,6 @@
+"""Snakemake script of rule `sample_parameters`: uniform prior draws for one split."""
+
+from nutune.pipeline import log_to, run_sample_parameters
+
+with log_to(snakemake.log[0]):
+    run_sample_parameters(snakemake.config, split=snakemake.wildcards.split, output=snakemake.output[0])

@@ -1,0 +1,13 @@
+"""Snakemake script of rule `simulate_shard`: simulate one shard of the bank."""
+
+from nutune.pipeline import log_to, run_simulate_shard
+
+with log_to(snakemake.log[0]):
+    run_simulate_shard(
+        snakemake.config,
+        params_path=snakemake.input.params,
+        split=snakemake.wildcards.split,
+        shard=int(snakemake.wildcards.shard),
+        output=snakemake.output[0],
+        extra_inputs=list(snakemake.input.extra),
+    )

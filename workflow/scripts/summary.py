@@ -1,0 +1,6 @@
+"""Snakemake script of rule `summary`: the run summary page."""
+
+from nutune.pipeline import log_to, run_summary
+
+with log_to(snakemake.log[0]):
+    run_summary(snakemake.config, tables=list(snakemake.input.tables), output=snakemake.output[0])

@@ -1,0 +1,6 @@
+"""Snakemake script of rule `t2k_correlations`: correlations of the T2K parameters over the throws."""
+
+from nutune.pipeline import log_to, run_t2k_correlations
+
+with log_to(snakemake.log[0]):
+    run_t2k_correlations(snakemake.config, throws=snakemake.input.throws, output=snakemake.output[0])

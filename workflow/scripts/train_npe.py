@@ -1,0 +1,13 @@
+"""Snakemake script of rule `train_npe`: train one ensemble member."""
+
+from nutune.pipeline import log_to, run_train_npe
+
+with log_to(snakemake.log[0]):
+    run_train_npe(
+        snakemake.config,
+        bank_path=snakemake.input.bank,
+        member=int(snakemake.wildcards.member),
+        weights=snakemake.output.weights,
+        metadata=snakemake.output.metadata,
+        loss=snakemake.output.loss,
+    )
