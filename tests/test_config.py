@@ -122,14 +122,27 @@ BAD_CASES = [
     (("seed",), 1.5, ["seed = 1.5", "wrong type"]),
     (("reference", "activate"), "yes", ["reference.activate = 'yes'", "boolean"]),
     (("npe", "noise_components"), ["stat", "stat"], ["npe.noise_components", "duplicated"]),
+    (("observations", "bad name"), {"kind": "data"}, ["observations", "'bad name'", "letters, digits"]),
+    (("observations", "nuwro", "point"), [1.0, 1.0, 0.5, 0.5], ["observations.nuwro", "point", "kind 'published'"]),
+    (("simulator", "bins"), 67, ["observations.nuwro", "58 bins only", "simulator.bins = 67"]),
+    (("npe", "noise"), "covariance", None),  # valid on its own; combined with log below
+    (("learning_curve",), {"activate": True, "n_train": [100, 300000]},
+     ["learning_curve.n_train", "[300000]", "simulation.n_train = 200000"]),
+    (("simulation", "n_train"), 5, ["npe.validation_fraction = 0.1", "n_train = 5"]),
 ]
 
 
 @pytest.mark.parametrize(("path", "value", "needles"), BAD_CASES, ids=[".".join(map(str, c[0])) + "=" + repr(c[1])
                                                                        for c in BAD_CASES])
-def test_bad_config_is_refused_with_key_and_value(base: dict, path: tuple, value: object, needles: list) -> None:
+def test_bad_config_is_refused_with_key_and_value(
+    base: dict, path: tuple, value: object, needles: list | None
+) -> None:
     bad = copy.deepcopy(base)
     _set(bad, path, value)
+    if needles is None:  # a valid change on its own: pair it with x_transform log, which is not
+        assert load_config(bad).npe.noise == "covariance"
+        bad["npe"]["x_transform"] = "log"
+        needles = ["npe.x_transform = 'log'", "npe.noise = 'covariance'"]
     with pytest.raises(ConfigError) as info:
         load_config(bad)
     message = str(info.value)
