@@ -1,0 +1,415 @@
+"""Templates of the built-in simulator: build, M_A spline, numpy/torch evaluation and the on-disk cache.
+
+The histogram at physical θ = (M_A, N, x, s) is, exactly as GENIE Reweight would produce it from one generated
+sample (physics.md §1.8, §4.4–§4.5),
+
+    H(θ) = Q(M_A) + κ·D(M_A) + N·[(1 − x)·V + x·E] + B,        κ = 1 − s (the RPA_CCQE dial),
+
+with Q_b(m) = Σ_{i∈b} w_i r_i(m)/area_b, D_b(m) = Σ_{i∈b} w_i r_i(m)(1/R_i − 1)/area_b (r_i = the per-event MaCCQE
+weight dσ(m)/dσ(M_A,nom), R_i = the RPA on/off ratio), V, E the 2p2h default / Empirical-shape templates and B the
+π-absorption background. Q and D are natural cubic splines on 101 M_A nodes over [0.5, 1.5] GeV.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from nutune.dials import PARAMETER_NAMES
+from nutune.io import atomic_write, rng, sha256_bytes, sha256_file
+from nutune.simulator.binning import T2K_FILE, Binning, check_bins, load_binning
+from nutune.simulator.events import QESample, generate_mec, generate_qe, generate_res
+from nutune.simulator.flux import FLUX_FILE, load_flux, resources_dir
+from nutune.simulator.variants import get_physics
+
+__all__ = [
+    "VALID_RANGES",
+    "MA_GRID",
+    "InvalidParameterError",
+    "Templates",
+    "BaseSample",
+    "build_base_sample",
+    "build_templates",
+    "get_templates",
+    "default_cache_dir",
+    "validate_theta",
+    "reweight_histogram",
+    "cache_key",
+]
+
+#: Physical validity bounds per parameter (``PARAMETER_NAMES`` order), inclusive. M_A must lie on the spline grid;
+#: N ≥ 0 (GENIE floors the NormCCMEC factor at 0); x ∈ [0, 1] (GENIE clamps XSecShape_CCMEC); s ∈ [0, 2]: RPA
+#: strength from off (0) through full Nieves (1) to a linear extrapolation (GENIE RPA_CCQE dial down to −1), for
+#: which every event weight stays ≥ 0 because the build asserts R ≥ 0.5.
+VALID_RANGES: dict[str, tuple[float, float]] = {
+    "MaCCQE": (0.5, 1.5),
+    "NormCCMEC": (0.0, 10.0),
+    "XSecShape_CCMEC": (0.0, 1.0),
+    "RPA_CCQE": (0.0, 2.0),
+}
+#: M_A spline nodes [GeV].
+MA_GRID = np.linspace(0.5, 1.5, 101)
+_RPA_RATIO_MIN = 0.5
+_SMALL_BATCH = 64
+_CHUNK = 65536
+
+
+class InvalidParameterError(ValueError):
+    """A θ value that is NaN/inf, of the wrong shape, or outside :data:`VALID_RANGES`."""
+
+
+def validate_theta(theta: Any) -> np.ndarray:
+    """Return θ as a float64 (n, 4) array or raise :class:`InvalidParameterError` naming the bad parameter."""
+    arr = np.asarray(theta, dtype=float)
+    if arr.ndim == 1:
+        arr = arr[None, :]
+    if arr.ndim != 2 or arr.shape[1] != 4:
+        raise InvalidParameterError(
+            f"theta has shape {np.shape(theta)}; expected (4,) or (n, 4) physical values in the order "
+            f"{', '.join(PARAMETER_NAMES)}"
+        )
+    for j, name in enumerate(PARAMETER_NAMES):
+        col = arr[:, j]
+        lo, hi = VALID_RANGES[name]
+        bad = ~np.isfinite(col) | (col < lo) | (col > hi)
+        if bad.any():
+            i = int(np.flatnonzero(bad)[0])
+            raise InvalidParameterError(
+                f"theta[{i}] parameter {name} = {col[i]!r} is outside the valid range [{lo}, {hi}] "
+                f"({int(bad.sum())} row(s) affected)"
+            )
+    return arr
+
+
+@dataclass
+class BaseSample:
+    """The weighted base events of one (variant, seed, n_events)."""
+
+    qe: QESample
+    mec: Any
+    res: Any
+    binning: Binning
+
+    def digest(self) -> str:
+        """SHA-256 of every stored event array (bit-level reproducibility check)."""
+        h = hashlib.sha256()
+        for sample in (self.qe, self.mec, self.res):
+            for name, value in vars(sample).items():
+                if isinstance(value, np.ndarray):
+                    h.update(name.encode())
+                    h.update(np.ascontiguousarray(value).tobytes())
+        return h.hexdigest()
+
+
+def build_base_sample(variant: str, sample_seed: int, n_events: int) -> BaseSample:
+    """Generate the QE, 2p2h and RES base samples (``n_events`` thrown each) from ``sample_seed``."""
+    if int(n_events) < 1000:
+        raise ValueError(f"n_events={n_events!r} is too small; use at least 1000 thrown events per channel")
+    phys = get_physics(variant)
+    flux = load_flux()
+    binning = load_binning()
+    n = int(n_events)
+    qe = generate_qe(phys, flux, binning, rng(sample_seed, "simulator", "qe"), n)
+    mec = generate_mec(phys, flux, binning, rng(sample_seed, "simulator", "mec"), n)
+    res = generate_res(phys, flux, binning, rng(sample_seed, "simulator", "res"), n)
+    return BaseSample(qe=qe, mec=mec, res=res, binning=binning)
+
+
+def reweight_histogram(sample: BaseSample, theta: np.ndarray) -> np.ndarray:
+    """Explicit per-event GENIE reweighting of the base sample to physical θ → 67-bin histogram.
+
+    CCQE: w·max(0, 1 + κ(1/R − 1))·dσ(M_A)/dσ(M_A,nom); 2p2h: N·[(1 − x)w_V + x·w_E]; RES unchanged
+    (physics.md §1.8). This is the slow reference the templates are tested against.
+    """
+    ma, norm, shape, strength = (float(v) for v in validate_theta(theta)[0])
+    kappa = 1.0 - strength
+    qe = sample.qe
+    w_qe = qe.w_nom * np.maximum(0.0, 1.0 + kappa * (1.0 / qe.rpa_ratio - 1.0)) * qe.ma_ratio(ma)
+    w_mec = norm * ((1.0 - shape) * sample.mec.w_v + shape * sample.mec.w_e)
+    hist = (
+        np.bincount(qe.bin67, w_qe, 67)
+        + np.bincount(sample.mec.bin67, w_mec, 67)
+        + np.bincount(sample.res.bin67, sample.res.w, 67)
+    )
+    return hist / sample.binning.area
+
+
+def _spline_coefficients(grid: np.ndarray, values: np.ndarray) -> np.ndarray:
+    """Natural cubic spline of ``values`` (nodes, k) along ``grid`` → coefficients (intervals, 4, k), highest first."""
+    from scipy.interpolate import CubicSpline
+
+    spline = CubicSpline(grid, values, axis=0, bc_type="natural")
+    return np.ascontiguousarray(np.moveaxis(spline.c, 0, 1))
+
+
+@dataclass
+class Templates:
+    """Precomputed simulator templates (67 bins) with fast numpy and differentiable torch evaluation."""
+
+    variant: str
+    ma_grid: np.ndarray
+    qd_coef: np.ndarray  # (intervals, 4, 2, 67): spline coefficients of Q (index 0) and D (index 1)
+    mec_v: np.ndarray
+    mec_e: np.ndarray
+    background: np.ndarray
+    idx58: np.ndarray
+    area: np.ndarray
+    metadata: dict = field(default_factory=dict)
+    _cache: dict = field(default_factory=dict, repr=False)
+
+    # -- helpers -------------------------------------------------------------------------------------------------
+    def _columns(self, bins: int) -> np.ndarray:
+        return self.idx58 if check_bins(bins) == 58 else np.arange(67)
+
+    def _tables(self, bins: int):
+        if bins not in self._cache:
+            cols = self._columns(bins)
+            qd = self.qd_coef[..., cols]  # (I, 4, 2, b)
+            # grouped matmul layout: rows [dx³, dx², dx, 1, κdx³, κdx², κdx, κ] → (I, 8, b)
+            grouped = np.concatenate([qd[:, :, 0, :], qd[:, :, 1, :]], axis=1)
+            lin = np.stack([self.mec_v[cols], self.mec_e[cols], self.background[cols]])
+            self._cache[bins] = (np.ascontiguousarray(grouped), np.ascontiguousarray(lin))
+        return self._cache[bins]
+
+    def components(self, ma: float, bins: int = 67) -> dict[str, np.ndarray]:
+        """Q(M_A), D(M_A), V, E, B at one M_A (for diagnostics and tests)."""
+        grouped, lin = self._tables(bins)
+        i = int(np.clip(np.searchsorted(self.ma_grid, ma, side="right") - 1, 0, self.ma_grid.size - 2))
+        dx = ma - self.ma_grid[i]
+        powers = np.array([dx**3, dx**2, dx, 1.0])
+        return {
+            "Q": powers @ grouped[i, :4],
+            "D": powers @ grouped[i, 4:],
+            "V": lin[0],
+            "E": lin[1],
+            "B": lin[2],
+        }
+
+    # -- numpy ---------------------------------------------------------------------------------------------------
+    def evaluate(self, theta: Any, bins: int = 58) -> np.ndarray:
+        """Histograms (n, bins) [1e-38 cm²/(GeV nucleon)] at physical θ (n, 4) or (4,) (→ (1, bins))."""
+        theta = validate_theta(theta)
+        grouped, lin = self._tables(check_bins(bins))
+        out = np.empty((theta.shape[0], grouped.shape[-1]))
+        for start in range(0, theta.shape[0], _CHUNK):
+            block = theta[start : start + _CHUNK]
+            out[start : start + block.shape[0]] = self._evaluate_block(block, grouped, lin)
+        return out
+
+    def _evaluate_block(self, theta: np.ndarray, grouped: np.ndarray, lin: np.ndarray) -> np.ndarray:
+        ma, norm, shape, strength = theta.T
+        kappa = 1.0 - strength
+        n_int = self.ma_grid.size - 1
+        idx = np.clip(np.searchsorted(self.ma_grid, ma, side="right") - 1, 0, n_int - 1)
+        dx = ma - self.ma_grid[idx]
+        dx2 = dx * dx
+        powers = np.stack([dx2 * dx, dx2, dx, np.ones_like(dx)], axis=1)
+        design = np.concatenate([powers, kappa[:, None] * powers], axis=1)  # (n, 8)
+        mix = np.stack([norm * (1.0 - shape), norm * shape, np.ones_like(norm)], axis=1)
+        out = mix @ lin
+        if theta.shape[0] <= _SMALL_BATCH:
+            out += np.einsum("nk,nkb->nb", design, grouped[idx])
+            return out
+        order = np.argsort(idx, kind="stable")
+        counts = np.bincount(idx, minlength=n_int)
+        starts = np.concatenate([[0], np.cumsum(counts)])
+        for interval in np.flatnonzero(counts):
+            rows = order[starts[interval] : starts[interval + 1]]
+            out[rows] += design[rows] @ grouped[interval]
+        return out
+
+    # -- torch ---------------------------------------------------------------------------------------------------
+    def evaluate_torch(self, theta: Any, bins: int = 58):
+        """Differentiable torch evaluation (same formula); θ a tensor (n, 4) or (4,), dtype/device preserved.
+
+        Gradients flow through M_A (cubic spline), N, x and s (exactly linear/bilinear). Range validation is done
+        on a detached copy.
+        """
+        import torch
+
+        if not torch.is_tensor(theta):
+            theta = torch.as_tensor(np.asarray(theta, dtype=float))
+        squeeze = theta.dim() == 1
+        th = theta[None, :] if squeeze else theta
+        validate_theta(th.detach().cpu().numpy())
+        grouped, lin = self._tables(check_bins(bins))
+        dtype, device = th.dtype, th.device
+        key = ("torch", bins, dtype, str(device))
+        if key not in self._cache:
+            self._cache[key] = (
+                torch.as_tensor(self.ma_grid, dtype=dtype, device=device),
+                torch.as_tensor(grouped, dtype=dtype, device=device),
+                torch.as_tensor(lin, dtype=dtype, device=device),
+            )
+        grid_t, grouped_t, lin_t = self._cache[key]
+        ma, norm, shape, strength = th.unbind(dim=1)
+        kappa = 1.0 - strength
+        idx = torch.clamp(
+            torch.bucketize(ma.detach().contiguous(), grid_t, right=True) - 1, 0, grid_t.numel() - 2
+        )
+        dx = ma - grid_t[idx]
+        powers = torch.stack([dx**3, dx**2, dx, torch.ones_like(dx)], dim=1)
+        design = torch.cat([powers, kappa[:, None] * powers], dim=1)
+        coef = grouped_t[idx]  # (n, 8, b)
+        out = torch.einsum("nk,nkb->nb", design, coef)
+        mix = torch.stack([norm * (1.0 - shape), norm * shape, torch.ones_like(norm)], dim=1)
+        return out + mix @ lin_t
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# build and cache
+# ----------------------------------------------------------------------------------------------------------------
+def build_templates(
+    variant: str = "nominal",
+    *,
+    sample_seed: int = 20240601,
+    n_events: int = 1_000_000,
+    sample: BaseSample | None = None,
+) -> Templates:
+    """Generate the base sample and reduce it to templates (no cache; see :func:`get_templates`)."""
+    sample = sample if sample is not None else build_base_sample(variant, sample_seed, n_events)
+    qe, binning = sample.qe, sample.binning
+    if qe.rpa_ratio.min() < _RPA_RATIO_MIN:
+        raise RuntimeError(
+            f"RPA ratio min {qe.rpa_ratio.min():.3f} < {_RPA_RATIO_MIN}: RPA strength up to "
+            f"{VALID_RANGES['RPA_CCQE'][1]} would produce negative weights"
+        )
+    area = binning.area
+    rpa_term = 1.0 / qe.rpa_ratio - 1.0
+    q_tab = np.empty((MA_GRID.size, 67))
+    d_tab = np.empty((MA_GRID.size, 67))
+    for j, ma in enumerate(MA_GRID):
+        wr = qe.w_nom * qe.ma_ratio(ma)
+        q_tab[j] = np.bincount(qe.bin67, wr, 67) / area
+        d_tab[j] = np.bincount(qe.bin67, wr * rpa_term, 67) / area
+    coef = _spline_coefficients(MA_GRID, np.concatenate([q_tab, d_tab], axis=1))  # (I, 4, 134)
+    qd_coef = np.stack([coef[..., :67], coef[..., 67:]], axis=2)
+    mec_v = np.bincount(sample.mec.bin67, sample.mec.w_v, 67) / area
+    mec_e = np.bincount(sample.mec.bin67, sample.mec.w_e, 67) / area
+    background = np.bincount(sample.res.bin67, sample.res.w, 67) / area
+    meta = {
+        "variant": variant,
+        "sample_seed": int(sample_seed),
+        "n_events": int(n_events),
+        "sample_sha256": sample.digest(),
+        "n_kept": {"qe": int(qe.w_nom.size), "mec": int(sample.mec.w_v.size), "res": int(sample.res.w.size)},
+        "sigma_flux_averaged": {
+            "qe": float(qe.w_nom.sum()),
+            "qe_no_rpa": float((qe.w_nom / qe.rpa_ratio).sum()),
+            "mec_v": float(sample.mec.w_v.sum()),
+            "mec_e": float(sample.mec.w_e.sum()),
+            "res": float(sample.res.w.sum()),
+        },
+        "rpa_ratio_min": float(qe.rpa_ratio.min()),
+    }
+    return Templates(
+        variant=variant,
+        ma_grid=MA_GRID.copy(),
+        qd_coef=qd_coef,
+        mec_v=mec_v,
+        mec_e=mec_e,
+        background=background,
+        idx58=binning.idx58.copy(),
+        area=area.copy(),
+        metadata=meta,
+    )
+
+
+def default_cache_dir() -> Path:
+    """``$NUTUNE_CACHE`` or ``~/.cache/nutune``."""
+    env = os.environ.get("NUTUNE_CACHE")
+    return Path(env) if env else Path.home() / ".cache" / "nutune"
+
+
+def _code_version() -> str:
+    import nutune
+
+    h = hashlib.sha256(nutune.__version__.encode())
+    for path in sorted(Path(__file__).parent.glob("*.py")):
+        if path.name in ("calibration.py",):
+            continue
+        h.update(path.name.encode())
+        h.update(path.read_bytes())
+    return h.hexdigest()
+
+
+def cache_key(variant: str, sample_seed: int, n_events: int) -> tuple[str, dict]:
+    """Content hash (and its ingredients) naming the cached templates file."""
+    ingredients = {
+        "variant": variant,
+        "sample_seed": int(sample_seed),
+        "n_events": int(n_events),
+        "physics": get_physics(variant).as_dict(),
+        "ma_grid": [float(MA_GRID[0]), float(MA_GRID[-1]), int(MA_GRID.size)],
+        "code_version": _code_version(),
+        "resources": {
+            str(FLUX_FILE): sha256_file(resources_dir() / FLUX_FILE),
+            str(T2K_FILE): sha256_file(resources_dir() / T2K_FILE),
+        },
+    }
+    return sha256_bytes(json.dumps(ingredients, sort_keys=True).encode()), ingredients
+
+
+_ARRAYS = ("ma_grid", "qd_coef", "mec_v", "mec_e", "background", "idx58", "area")
+
+
+def _save(templates: Templates, path: Path) -> None:
+    with atomic_write(path) as tmp, open(tmp, "wb") as fh:
+        np.savez(
+            fh,
+            **{name: getattr(templates, name) for name in _ARRAYS},
+            metadata=np.array(json.dumps(templates.metadata, sort_keys=True)),
+        )
+
+
+def _load(path: Path, variant: str) -> Templates:
+    with np.load(path, allow_pickle=False) as data:
+        arrays = {name: np.array(data[name]) for name in _ARRAYS}
+        meta = json.loads(str(data["metadata"]))
+    return Templates(variant=variant, metadata=meta, **arrays)
+
+
+_MEMO: dict[tuple, Templates] = {}
+
+
+def get_templates(
+    variant: str = "nominal",
+    *,
+    sample_seed: int = 20240601,
+    n_events: int = 1_000_000,
+    cache_dir: str | os.PathLike | None = None,
+) -> Templates:
+    """Templates for (variant, sample_seed, n_events): from memory, else the disk cache, else built and cached.
+
+    The cache file ``templates_<variant>_<hash16>.npz`` is named by :func:`cache_key` (seed, n_events, variant,
+    physics constants, simulator source code, resource sha256), written atomically and read with
+    ``allow_pickle=False``; a file whose stored key does not match is rebuilt.
+    """
+    get_physics(variant)
+    cache = Path(cache_dir) if cache_dir is not None else default_cache_dir()
+    key, ingredients = cache_key(variant, sample_seed, n_events)
+    memo_key = (variant, int(sample_seed), int(n_events), str(cache.resolve()), key)
+    if memo_key in _MEMO:
+        return _MEMO[memo_key]
+    path = cache / f"templates_{variant}_{key[:16]}.npz"
+    templates = None
+    if path.is_file():
+        try:
+            templates = _load(path, variant)
+            if templates.metadata.get("cache_key") != key:
+                templates = None
+        except (OSError, ValueError, KeyError):
+            templates = None
+    if templates is None:
+        templates = build_templates(variant, sample_seed=sample_seed, n_events=n_events)
+        templates.metadata["cache_key"] = key
+        templates.metadata["cache_ingredients"] = ingredients
+        _save(templates, path)
+    _MEMO[memo_key] = templates
+    return templates

@@ -1,0 +1,90 @@
+"""GENIE Reweight dial conventions (physics.md §1.6, §4.7 test 1) against the MicroBooNE production fcl."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from nutune import dials
+
+
+def test_round_trip_physical_dial_physical():
+    gen = np.random.default_rng(7)
+    phys = np.column_stack(
+        [
+            gen.uniform(0.53, 1.39, 50),
+            gen.uniform(0.0, 3.0, 50),
+            gen.uniform(0, 1, 50),
+            gen.uniform(0, 1.5, 50),
+        ]
+    )
+    back = dials.dials_to_physical(dials.physical_to_dials(phys))
+    np.testing.assert_allclose(back, phys, rtol=0, atol=1e-12)
+
+
+def test_round_trip_dial_physical_dial_inside_unclipped_region():
+    gen = np.random.default_rng(8)
+    d = np.column_stack(
+        [gen.uniform(-15, 15, 50), gen.uniform(-2, 4, 50), gen.uniform(0, 1, 50), gen.uniform(-0.5, 1, 50)]
+    )
+    np.testing.assert_allclose(dials.physical_to_dials(dials.dials_to_physical(d)), d, atol=1e-10)
+
+
+def test_microboone_production_dials_to_physical_at_fcl_precision():
+    phys = dials.dials_to_physical(np.array([4.9778, 1.31189, 1.0, 0.151]))
+    # M_A = 0.961242 * (1 + 0.03 * 4.9778) = 1.104788...; N = 1 + 0.5 * 1.31189 = 1.655945
+    np.testing.assert_allclose(phys, [1.10479, 1.65595, 1.0, 0.849], atol=6e-6)
+    assert phys[0] == pytest.approx(0.961242 * (1 + 0.03 * 4.9778), abs=1e-12)
+    np.testing.assert_allclose(phys, dials.MICROBOONE_TUNE_PHYSICAL, atol=6e-6)
+
+
+def test_microboone_physical_to_dials_at_fcl_precision():
+    d = dials.physical_to_dials(np.array([1.10479, 1.65595, 1.0, 0.849]))
+    # fcl dials are quoted with 4-5 decimals; M_A is rounded to 1e-5 GeV = 3.5e-4 dial units
+    np.testing.assert_allclose(d, [4.9778, 1.31189, 1.0, 0.151], atol=4e-4)
+
+
+def test_rounded_paper_point_gives_documented_dials():
+    d = dials.physical_to_dials(np.array([1.10, 1.66, 1.0, 0.85]))
+    np.testing.assert_allclose(d, [4.8118, 1.32, 1.0, 0.15], atol=5e-5)
+
+
+def test_interim_2019_cv_comments_reproduce():
+    assert float(dials.to_physical("MaCCQE", 7.55)) == pytest.approx(1.18, abs=0.005)
+    assert float(dials.to_physical("NormCCMEC", 0.52)) == pytest.approx(1.26, abs=1e-12)
+
+
+def test_norm_ccmec_floor_at_zero():
+    assert float(dials.to_physical("NormCCMEC", -2.0)) == 0.0
+    assert float(dials.to_physical("NormCCMEC", -3.5)) == 0.0
+    assert float(dials.to_physical("NormCCMEC", 4.0)) == 3.0
+
+
+def test_xsecshape_clamped_to_unit_interval():
+    assert float(dials.to_physical("XSecShape_CCMEC", 1.7)) == 1.0
+    assert float(dials.to_physical("XSecShape_CCMEC", -0.3)) == 0.0
+    assert float(dials.to_physical("XSecShape_CCMEC", 0.42)) == 0.42
+
+
+def test_rpa_dial_zero_is_full_strength_and_linear_extrapolation():
+    assert float(dials.to_physical("RPA_CCQE", 0.0)) == 1.0  # dial 0 = full Nieves RPA
+    assert float(dials.to_physical("RPA_CCQE", 1.0)) == 0.0  # dial 1 = RPA off
+    assert float(dials.to_physical("RPA_CCQE", -0.5)) == 1.5  # linear extrapolation, no clipping
+    assert float(dials.to_dial("RPA_CCQE", 0.849)) == pytest.approx(0.151, abs=1e-12)
+
+
+def test_ma_sigma_is_three_percent_of_g18_nominal():
+    assert float(dials.to_physical("MaCCQE", 0.0)) == dials.MA_NOMINAL_GEV == 0.961242
+    assert float(dials.to_physical("MaCCQE", 1.0)) == pytest.approx(0.961242 * 1.03, rel=1e-14)
+    assert float(dials.to_physical("MaCCQE", -15.0)) == pytest.approx(0.5287, abs=1e-4)
+    assert float(dials.to_physical("MaCCQE", 15.0)) == pytest.approx(1.3938, abs=1e-4)
+
+
+def test_effective_physical_applies_genie_clipping():
+    eff = dials.effective_physical(np.array([[1.0, -0.5, 1.7, 1.2], [1.0, 2.0, -0.3, 0.0]]))
+    np.testing.assert_allclose(eff, [[1.0, 0.0, 1.0, 1.2], [1.0, 2.0, 0.0, 0.0]], atol=1e-12)
+
+
+def test_unknown_dial_name_is_rejected():
+    with pytest.raises(KeyError, match="MaRES"):
+        dials.to_physical("MaRES", 0.0)
