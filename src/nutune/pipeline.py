@@ -2,7 +2,7 @@
 
 Every ``workflow/scripts/<rule>.py`` unpacks ``snakemake.input/params/output/log`` and calls exactly one function of
 this module (or of the library directly). The functions here take plain paths and the config mapping, so they are
-testable without Snakemake. Importing this module is cheap (no torch, no matplotlib): ``common.smk`` imports it at
+testable without Snakemake. Importing this module is cheap (numpy only; no torch, no matplotlib): ``common.smk`` imports it at
 parse time for the figure list and the observation-to-table mapping.
 """
 
@@ -13,6 +13,8 @@ import logging
 import sys
 from collections.abc import Iterator, Mapping
 from pathlib import Path
+
+import numpy as np
 
 __all__ = [
     "FIGURES",
@@ -87,3 +89,514 @@ def log_to(log_path: str | Path) -> Iterator[logging.Logger]:
             sys.stderr = old_stderr
             root.removeHandler(handler)
             logging.captureWarnings(False)
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# helpers
+# ----------------------------------------------------------------------------------------------------------------
+def _config(config: Mapping | object):
+    """The typed config (``nutune.config.Config``) of a raw mapping (``snakemake.config``) or a Config."""
+    from nutune.config import Config, load_config
+
+    return config if isinstance(config, Config) else load_config(config)
+
+
+def _split_models(model_paths: list[str]) -> tuple[list[str], list[str]]:
+    """Sort the model files of every ensemble member into (weights, metadata), in member order."""
+    weights = sorted(p for p in model_paths if str(p).endswith(".safetensors"))
+    metas = sorted(p for p in model_paths if str(p).endswith(".json"))
+    return weights, metas
+
+
+def load_model(config: Mapping | object, model_paths: list[str]):
+    """The ensemble posterior of the trained networks, checked against the configured prior box and bins."""
+    from nutune.npe import load_posterior
+
+    cfg = _config(config)
+    weights, metas = _split_models(model_paths)
+    expected = {
+        "dial_names": list(cfg.dial_names),
+        "prior_low": [float(v) for v in cfg.prior_low],
+        "prior_high": [float(v) for v in cfg.prior_high],
+        "bins": cfg.simulator.bins,
+    }
+    return load_posterior(weights, metas, expected=expected, device=cfg.npe.device)
+
+
+def read_observation(path: str | Path) -> np.ndarray:
+    """The histogram x of an observation CSV (``results/observations/{obs}.csv``)."""
+    table = np.genfromtxt(path, delimiter=",", names=True)
+    return np.asarray(table["x"], dtype=float)
+
+
+def read_samples(path: str | Path, key: str = "samples") -> np.ndarray:
+    """One array of an NPZ artefact (posterior samples, throws), never unpickled."""
+    with np.load(path, allow_pickle=False) as data:
+        return np.asarray(data[key])
+
+
+def builtin_prediction(config: Mapping | object, theta: np.ndarray, variant: str = "nominal") -> np.ndarray:
+    """The built-in simulator at physical ``theta`` ((4,) or (n, 4)) with the configured template settings."""
+    from nutune.simulator import get_templates
+
+    cfg = _config(config)
+    settings = cfg.simulator.builtin
+    templates = get_templates(
+        variant, sample_seed=settings.sample_seed, n_events=settings.n_events, cache_dir=settings.cache_dir
+    )
+    theta = np.asarray(theta, dtype=float)
+    x = templates.evaluate(np.atleast_2d(theta), bins=cfg.simulator.bins)
+    return x[0] if theta.ndim == 1 else x
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# bank
+# ----------------------------------------------------------------------------------------------------------------
+def run_sample_parameters(config: Mapping, *, split: str, output: str) -> None:
+    """Rule ``sample_parameters``: the uniform prior draws of one split, written to HDF5."""
+    from nutune.bank import write_parameters
+
+    write_parameters(_config(config), split, output)
+
+
+def run_simulate_shard(
+    config: Mapping, *, params_path: str, split: str, shard: int, output: str, extra_inputs: list[str]
+) -> None:
+    """Rule ``simulate_shard``: one shard; ``extra_inputs[0]`` is the GENIE event file for ``backend: genie``."""
+    from nutune.bank import simulate_shard
+
+    events_file = extra_inputs[0] if extra_inputs else None
+    workdir = Path(output).parent / f".work_{Path(output).stem}" if events_file else None
+    simulate_shard(_config(config), params_path, split, shard, output, workdir=workdir, events_file=events_file)
+
+
+def run_merge_bank(config: Mapping, *, params_path: str, shard_paths: list[str], split: str, output: str) -> None:
+    """Rule ``merge_bank``: check and merge the shards of one split."""
+    from nutune.bank import merge_shards
+
+    merge_shards(_config(config), shard_paths, params_path, output)
+    _log.info("merged %d %s shards into %s", len(shard_paths), split, output)
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# training
+# ----------------------------------------------------------------------------------------------------------------
+def run_train_npe(config: Mapping, *, bank_path: str, member: int, weights: str, metadata: str, loss: str) -> None:
+    """Rule ``train_npe``: train one ensemble member on the training bank and save it (no pickle)."""
+    import torch
+
+    from nutune.bank import read_bank
+    from nutune.io import sha256_file
+    from nutune.npe import save_npe, train_npe
+    from nutune.resources import data_hash, load_t2k
+
+    torch.set_num_threads(1)
+    cfg = _config(config)
+    theta, x, attrs = read_bank(bank_path)
+    noise_cov = None
+    if cfg.npe.noise == "covariance":
+        noise_cov = load_t2k(cfg.simulator.bins).cov(cfg.npe.noise_components)
+    provenance = {
+        "config_hash": cfg.config_hash,
+        "data_hash": data_hash(),
+        "bank_hash": sha256_file(bank_path),
+    }
+    trained = train_npe(
+        theta,
+        x,
+        prior_low=cfg.prior_low,
+        prior_high=cfg.prior_high,
+        settings=cfg.npe,
+        seed=cfg.seed,
+        noise_cov=noise_cov,
+        member=member,
+        provenance=provenance,
+    )
+    save_npe(trained, weights, metadata, loss)
+    _log.info("trained member %d on %d simulations (%d epochs)", member, len(theta), len(trained.loss_curve["epoch"]))
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# observations
+# ----------------------------------------------------------------------------------------------------------------
+def observation_histogram(config: Mapping | object, name: str) -> np.ndarray:
+    """The observed histogram of observation ``name``: builtin mock, published curve or the T2K data."""
+    from nutune.resources import load_published, load_t2k
+
+    cfg = _config(config)
+    spec = dict(cfg.raw["observations"][name])
+    bins = cfg.simulator.bins
+    if spec["kind"] == "data":
+        return np.asarray(load_t2k(bins).values, dtype=float)
+    if spec["kind"] == "published":
+        return np.asarray(load_published(spec["column"], bins), dtype=float)
+    return builtin_prediction(cfg, np.asarray(spec["point"], dtype=float), variant=spec.get("variant", "nominal"))
+
+
+def run_observe(config: Mapping, *, name: str, output: str) -> None:
+    """Rule ``observe``: write ``results/observations/{name}.csv`` (columns bin58 (or bin67) and x)."""
+    from nutune.io import atomic_write
+
+    cfg = _config(config)
+    x = observation_histogram(cfg, name)
+    with atomic_write(output) as tmp, open(tmp, "w") as handle:
+        handle.write(f"bin{cfg.simulator.bins},x\n")
+        for index, value in enumerate(x):
+            handle.write(f"{index},{float(value)!r}\n")
+    _log.info("observation %s: %d bins, integral-free sum %.6g", name, len(x), float(x.sum()))
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# inference
+# ----------------------------------------------------------------------------------------------------------------
+def _write_npz(path: str | Path, **arrays: np.ndarray) -> None:
+    from nutune.io import atomic_write
+
+    with atomic_write(path) as tmp:
+        np.savez(tmp, **{key: np.asarray(value) for key, value in arrays.items()})
+
+
+def run_infer(config: Mapping, *, model_paths: list[str], observation: str, name: str, output: str) -> None:
+    """Rule ``infer``: ``inference.num_posterior_samples`` posterior draws for one observation (physical units)."""
+    import torch
+
+    from nutune.io import derive_seed
+
+    torch.set_num_threads(1)
+    cfg = _config(config)
+    posterior = load_model(cfg, model_paths)
+    x = read_observation(observation)
+    samples = posterior.sample(cfg.inference.num_posterior_samples, x, seed=derive_seed(cfg.seed, "infer", name))
+    _write_npz(output, samples=samples, x=x)
+    _log.info("%s: posterior median %s", name, np.array2string(np.median(samples, axis=0), precision=4))
+
+
+def run_throws(config: Mapping, *, model_paths: list[str], name: str, output: str) -> None:
+    """Rule ``throws``: throws of the data from its covariance and one posterior draw per throw."""
+    import torch
+
+    from nutune.inference import covariance_throws
+    from nutune.resources import load_t2k
+
+    torch.set_num_threads(1)
+    cfg = _config(config)
+    posterior = load_model(cfg, model_paths)
+    measurement = load_t2k(cfg.simulator.bins)
+    result = covariance_throws(
+        posterior,
+        measurement.values,
+        measurement.cov(cfg.inference.throw_components),
+        n_throws=cfg.inference.n_throws,
+        seed=cfg.seed,
+    )
+    _write_npz(output, x_throws=result["x_throws"], samples=result["samples"])
+    _log.info("%s: %d throws", name, len(result["samples"]))
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# tables
+# ----------------------------------------------------------------------------------------------------------------
+def _write_csv(frame, output: str | Path) -> None:
+    """Write a pandas DataFrame atomically as CSV (floats with full precision, no index)."""
+    from nutune.io import atomic_write
+
+    with atomic_write(output) as tmp:
+        frame.to_csv(tmp, index=False, float_format="%.6g")
+
+
+def posterior_rows(name: str, spec: Mapping, samples: np.ndarray, cfg) -> list[dict]:
+    """One table row per parameter: median, 68 % interval, mean, std, the dial value of the median, and truth."""
+    from nutune.dials import to_dial
+
+    med = np.median(samples, axis=0)
+    p16, p84 = np.percentile(samples, [16, 84], axis=0)
+    truth = spec.get("point") if spec["kind"] == "builtin" else None
+    rows = []
+    for i, parameter in enumerate(cfg.parameters):
+        rows.append(
+            {
+                "observation": name,
+                "kind": spec["kind"],
+                "source": spec.get("variant") or spec.get("column") or "T2K data",
+                "parameter": parameter.dial,
+                "unit": parameter.unit,
+                "median": med[i],
+                "err_minus": med[i] - p16[i],
+                "err_plus": p84[i] - med[i],
+                "mean": samples[:, i].mean(),
+                "std": samples[:, i].std(ddof=1),
+                "median_dial": float(to_dial(parameter.dial, med[i])),
+                "truth": np.nan if truth is None else float(truth[i]),
+            }
+        )
+    return rows
+
+
+def run_posterior_table(config: Mapping, *, posteriors: Mapping[str, str], output: str) -> None:
+    """Rule ``posterior_table``: posterior summaries of several observations (microboone_tune.csv, nuwro.csv)."""
+    import pandas as pd
+
+    cfg = _config(config)
+    rows = []
+    for name, path in posteriors.items():
+        rows += posterior_rows(name, cfg.raw["observations"][name], read_samples(path), cfg)
+    _write_csv(pd.DataFrame(rows), output)
+
+
+def throw_errors(central: np.ndarray, throw_samples: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Asymmetric errors from throws (paper.md §8.2): median − p16 and p84 − median of (throw draw − central)."""
+    diff = np.asarray(throw_samples, dtype=float) - np.asarray(central, dtype=float)
+    p16, p50, p84 = np.percentile(diff, [16, 50, 84], axis=0)
+    return p50 - p16, p84 - p50
+
+
+def run_t2k_table(config: Mapping, *, posterior: str, throws: str, output: str) -> None:
+    """Rule ``t2k_table``: the T2K parameters, posterior median with throw errors, next to the MicroBooNE tune."""
+    import pandas as pd
+
+    from nutune.dials import MICROBOONE_TUNE_PHYSICAL, to_dial
+    from nutune.figures import MICROBOONE_TUNE_ERRORS
+
+    cfg = _config(config)
+    samples = read_samples(posterior)
+    throw_samples = read_samples(throws)
+    central = np.median(samples, axis=0)
+    lower, upper = throw_errors(central, throw_samples)
+    p16, p84 = np.percentile(samples, [16, 84], axis=0)
+    rows = []
+    for i, parameter in enumerate(cfg.parameters):
+        rows.append(
+            {
+                "parameter": parameter.dial,
+                "unit": parameter.unit,
+                "central": central[i],
+                "throw_err_minus": lower[i],
+                "throw_err_plus": upper[i],
+                "posterior_err_minus": central[i] - p16[i],
+                "posterior_err_plus": p84[i] - central[i],
+                "central_dial": float(to_dial(parameter.dial, central[i])),
+                "microboone_tune": MICROBOONE_TUNE_PHYSICAL[i],
+                "microboone_tune_err_minus": MICROBOONE_TUNE_ERRORS[i, 0],
+                "microboone_tune_err_plus": MICROBOONE_TUNE_ERRORS[i, 1],
+                "n_throws": len(throw_samples),
+            }
+        )
+    _write_csv(pd.DataFrame(rows), output)
+
+
+def run_t2k_correlations(config: Mapping, *, throws: str, output: str) -> None:
+    """Rule ``t2k_correlations``: Pearson correlations of the four parameters over the throw draws."""
+    import pandas as pd
+
+    cfg = _config(config)
+    names = list(cfg.dial_names)
+    corr = np.corrcoef(read_samples(throws), rowvar=False)
+    frame = pd.DataFrame(corr, columns=names)
+    frame.insert(0, "parameter", names)
+    _write_csv(frame, output)
+
+
+def chi2_predictions(cfg, posteriors: Mapping[str, str]) -> dict[str, np.ndarray]:
+    """The predictions compared with the T2K data (label -> (bins,) histogram), in table order.
+
+    Published curves (the real GENIE MicroBooNE tune, NuWro), the builtin simulator at the MicroBooNE tune and at
+    the GENIE nominal, and "inferred X" = the builtin simulator at the posterior median of observation X, for the
+    published curves and the data (paper.md §8.3).
+    """
+    from nutune.dials import MICROBOONE_TUNE_PHYSICAL, NOMINAL_PHYSICAL
+    from nutune.resources import load_published
+
+    observations = cfg.raw["observations"]
+    predictions: dict[str, np.ndarray] = {}
+    published = {spec["column"]: name for name, spec in observations.items() if spec["kind"] == "published"}
+    data = [name for name, spec in observations.items() if spec["kind"] == "data"]
+
+    def inferred(name: str) -> np.ndarray:
+        return builtin_prediction(cfg, np.median(read_samples(posteriors[name]), axis=0))
+
+    if cfg.simulator.bins == 58 and "microboone_tune" in published:
+        predictions["MicroBooNE tune (GENIE)"] = load_published("microboone_tune", 58)
+    predictions["builtin at MicroBooNE tune"] = builtin_prediction(cfg, MICROBOONE_TUNE_PHYSICAL)
+    if "microboone_tune" in published:
+        predictions["inferred MicroBooNE tune"] = inferred(published["microboone_tune"])
+    if cfg.simulator.bins == 58 and "nuwro" in published:
+        predictions["NuWro"] = load_published("nuwro", 58)
+        predictions["inferred NuWro"] = inferred(published["nuwro"])
+    for name in data:
+        predictions["inferred T2K" if len(data) == 1 else f"inferred {name}"] = inferred(name)
+    predictions["nominal (G18_10a_02_11a)"] = builtin_prediction(cfg, NOMINAL_PHYSICAL)
+    return predictions
+
+
+def run_chi2_table(config: Mapping, *, posteriors: Mapping[str, str], output: str) -> None:
+    """Rule ``chi2_table``: chi2 of every prediction against the T2K data in each configured mode."""
+    import pandas as pd
+
+    from nutune.chi2 import chi2_all_modes
+    from nutune.resources import load_t2k
+
+    cfg = _config(config)
+    measurement = load_t2k(cfg.simulator.bins)
+    rows = []
+    for label, prediction in chi2_predictions(cfg, posteriors).items():
+        values = chi2_all_modes(prediction, measurement, cfg.chi2.modes)
+        rows.append({"prediction": label, **{mode: float(v) for mode, v in values.items()}, "n_bins": measurement.bins})
+    _write_csv(pd.DataFrame(rows), output)
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# figures and summary
+# ----------------------------------------------------------------------------------------------------------------
+def _labels(cfg) -> list[str]:
+    from nutune.figures import axis_labels
+
+    return axis_labels([p.label for p in cfg.parameters], [p.unit for p in cfg.parameters])
+
+
+def _read_loss(path: str | Path) -> dict[str, np.ndarray]:
+    table = np.genfromtxt(path, delimiter=",", names=True)
+    return {key: np.atleast_1d(table[key]) for key in ("epoch", "train_loss", "val_loss")}
+
+
+def _coverage_curves(metrics_path: str | Path, samples: np.ndarray, theta_true: np.ndarray, n_levels: int):
+    """Coverage curves from metrics.json if it holds them, else the marginal central-interval coverage."""
+    import json
+
+    metrics = json.loads(Path(metrics_path).read_text())
+    coverage = metrics.get("coverage", {})
+    if isinstance(coverage, Mapping) and "levels" in coverage and "marginal" in coverage:
+        joint = coverage.get("joint")
+        tarp = metrics.get("tarp", {})
+        tarp_curve = (np.asarray(tarp["alpha"]), np.asarray(tarp["ecp"])) if "alpha" in tarp else None
+        return (np.asarray(coverage["levels"]), np.asarray(coverage["marginal"]),
+                None if joint is None else np.asarray(joint), tarp_curve)
+    levels = np.linspace(0, 1, n_levels)
+    # rank of the truth among the draws -> central-interval coverage at each level
+    quantile = (samples < theta_true[:, None, :]).mean(axis=1)
+    marginal = np.array([[np.mean(np.abs(quantile[:, i] - 0.5) <= level / 2) for level in levels]
+                         for i in range(samples.shape[2])])
+    return levels, marginal, None, None
+
+
+def run_figure(
+    figure: str, *, config: Mapping, inputs: Mapping, outputs: Mapping, params: Mapping
+) -> None:
+    """Rules ``figure_*``: read the figure's inputs and draw it with the matching :mod:`nutune.figures` function."""
+    from nutune import figures
+    from nutune.resources import load_t2k
+
+    cfg = _config(config)
+    labels = _labels(cfg)
+    pdf, png = outputs["pdf"], outputs["png"]
+    box = (np.asarray(cfg.prior_low), np.asarray(cfg.prior_high))
+    if "samples" in inputs:
+        with np.load(inputs["samples"], allow_pickle=False) as data:
+            samples, theta_true = np.asarray(data["samples"]), np.asarray(data["theta_true"])
+    if figure == "test_posterior_corner":
+        index = int(params["index"]) % len(samples)
+        figures.plot_posterior_corner(samples[index], labels, pdf, png, truth=theta_true[index],
+                                      title=f"posterior of test simulation {index}")
+    elif figure == "residual_corner":
+        figures.plot_residual_corner(samples, theta_true, labels, pdf, png)
+    elif figure == "true_vs_predicted":
+        figures.plot_true_vs_predicted(samples, theta_true, labels, pdf, png, prior_box=box,
+                                       n_points=int(params["n_points"]))
+    elif figure == "pulls":
+        figures.plot_pulls(samples, theta_true, labels, pdf, png, n_points=int(params["n_points"]))
+    elif figure == "coverage":
+        levels, marginal, joint, tarp = _coverage_curves(inputs["metrics"], samples, theta_true,
+                                                         cfg.diagnostics.coverage_levels)
+        figures.plot_coverage(levels, marginal, labels, pdf, png, joint=joint, tarp=tarp)
+    elif figure == "sbc_ranks":
+        ranks = (samples < theta_true[:, None, :]).sum(axis=1)
+        figures.plot_sbc_ranks(ranks, samples.shape[1], labels, pdf, png)
+    elif figure == "loss_curve":
+        losses = inputs["losses"]
+        figures.plot_loss_curves([_read_loss(p) for p in ([losses] if isinstance(losses, str) else losses)], pdf, png)
+    elif figure == "t2k_throws_variation":
+        measurement = load_t2k(cfg.simulator.bins)
+        error = np.sqrt(np.diag(measurement.cov_total))
+        figures.plot_throws_variation(read_samples(inputs["throws"], "x_throws"), measurement.values, error, pdf, png)
+    elif figure == "t2k_posterior_corner":
+        figures.plot_posterior_corner(read_samples(inputs["posterior"]), labels, pdf, png,
+                                      title="posterior for the T2K CC0π data")
+    elif figure == "parameter_summary":
+        figures.plot_parameter_summary(_summary_entries(cfg, params["posteriors"], inputs["throws"]), labels, box,
+                                       pdf, png)
+    elif figure == "slice_comparison":
+        _slice_figures(cfg, params["posteriors"], outputs)
+    else:
+        raise ValueError(f"unknown figure {figure!r}; known: {', '.join(FIGURES)}")
+    _log.info("drew %s -> %s, %s", figure, pdf, png)
+
+
+def _summary_entries(cfg, posteriors: Mapping[str, str], throws: str) -> list:
+    """Inferred points of the parameter summary: every observation (median, 68 % interval); T2K with throws."""
+    from nutune.figures import SummaryEntry
+
+    markers = {"builtin": ("*", "tab:purple"), "published": ("s", "tab:green"), "data": ("o", "tab:blue")}
+    entries = []
+    for name, spec in cfg.raw["observations"].items():
+        samples = read_samples(posteriors[name])
+        central = np.median(samples, axis=0)
+        if spec["kind"] == "data":
+            lower, upper = throw_errors(central, read_samples(throws))
+        else:
+            p16, p84 = np.percentile(samples, [16, 84], axis=0)
+            lower, upper = central - p16, p84 - central
+        marker, color = markers[spec["kind"]]
+        if spec.get("variant") == "nuwro_like" or spec.get("column") == "nuwro":
+            color = "tab:olive" if spec["kind"] == "builtin" else "tab:green"
+        entries.append(SummaryEntry(f"inferred {name}", central, lower, upper, marker, color))
+    return entries
+
+
+def _slice_figures(cfg, posteriors: Mapping[str, str], outputs: Mapping) -> None:
+    """The 3×3 slice grid and the nine single-slice figures."""
+    from nutune import figures
+    from nutune.resources import load_t2k
+
+    measurement = load_t2k(cfg.simulator.bins)
+    table = measurement.bin_table
+    bin_table = {key: np.asarray(table[key]) for key in ("slice", "cos_lo", "cos_hi", "p_lo", "p_hi")}
+    error = np.sqrt(np.diag(measurement.cov_total))
+    wanted = ("MicroBooNE tune (GENIE)", "NuWro", "inferred NuWro", "inferred T2K")
+    curves = {label.replace("inferred", "Inferred"): x
+              for label, x in chi2_predictions(cfg, posteriors).items() if label in wanted}
+    figures.plot_slice_grid(bin_table, measurement.values, error, curves, outputs["pdf"], outputs["png"])
+    for index, (pdf, png) in enumerate(zip(outputs["slices_pdf"], outputs["slices_png"], strict=True)):
+        figures.plot_slice_comparison(index, bin_table, measurement.values, error, curves, pdf, png)
+
+
+def run_summary(config: Mapping, *, tables: list[str], output: str) -> None:
+    """Rule ``summary``: results/summary.md with the run's provenance and every table as Markdown."""
+    import pandas as pd
+
+    import nutune
+    from nutune.io import atomic_write
+
+    cfg = _config(config)
+    lines = [
+        "# nutune run summary",
+        "",
+        f"* nutune {nutune.__version__}; backend `{cfg.simulator.backend}`; seed {cfg.seed}; "
+        f"{cfg.simulation.n_train} training / {cfg.simulation.n_test} test simulations; "
+        f"config sha256 `{cfg.config_hash[:16]}`",
+        "",
+    ]
+    for path in tables:
+        frame = pd.read_csv(path)
+        lines += [f"## {Path(path).stem}", "", _markdown_table(frame), ""]
+    with atomic_write(output) as tmp:
+        tmp.write_text("\n".join(lines))
+
+
+def _markdown_table(frame) -> str:
+    """A pandas DataFrame as a GitHub Markdown table (no extra dependency)."""
+    def cell(value: object) -> str:
+        return f"{value:.4g}" if isinstance(value, float) else str(value)
+
+    header = "| " + " | ".join(map(str, frame.columns)) + " |"
+    rule = "|" + "|".join("---" for _ in frame.columns) + "|"
+    body = ["| " + " | ".join(cell(v) for v in row) + " |" for row in frame.itertuples(index=False)]
+    return "\n".join([header, rule, *body])

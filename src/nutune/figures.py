@@ -1,0 +1,487 @@
+"""The paper's figures (arXiv:2603.09778 §9 list, paper.md §9.1), one function per figure, each saved as PDF + PNG.
+
+Every function takes plain numpy arrays (no file reading; see ``nutune.pipeline.run_figure`` for that), draws with
+matplotlib's Agg backend, labels every axis with its unit and writes ``pdf_path`` and ``png_path`` atomically.
+Parameters are physical values in ``nutune.dials.PARAMETER_NAMES`` order; histograms are in
+10⁻³⁸ cm²/(GeV/c)/nucleon in the T2K bin order.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+from scipy import stats  # noqa: E402
+
+from nutune.dials import MICROBOONE_TUNE_PHYSICAL  # noqa: E402
+from nutune.io import atomic_write  # noqa: E402
+
+__all__ = [
+    "XSEC_UNIT",
+    "MICROBOONE_TUNE_ERRORS",
+    "SummaryEntry",
+    "axis_labels",
+    "save_figure",
+    "plot_posterior_corner",
+    "plot_residual_corner",
+    "plot_true_vs_predicted",
+    "plot_pulls",
+    "plot_coverage",
+    "plot_sbc_ranks",
+    "plot_loss_curves",
+    "plot_throws_variation",
+    "plot_parameter_summary",
+    "plot_slice_comparison",
+    "plot_slice_grid",
+]
+
+#: Unit of the T2K double-differential cross section (matplotlib mathtext).
+XSEC_UNIT = r"$10^{-38}$ cm$^2$/(GeV/$c$)/nucleon"
+XSEC_LABEL = r"d$^2\sigma$/d$p_\mu$ dcos$\theta_\mu$ [" + XSEC_UNIT + "]"
+#: The MicroBooNE tune's 1-sigma errors as the SBI authors draw them (lower, upper), paper.md §3.4:
+#: 1.10 ± 0.10 GeV, 1.66 ± 0.50, 1.0 (−1/+0), 0.85 ± 0.40.
+MICROBOONE_TUNE_ERRORS = np.array([[0.10, 0.10], [0.50, 0.50], [1.0, 0.0], [0.40, 0.40]])
+_MODEL_STYLES = {
+    "MicroBooNE tune (GENIE)": {"color": "tab:red", "linestyle": "-"},
+    "NuWro": {"color": "tab:green", "linestyle": "-"},
+    "Inferred NuWro": {"color": "tab:green", "linestyle": "--"},
+    "Inferred T2K": {"color": "tab:blue", "linestyle": "-"},
+}
+_FALLBACK_COLORS = ("tab:purple", "tab:orange", "tab:brown", "tab:gray", "tab:olive", "tab:cyan")
+
+
+def axis_labels(labels: Sequence[str], units: Sequence[str]) -> list[str]:
+    """Axis labels ``label [unit]`` (label only for dimensionless parameters); plain labels get mathtext for M_A."""
+    out = []
+    for label, unit in zip(labels, units, strict=True):
+        text = r"$M_A^{QE}$" if label in ("M_A^QE", "M_A") else label
+        out.append(f"{text} [{unit}]" if unit else text)
+    return out
+
+
+def save_figure(fig: plt.Figure, pdf_path: str | os.PathLike, png_path: str | os.PathLike, dpi: int = 150) -> None:
+    """Save ``fig`` as PDF and PNG (atomically, each renamed into place only when complete) and close it."""
+    for path, fmt in ((pdf_path, "pdf"), (png_path, "png")):
+        with atomic_write(path) as tmp:
+            fig.savefig(tmp, format=fmt, dpi=dpi, bbox_inches="tight")
+    plt.close(fig)
+
+
+def _medians(samples: np.ndarray) -> np.ndarray:
+    return np.median(samples, axis=1)
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# calibration on the test set
+# ----------------------------------------------------------------------------------------------------------------
+def plot_posterior_corner(
+    samples: np.ndarray,
+    labels: Sequence[str],
+    pdf_path: str | os.PathLike,
+    png_path: str | os.PathLike,
+    *,
+    truth: np.ndarray | None = None,
+    title: str = "",
+) -> None:
+    """Corner plot of one posterior ((S, 4) physical samples), with the truth marked when given.
+
+    Axis ranges are the 0.1–99.9 % sample quantiles widened by 20 % (the posteriors are much narrower than the
+    prior box).
+    """
+    import corner
+
+    samples = np.asarray(samples, dtype=float)
+    lo, hi = np.percentile(samples, [0.1, 99.9], axis=0)
+    pad = 0.2 * np.maximum(hi - lo, 1e-9)
+    ranges = [(a - p, b + p) for a, b, p in zip(lo, hi, pad, strict=True)]
+    if truth is not None:
+        ranges = [(min(r[0], t - 0.05 * (r[1] - r[0])), max(r[1], t + 0.05 * (r[1] - r[0]))) for r, t in
+                  zip(ranges, truth, strict=True)]
+    fig = corner.corner(
+        samples,
+        labels=list(labels),
+        range=ranges,
+        truths=None if truth is None else list(truth),
+        truth_color="tab:red",
+        quantiles=[0.16, 0.5, 0.84],
+        show_titles=True,
+        title_fmt=".3f",
+        levels=(0.39, 0.86),
+        plot_datapoints=False,
+        fill_contours=True,
+        color="tab:blue",
+        label_kwargs={"fontsize": 11},
+        title_kwargs={"fontsize": 9},
+    )
+    if title:
+        fig.suptitle(title, y=1.03, fontsize=12)
+    if truth is not None:
+        fig.legend(
+            handles=[plt.Line2D([], [], color="tab:red", label="true value"),
+                     plt.Line2D([], [], color="tab:blue", label="posterior (39 %, 86 % contours)")],
+            loc="upper right", frameon=False,
+        )
+    save_figure(fig, pdf_path, png_path)
+
+
+def plot_residual_corner(
+    samples: np.ndarray,
+    theta_true: np.ndarray,
+    labels: Sequence[str],
+    pdf_path: str | os.PathLike,
+    png_path: str | os.PathLike,
+) -> None:
+    """Corner plot of the fractional residuals (median − truth)/truth in % over the test set (68 % contour).
+
+    Parameters whose true value can be zero (MEC norm, MEC shape) use the residual divided by the prior-free
+    scale max(|truth|, 0.05) to stay finite.
+    """
+    import corner
+
+    med = _medians(np.asarray(samples, dtype=float))
+    truth = np.asarray(theta_true, dtype=float)
+    residual = 100.0 * (med - truth) / np.maximum(np.abs(truth), 0.05)
+    lo, hi = np.percentile(residual, [1, 99], axis=0)
+    span = np.maximum(np.abs(lo), np.abs(hi)) * 1.2 + 1e-6
+    fig = corner.corner(
+        residual,
+        labels=[f"Δ{label} [%]" for label in labels],
+        range=[(-s, s) for s in span],
+        levels=(0.68,),
+        plot_datapoints=True,
+        data_kwargs={"alpha": 0.3, "ms": 2},
+        quantiles=[0.16, 0.5, 0.84],
+        show_titles=True,
+        title_fmt=".2f",
+        truths=[0.0] * residual.shape[1],
+        truth_color="k",
+        color="tab:blue",
+        label_kwargs={"fontsize": 10},
+        title_kwargs={"fontsize": 9},
+    )
+    fig.suptitle(f"fractional residuals of the posterior median, {len(residual)} test simulations", y=1.02)
+    save_figure(fig, pdf_path, png_path)
+
+
+def plot_true_vs_predicted(
+    samples: np.ndarray,
+    theta_true: np.ndarray,
+    labels: Sequence[str],
+    pdf_path: str | os.PathLike,
+    png_path: str | os.PathLike,
+    *,
+    prior_box: tuple[np.ndarray, np.ndarray],
+    n_points: int = 100,
+) -> None:
+    """2×2 panels: posterior median with its 16–84 % interval against the true value (physical units)."""
+    samples = np.asarray(samples, dtype=float)[:n_points]
+    truth = np.asarray(theta_true, dtype=float)[:n_points]
+    med = np.median(samples, axis=1)
+    p16, p84 = np.percentile(samples, [16, 84], axis=1)
+    fig, axes = plt.subplots(2, 2, figsize=(9, 8))
+    low, high = prior_box
+    for i, ax in enumerate(axes.flat):
+        ax.errorbar(truth[:, i], med[:, i], yerr=[med[:, i] - p16[:, i], p84[:, i] - med[:, i]], fmt="o", ms=3,
+                    color="tab:blue", ecolor="tab:blue", alpha=0.7, label="posterior median, 68 % interval")
+        ax.plot([low[i], high[i]], [low[i], high[i]], "k--", lw=1, label="predicted = true")
+        ax.set_xlim(low[i], high[i])
+        ax.set_ylim(low[i], high[i])
+        ax.set_xlabel(f"true {labels[i]}")
+        ax.set_ylabel(f"predicted {labels[i]}")
+        ax.set_aspect("equal")
+    axes.flat[0].legend(loc="upper left", fontsize=8)
+    fig.suptitle(f"true vs predicted, {len(truth)} test simulations")
+    fig.tight_layout()
+    save_figure(fig, pdf_path, png_path)
+
+
+def plot_pulls(
+    samples: np.ndarray,
+    theta_true: np.ndarray,
+    labels: Sequence[str],
+    pdf_path: str | os.PathLike,
+    png_path: str | os.PathLike,
+    *,
+    n_points: int | None = None,
+) -> np.ndarray:
+    """2×2 histograms of the pulls (mean − truth)/std with a Gaussian fit and the N(0, 1) reference.
+
+    Returns:
+        (4, 2) fitted (mean, sigma) per parameter.
+    """
+    samples = np.asarray(samples, dtype=float)
+    truth = np.asarray(theta_true, dtype=float)
+    if n_points is not None:
+        samples, truth = samples[:n_points], truth[:n_points]
+    pulls = (samples.mean(axis=1) - truth) / np.maximum(samples.std(axis=1), 1e-12)
+    grid = np.linspace(-5, 5, 400)
+    fits = np.zeros((pulls.shape[1], 2))
+    fig, axes = plt.subplots(2, 2, figsize=(9, 7))
+    for i, ax in enumerate(axes.flat):
+        values = pulls[:, i][np.isfinite(pulls[:, i])]
+        mu, sigma = stats.norm.fit(values)
+        fits[i] = mu, sigma
+        ax.hist(values, bins=np.linspace(-5, 5, 26), density=True, color="tab:blue", alpha=0.5,
+                label=f"pulls ({len(values)})")
+        ax.plot(grid, stats.norm.pdf(grid, mu, sigma), color="tab:blue",
+                label=f"Gaussian fit: μ = {mu:.2f}, σ = {sigma:.2f}")
+        ax.plot(grid, stats.norm.pdf(grid), "k--", label="N(0, 1)")
+        ax.set_xlabel(f"pull of {labels[i]}  (mean − true)/σ")
+        ax.set_ylabel("density")
+        ax.legend(fontsize=8)
+    fig.tight_layout()
+    save_figure(fig, pdf_path, png_path)
+    return fits
+
+
+def plot_coverage(
+    levels: np.ndarray,
+    marginal: np.ndarray,
+    labels: Sequence[str],
+    pdf_path: str | os.PathLike,
+    png_path: str | os.PathLike,
+    *,
+    joint: np.ndarray | None = None,
+    tarp: tuple[np.ndarray, np.ndarray] | None = None,
+) -> None:
+    """Expected coverage: empirical vs nominal credibility for the four marginals, the joint and TARP.
+
+    Args:
+        levels: (L,) nominal credibility levels in [0, 1].
+        marginal: (4, L) empirical coverage of each marginal.
+        joint: (L,) empirical coverage of the joint posterior (highest-density regions).
+        tarp: (alpha, ecp) of TARP: nominal levels and expected coverage probability.
+    """
+    levels = np.asarray(levels, dtype=float)
+    fig, ax = plt.subplots(figsize=(6.5, 6))
+    ax.fill_between([0, 1], [-0.2, 0.8], [0.2, 1.2], color="0.9", label="±0.2")
+    ax.fill_between([0, 1], [-0.1, 0.9], [0.1, 1.1], color="0.8", label="±0.1")
+    ax.plot([0, 1], [0, 1], "k--", lw=1, label="ideal")
+    for i, label in enumerate(labels):
+        ax.plot(levels, np.asarray(marginal)[i], lw=1.8, label=label)
+    if joint is not None:
+        ax.plot(levels, joint, color="k", lw=2, label="joint D(θ)")
+    if tarp is not None:
+        ax.plot(tarp[0], tarp[1], color="tab:purple", lw=2, ls=":", label="TARP")
+    ax.text(0.05, 0.9, "under-confident", fontsize=10, color="0.3")
+    ax.text(0.6, 0.08, "over-confident", fontsize=10, color="0.3")
+    ax.set_xlim(0, 1)
+    ax.set_ylim(0, 1)
+    ax.set_xlabel("credibility level")
+    ax.set_ylabel("empirical coverage")
+    ax.set_aspect("equal")
+    ax.legend(loc="lower right", fontsize=8, bbox_to_anchor=(1.0, 0.15))
+    save_figure(fig, pdf_path, png_path)
+
+
+def plot_sbc_ranks(
+    ranks: np.ndarray,
+    n_samples: int,
+    labels: Sequence[str],
+    pdf_path: str | os.PathLike,
+    png_path: str | os.PathLike,
+    *,
+    n_bins: int = 20,
+) -> None:
+    """SBC rank histograms (rank of the truth among ``n_samples`` posterior draws) with the uniform 99 % band."""
+    ranks = np.asarray(ranks)
+    n = len(ranks)
+    edges = np.linspace(0, n_samples + 1, n_bins + 1)
+    expected = n / n_bins
+    lo, hi = stats.binom.ppf([0.005, 0.995], n, 1.0 / n_bins)
+    fig, axes = plt.subplots(2, 2, figsize=(9, 7))
+    for i, ax in enumerate(axes.flat):
+        ax.axhspan(lo, hi, color="0.85", label="uniform, 99 % band")
+        ax.axhline(expected, color="k", lw=1)
+        ax.hist(ranks[:, i], bins=edges, color="tab:blue", alpha=0.7, label="test simulations")
+        ax.set_xlabel(f"rank of true {labels[i]} among {n_samples} posterior draws")
+        ax.set_ylabel("test simulations per bin")
+    axes.flat[0].legend(fontsize=8)
+    fig.tight_layout()
+    save_figure(fig, pdf_path, png_path)
+
+
+def plot_loss_curves(
+    curves: Sequence[Mapping[str, np.ndarray]],
+    pdf_path: str | os.PathLike,
+    png_path: str | os.PathLike,
+) -> None:
+    """Training and validation loss (negative log posterior density, unit-box parameters) per epoch per member."""
+    fig, ax = plt.subplots(figsize=(7, 4.5))
+    for member, curve in enumerate(curves):
+        color = f"C{member % 10}"
+        ax.plot(curve["epoch"], curve["train_loss"], color=color, label=f"member {member}: training")
+        ax.plot(curve["epoch"], curve["val_loss"], color=color, ls="--", label=f"member {member}: validation")
+    ax.set_xlabel("epoch")
+    ax.set_ylabel("loss  (−log q(θ|x), θ scaled to the prior box)")
+    ax.legend(fontsize=8)
+    save_figure(fig, pdf_path, png_path)
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# T2K results
+# ----------------------------------------------------------------------------------------------------------------
+def plot_throws_variation(
+    x_throws: np.ndarray,
+    data: np.ndarray,
+    data_error: np.ndarray,
+    pdf_path: str | os.PathLike,
+    png_path: str | os.PathLike,
+) -> None:
+    """Mean ±1σ per bin of the data throws (drawn from the T2K covariance), with the data and its total error."""
+    x_throws = np.asarray(x_throws, dtype=float)
+    bins = np.arange(x_throws.shape[1])
+    mean, std = x_throws.mean(axis=0), x_throws.std(axis=0)
+    fig, (ax, ratio) = plt.subplots(2, 1, figsize=(10, 6), sharex=True, gridspec_kw={"height_ratios": [3, 1]})
+    ax.fill_between(bins, mean - std, mean + std, step="mid", color="tab:blue", alpha=0.3,
+                    label=f"throws: mean ± 1σ ({len(x_throws)} throws)")
+    ax.step(bins, mean, where="mid", color="tab:blue")
+    ax.errorbar(bins, data, yerr=data_error, fmt="o", ms=3, color="k", label="T2K data, total error")
+    ax.set_ylabel(XSEC_LABEL, fontsize=9)
+    ax.set_yscale("log")
+    ax.legend(fontsize=9)
+    ratio.axhline(1.0, color="k", lw=1)
+    ratio.fill_between(bins, 1 - std / np.abs(data), 1 + std / np.abs(data), step="mid", color="tab:blue",
+                       alpha=0.3)
+    ratio.plot(bins, mean / data, "o", ms=2, color="tab:blue")
+    ratio.set_ylabel("throws / data")
+    ratio.set_xlabel("bin index (T2K order: cos θ_μ slices, p_μ ascending)")
+    fig.tight_layout()
+    save_figure(fig, pdf_path, png_path)
+
+
+@dataclass(frozen=True)
+class SummaryEntry:
+    """One point of the parameter summary plot: a central value with (lower, upper) errors per parameter."""
+
+    label: str
+    central: np.ndarray
+    lower: np.ndarray
+    upper: np.ndarray
+    marker: str = "o"
+    color: str = "tab:blue"
+
+
+def plot_parameter_summary(
+    entries: Sequence[SummaryEntry],
+    labels: Sequence[str],
+    prior_box: tuple[np.ndarray, np.ndarray],
+    pdf_path: str | os.PathLike,
+    png_path: str | os.PathLike,
+    *,
+    show_microboone_tune: bool = True,
+) -> None:
+    """One panel per parameter: the prior box (orange), the MicroBooNE tune ±1σ and each inferred point."""
+    low, high = prior_box
+    all_entries = list(entries)
+    if show_microboone_tune:
+        all_entries.insert(0, SummaryEntry("MicroBooNE tune ±1σ", MICROBOONE_TUNE_PHYSICAL,
+                                           MICROBOONE_TUNE_ERRORS[:, 0], MICROBOONE_TUNE_ERRORS[:, 1], "x",
+                                           "tab:red"))
+    n = len(all_entries)
+    fig, axes = plt.subplots(1, len(labels), figsize=(3.2 * len(labels), 4.2))
+    for i, ax in enumerate(np.atleast_1d(axes)):
+        width = high[i] - low[i]
+        ax.add_patch(plt.Rectangle((-0.5, low[i]), n, width, color="tab:orange", alpha=0.2,
+                                   label="prior range" if i == 0 else None))
+        for k, entry in enumerate(all_entries):
+            ax.errorbar([k], [entry.central[i]], yerr=[[entry.lower[i]], [entry.upper[i]]], fmt=entry.marker,
+                        color=entry.color, ms=8, capsize=4, label=entry.label if i == 0 else None)
+        ax.set_xlim(-0.5, n - 0.5)
+        ax.set_ylim(low[i] - 0.08 * width, high[i] + 0.08 * width)
+        ax.set_xticks(range(n))
+        ax.set_xticklabels([e.label.replace(" ±1σ", "") for e in all_entries], rotation=40, ha="right", fontsize=8)
+        ax.set_ylabel(labels[i])
+    fig.legend(loc="upper center", ncol=min(n + 1, 4), fontsize=8, bbox_to_anchor=(0.5, 1.08), frameon=False)
+    fig.tight_layout()
+    save_figure(fig, pdf_path, png_path)
+
+
+def _slice_axes(
+    ax: plt.Axes,
+    rows: np.ndarray,
+    p_lo: np.ndarray,
+    p_hi: np.ndarray,
+    data: np.ndarray,
+    data_error: np.ndarray,
+    curves: Mapping[str, np.ndarray],
+    title: str,
+) -> None:
+    centers = 0.5 * (p_lo[rows] + p_hi[rows])
+    half = 0.5 * (p_hi[rows] - p_lo[rows])
+    edges = np.append(p_lo[rows], p_hi[rows][-1])
+    for k, (label, values) in enumerate(curves.items()):
+        style = _MODEL_STYLES.get(label, {"color": _FALLBACK_COLORS[k % len(_FALLBACK_COLORS)], "linestyle": "-"})
+        ax.stairs(np.asarray(values)[rows], edges, label=label, lw=1.6, **style)
+    ax.errorbar(centers, data[rows], xerr=half, yerr=data_error[rows], fmt="o", ms=3, color="k",
+                label="T2K data (total error)")
+    ax.set_title(title, fontsize=10)
+    ax.set_xlim(edges[0], edges[-1])
+    ax.set_ylim(bottom=0)
+
+
+def _slice_title(cos_lo: float, cos_hi: float) -> str:
+    return rf"${cos_lo:g} < \cos\theta_\mu < {cos_hi:g}$"
+
+
+def plot_slice_comparison(
+    slice_index: int,
+    bin_table: Mapping[str, np.ndarray],
+    data: np.ndarray,
+    data_error: np.ndarray,
+    curves: Mapping[str, np.ndarray],
+    pdf_path: str | os.PathLike,
+    png_path: str | os.PathLike,
+) -> None:
+    """One cos θ_μ slice: d²σ/dp dcosθ vs p_μ for the data and each model curve (steps over the p_μ bins).
+
+    Args:
+        bin_table: arrays ``slice``, ``cos_lo``, ``cos_hi``, ``p_lo``, ``p_hi`` per bin (GeV/c).
+        curves: legend label -> (bins,) prediction.
+    """
+    rows = np.flatnonzero(np.asarray(bin_table["slice"]) == slice_index)
+    fig, ax = plt.subplots(figsize=(6.5, 4.5))
+    _slice_axes(ax, rows, np.asarray(bin_table["p_lo"]), np.asarray(bin_table["p_hi"]), data, data_error, curves,
+                _slice_title(bin_table["cos_lo"][rows[0]], bin_table["cos_hi"][rows[0]]))
+    ax.set_xlabel(r"$p_\mu$ [GeV/$c$]")
+    ax.set_ylabel(XSEC_LABEL, fontsize=9)
+    ax.legend(fontsize=8)
+    save_figure(fig, pdf_path, png_path)
+
+
+def plot_slice_grid(
+    bin_table: Mapping[str, np.ndarray],
+    data: np.ndarray,
+    data_error: np.ndarray,
+    curves: Mapping[str, np.ndarray],
+    pdf_path: str | os.PathLike,
+    png_path: str | os.PathLike,
+) -> None:
+    """All nine cos θ_μ slices in a 3×3 grid (same content as :func:`plot_slice_comparison`)."""
+    slices = np.asarray(bin_table["slice"])
+    fig, axes = plt.subplots(3, 3, figsize=(14, 11))
+    for index, ax in enumerate(axes.flat):
+        rows = np.flatnonzero(slices == index)
+        if len(rows) == 0:
+            ax.set_visible(False)
+            continue
+        _slice_axes(ax, rows, np.asarray(bin_table["p_lo"]), np.asarray(bin_table["p_hi"]), data, data_error,
+                    curves, _slice_title(bin_table["cos_lo"][rows[0]], bin_table["cos_hi"][rows[0]]))
+        if index >= 6:
+            ax.set_xlabel(r"$p_\mu$ [GeV/$c$]")
+        if index % 3 == 0:
+            ax.set_ylabel(r"d$^2\sigma$/d$p_\mu$ dcos$\theta_\mu$", fontsize=10)
+    handles, names = axes.flat[0].get_legend_handles_labels()
+    fig.legend(handles, names, loc="upper center", ncol=len(names), fontsize=10, bbox_to_anchor=(0.5, 1.02),
+               frameon=False)
+    fig.text(0.005, 0.5, "[" + XSEC_UNIT + "]", rotation=90, va="center", fontsize=10)
+    fig.tight_layout(rect=(0.015, 0, 1, 1))
+    save_figure(fig, pdf_path, png_path)
+
