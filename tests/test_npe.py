@@ -174,7 +174,7 @@ def test_ensemble_is_an_equal_weight_mixture(trained, saved, tmp_path):
     np.testing.assert_allclose(mixture, expected, rtol=1e-5, atol=1e-5)
     assert ensemble.sample(40, obs[0], seed=3).shape == (40, 4)
     other_bank = linear_gaussian(500, seed=1)
-    third = train_npe(*other_bank, prior_low=LOW, prior_high=HIGH, settings=tiny_settings(max_num_epochs=0), seed=7)
+    third = train_npe(*other_bank, prior_low=LOW, prior_high=HIGH, settings=tiny_settings(max_num_epochs=1), seed=7)
     with pytest.raises(ValueError, match="disagree on x_scale"):
         NutunePosterior.from_trained([trained, third])
 
