@@ -116,6 +116,7 @@ def plot_posterior_corner(
         levels=(0.39, 0.86),
         plot_datapoints=False,
         fill_contours=True,
+        smooth=1.0,
         color="tab:blue",
         label_kwargs={"fontsize": 11},
         title_kwargs={"fontsize": 9},
