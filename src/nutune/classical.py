@@ -377,3 +377,18 @@ def run_classical(
     plot_classical_fits(fits, out_figure, lower, upper, sbi_t2k=read_sbi_t2k(sbi_t2k_csv),
                         tune=(MICROBOONE_TUNE_PHYSICAL, tune_err))
     return fits
+
+
+def run_classical_stage(
+    config: Mapping[str, Any], *, table: str, figure: str, sbi_t2k: str | None = None, n_starts: int = 6
+) -> list[FitResult]:
+    """Rule ``classical_fit``: :func:`run_classical` with the configured built-in simulator, prior box, χ² modes
+    and seed ``derive_seed(cfg.seed, "classical")``."""
+    from nutune.config import load_config
+    from nutune.reference import builtin_simulator
+    from nutune.resources import load_t2k
+
+    cfg = load_config(config)
+    return run_classical(builtin_simulator(cfg), load_t2k(cfg.simulator.bins), cfg.prior_low, cfg.prior_high,
+                         seed=derive_seed(cfg.seed, "classical"), out_csv=table, out_figure=figure,
+                         sbi_t2k_csv=sbi_t2k, modes=cfg.chi2.modes, n_starts=n_starts)

@@ -279,3 +279,43 @@ def plot_learning_curve(rows: Sequence[Mapping[str, Any]], out_pdf: str | Path) 
         with atomic_write(path, suffix=path.suffix) as tmp:
             fig.savefig(tmp, format=path.suffix[1:], dpi=120)
     plt.close(fig)
+
+
+def run_learning_curve_stage(
+    config: Mapping[str, Any],
+    *,
+    train_bank: str,
+    test_bank: str,
+    reference_samples: str,
+    table: str,
+    figure: str,
+    n_reference_obs: int = 3,
+    n_test: int = 200,
+    num_posterior_samples: int = 300,
+) -> list[dict[str, Any]]:
+    """Rule ``learning_curve``: noise-aware NPEs on nested training subsets, calibration and C2ST per size.
+
+    The networks use the ``npe`` settings with ``noise: covariance`` (C = ``npe.noise_components``), the model the
+    reference posteriors assume, so the C2ST column is meaningful; the test histograms get one seeded N(0, C)
+    draw each (``derive_seed(cfg.seed, "learning_curve", "test_noise")``). The references are the first
+    ``n_reference_obs`` mock observations of ``results/reference/reference_samples.npz`` (or, if fewer, any).
+    """
+    from nutune.bank import read_bank
+    from nutune.config import load_config
+    from nutune.reference import load_reference_samples, noise_aware_settings
+    from nutune.resources import load_t2k
+
+    cfg = load_config(config)
+    theta_train, x_train, _ = read_bank(train_bank)
+    theta_test, x_test, _ = read_bank(test_bank)
+    cov = load_t2k(cfg.simulator.bins).cov(cfg.npe.noise_components)
+    seed = derive_seed(cfg.seed, "learning_curve")
+    x_test = x_test + rng(seed, "test_noise").multivariate_normal(np.zeros(x_test.shape[1]), cov, size=len(x_test),
+                                                                  method="cholesky")
+    refs = load_reference_samples(reference_samples)
+    names = [n for n in refs if n.startswith("mock_")] or list(refs)
+    chosen = {n: refs[n] for n in names[:n_reference_obs]}
+    trainer = npe_trainer(noise_aware_settings(cfg.npe), cfg.prior_low, cfg.prior_high, noise_cov=cov)
+    return run_learning_curve(theta_train, x_train, theta_test, x_test, cfg.learning_curve.n_train, trainer,
+                              seed=seed, references=chosen, n_test=n_test,
+                              num_posterior_samples=num_posterior_samples, out_csv=table, out_figure=figure)

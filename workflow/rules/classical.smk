@@ -1,1 +1,38 @@
-# Placeholder: the classical stage's owner fills this file (see CONTRIBUTING.md).
+# Classical chi2 fits of the four dials to the T2K data with iminuit (FULL / DIAG / SHAPE), the MicroBooNE-tune
+# method redone on the built-in simulator, compared with the SBI result and the tune (Peelle's pertinent puzzle).
+
+
+def get_classical_inputs(wildcards=None):
+    """The T2K measurement and, when the config has a data observation, the SBI T2K table to compare with."""
+    inputs = {"data": T2K_RESOURCES}
+    if T2K_OBS is not None:
+        inputs["sbi_t2k"] = "results/tables/t2k.csv"
+    return inputs
+
+
+rule classical_fit:
+    """iminuit chi2 fits (multi-start MIGRAD, HESSE, MINOS) in each chi2 mode; table and comparison figure."""
+    input:
+        unpack(get_classical_inputs),
+    output:
+        table=report(
+            "results/tables/classical_fit.csv",
+            caption="../report/classical_fit.rst",
+            category="Classical fits",
+        ),
+        pdf=report(
+            "results/figures/classical_fit.pdf",
+            caption="../report/classical_fit.rst",
+            category="Classical fits",
+        ),
+        png="results/figures/classical_fit.png",
+    params:
+        modes=config["chi2"]["modes"],
+        parameters=config["parameters"],
+    log:
+        "logs/classical_fit/classical_fit.log",
+    threads: 1
+    conda:
+        "../../envs/nutune.yaml"
+    script:
+        "../scripts/classical_fit.py"

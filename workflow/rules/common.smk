@@ -85,7 +85,11 @@ def get_shards(wildcards):
 
 # >>> shard extra inputs (GENIE backend owner: return the prepared event file when backend == genie)
 def get_shard_extra_inputs(wildcards):
-    """Extra inputs of one simulate_shard job: nothing for the builtin backend."""
+    """Extra inputs of one simulate_shard job: nothing for the builtin backend; for backend: genie the prepared
+    GENIE events (first: nutune.pipeline.run_simulate_shard passes extra_inputs[0] to nutune.genie) and the MEC
+    smoke-check report (rules in genie.smk)."""
+    if config["simulator"]["backend"] == "genie":
+        return ["results/genie/events_prepared.root", "results/genie/events_prepared.smoke.json"]
     return []
 
 
@@ -195,6 +199,11 @@ def posterior_paths():
     return {name: f"results/posteriors/{name}.npz" for name in OBSERVATIONS}
 
 
+# >>> extension input functions (genie, validate, classical owners: define your get_* functions here, not in
+# your .smk, so that `snakemake --lint` stays clean: it refuses rule files that mix rules and functions)
+# <<< extension input functions
+
+
 # -------------------------------------------------------------------------------------------------- outputs
 
 
@@ -218,5 +227,14 @@ def get_final_output():
     """Everything the target `all` builds: tables, figures, the summary and the activated extensions."""
     outputs = [*table_outputs(), *figure_outputs(), "results/summary.md"]
     # >>> extension outputs (reference, classical, learning_curve owners: append when `activate` is true)
+    if config["reference"]["activate"]:
+        outputs += ["results/tables/reference_c2st.csv", "results/figures/reference_c2st.pdf",
+                    "results/figures/reference_c2st.png"]
+    if config["classical"]["activate"]:
+        outputs += ["results/tables/classical_fit.csv", "results/figures/classical_fit.pdf",
+                    "results/figures/classical_fit.png"]
+    if config["learning_curve"]["activate"]:
+        outputs += ["results/tables/learning_curve.csv", "results/figures/learning_curve.pdf",
+                    "results/figures/learning_curve.png"]
     # <<< extension outputs
     return outputs

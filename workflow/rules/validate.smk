@@ -1,1 +1,115 @@
-# Placeholder: the validate stage's owner fills this file (see CONTRIBUTING.md).
+# Validation beyond the papers: exact reference posteriors (emcee) + C2ST, the calibration gate, the learning curve.
+#
+# The reference posterior p(theta|x) ~ N(x; sim(theta), C) U(box) is only the target of a *noise-aware* NPE
+# (npe.noise: covariance with the same C). If the main network is noise-free (the papers' choice), rule
+# reference_npe trains a separate noise-aware network (member 0, same settings otherwise) for the comparison.
+
+REFERENCE_MODEL_DIR = "results/reference/model"
+
+
+def get_reference_models(wildcards=None):
+    """The noise-aware network(s) the reference posteriors are compared with."""
+    if config["npe"]["noise"] == "covariance":
+        return get_model_files()
+    return expand(REFERENCE_MODEL_DIR + "/npe_0.{ext}", ext=("safetensors", "json"))
+
+
+def get_reference_observations(wildcards=None):
+    """Observation name -> observed histogram CSV, for every configured observation."""
+    return {name: f"results/observations/{name}.csv" for name in OBSERVATIONS}
+
+
+rule reference_npe:
+    """Noise-aware NPE (x = sim(theta) + N(0, C)) for the reference comparison when the main NPE is noise-free."""
+    input:
+        bank="results/bank/train.h5",
+        data=T2K_RESOURCES,
+    output:
+        weights=REFERENCE_MODEL_DIR + "/npe_0.safetensors",
+        metadata=REFERENCE_MODEL_DIR + "/npe_0.json",
+        loss=REFERENCE_MODEL_DIR + "/loss_0.csv",
+    params:
+        npe=config["npe"],
+    log:
+        "logs/reference_npe/reference_npe.log",
+    threads: 1
+    conda:
+        "../../envs/nutune.yaml"
+    script:
+        "../scripts/reference_npe.py"
+
+
+rule reference_c2st:
+    """Exact emcee reference posteriors for every observation and reference.n_mock mocks; C2ST against NPE."""
+    input:
+        unpack(lambda wildcards: {"models": get_reference_models(), **get_reference_observations()}),
+    output:
+        table=report(
+            "results/tables/reference_c2st.csv",
+            caption="../report/reference_c2st.rst",
+            category="Validation",
+        ),
+        pdf=report(
+            "results/figures/reference_c2st.pdf",
+            caption="../report/reference_c2st.rst",
+            category="Validation",
+        ),
+        png="results/figures/reference_c2st.png",
+        samples="results/reference/reference_samples.npz",
+    params:
+        observations=get_reference_observations(),
+        reference=config["reference"],
+    log:
+        "logs/reference_c2st/reference_c2st.log",
+    threads: 1
+    conda:
+        "../../envs/nutune.yaml"
+    script:
+        "../scripts/reference_c2st.py"
+
+
+rule calibration_gate:
+    """Coverage, TARP and SBC of the test set against gates.*: real-data inference waits for (and needs) this."""
+    input:
+        metrics="results/diagnostics/metrics.json",
+    output:
+        report(GATE, caption="../report/gate.rst", category="Validation"),
+    params:
+        gates=config["gates"],
+    log:
+        "logs/calibration_gate/calibration_gate.log",
+    localrule: True
+    conda:
+        "../../envs/nutune.yaml"
+    script:
+        "../scripts/gates_check.py"
+
+
+rule learning_curve:
+    """Noise-aware NPEs on nested subsets of the training bank: calibration and C2ST vs training-set size."""
+    input:
+        train="results/bank/train.h5",
+        test="results/bank/test.h5",
+        references="results/reference/reference_samples.npz",
+        data=T2K_RESOURCES,
+    output:
+        table=report(
+            "results/tables/learning_curve.csv",
+            caption="../report/learning_curve.rst",
+            category="Validation",
+        ),
+        pdf=report(
+            "results/figures/learning_curve.pdf",
+            caption="../report/learning_curve.rst",
+            category="Validation",
+        ),
+        png="results/figures/learning_curve.png",
+    params:
+        n_train=config["learning_curve"]["n_train"],
+    log:
+        "logs/learning_curve/learning_curve.log",
+    threads: 1
+    conda:
+        "../../envs/nutune.yaml"
+    script:
+        "../scripts/learning_curve_run.py"

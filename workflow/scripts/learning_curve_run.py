@@ -1,0 +1,14 @@
+"""Snakemake script of rule `learning_curve`: calibration and C2ST as a function of the training-set size."""
+
+from nutune.learning_curve import run_learning_curve_stage
+from nutune.pipeline import log_to
+
+with log_to(snakemake.log[0]):
+    run_learning_curve_stage(
+        snakemake.config,
+        train_bank=snakemake.input.train,
+        test_bank=snakemake.input.test,
+        reference_samples=snakemake.input.references,
+        table=snakemake.output.table,
+        figure=snakemake.output.pdf,
+    )

@@ -1,0 +1,13 @@
+"""Snakemake script of rule `reference_npe`: a noise-aware NPE for the reference-posterior comparison."""
+
+from nutune.pipeline import log_to
+from nutune.reference import run_reference_npe
+
+with log_to(snakemake.log[0]):
+    run_reference_npe(
+        snakemake.config,
+        bank_path=snakemake.input.bank,
+        weights=snakemake.output.weights,
+        metadata=snakemake.output.metadata,
+        loss=snakemake.output.loss,
+    )
