@@ -1,13 +1,6 @@
 # Classical chi2 fits of the four dials to the T2K data with iminuit (FULL / DIAG / SHAPE), the MicroBooNE-tune
 # method redone on the built-in simulator, compared with the SBI result and the tune (Peelle's pertinent puzzle).
-
-
-def get_classical_inputs(wildcards=None):
-    """The T2K measurement and, when the config has a data observation, the SBI T2K table to compare with."""
-    inputs = {"data": T2K_RESOURCES}
-    if T2K_OBS is not None:
-        inputs["sbi_t2k"] = "results/tables/t2k.csv"
-    return inputs
+# Input function get_classical_inputs lives in common.smk.
 
 
 rule classical_fit:

@@ -201,6 +201,37 @@ def posterior_paths():
 
 # >>> extension input functions (genie, validate, classical owners: define your get_* functions here, not in
 # your .smk, so that `snakemake --lint` stays clean: it refuses rule files that mix rules and functions)
+# validate.smk: reference posteriors compare against a noise-aware NPE; when the main one is noise-free
+# (npe.noise: none) rule reference_npe trains one under results/reference/model/.
+REFERENCE_MODEL_DIR = "results/reference/model"
+
+
+def get_reference_models(wildcards=None):
+    """The noise-aware network(s) the reference posteriors are compared with."""
+    if config["npe"]["noise"] == "covariance":
+        return get_model_files()
+    return expand(REFERENCE_MODEL_DIR + "/npe_0.{ext}", ext=("safetensors", "json"))
+
+
+def get_reference_observations(wildcards=None):
+    """Observation name -> observed histogram CSV, for every configured observation."""
+    return {name: f"results/observations/{name}.csv" for name in OBSERVATIONS}
+
+
+def get_reference_inputs(wildcards=None):
+    """Inputs of reference_c2st: the noise-aware networks and every observed histogram."""
+    return {"models": get_reference_models(), **get_reference_observations()}
+
+
+# classical.smk
+def get_classical_inputs(wildcards=None):
+    """The T2K measurement and, when the config has a data observation, the SBI T2K table to compare with."""
+    inputs = {"data": T2K_RESOURCES}
+    if T2K_OBS is not None:
+        inputs["sbi_t2k"] = "results/tables/t2k.csv"
+    return inputs
+
+
 # <<< extension input functions
 
 

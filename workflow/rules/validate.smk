@@ -4,19 +4,7 @@
 # (npe.noise: covariance with the same C). If the main network is noise-free (the papers' choice), rule
 # reference_npe trains a separate noise-aware network (member 0, same settings otherwise) for the comparison.
 
-REFERENCE_MODEL_DIR = "results/reference/model"
-
-
-def get_reference_models(wildcards=None):
-    """The noise-aware network(s) the reference posteriors are compared with."""
-    if config["npe"]["noise"] == "covariance":
-        return get_model_files()
-    return expand(REFERENCE_MODEL_DIR + "/npe_0.{ext}", ext=("safetensors", "json"))
-
-
-def get_reference_observations(wildcards=None):
-    """Observation name -> observed histogram CSV, for every configured observation."""
-    return {name: f"results/observations/{name}.csv" for name in OBSERVATIONS}
+# Input functions (get_reference_models, get_reference_inputs) live in common.smk.
 
 
 rule reference_npe:
@@ -25,9 +13,9 @@ rule reference_npe:
         bank="results/bank/train.h5",
         data=T2K_RESOURCES,
     output:
-        weights=REFERENCE_MODEL_DIR + "/npe_0.safetensors",
-        metadata=REFERENCE_MODEL_DIR + "/npe_0.json",
-        loss=REFERENCE_MODEL_DIR + "/loss_0.csv",
+        weights="results/reference/model/npe_0.safetensors",
+        metadata="results/reference/model/npe_0.json",
+        loss="results/reference/model/loss_0.csv",
     params:
         npe=config["npe"],
     log:
@@ -42,7 +30,7 @@ rule reference_npe:
 rule reference_c2st:
     """Exact emcee reference posteriors for every observation and reference.n_mock mocks; C2ST against NPE."""
     input:
-        unpack(lambda wildcards: {"models": get_reference_models(), **get_reference_observations()}),
+        unpack(get_reference_inputs),
     output:
         table=report(
             "results/tables/reference_c2st.csv",
