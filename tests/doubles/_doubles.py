@@ -14,7 +14,9 @@ and ``app/nuiscomp.cxx``), check their inputs, and write ROOT files with uproot 
 Fault injection for the guard tests, ``NUTUNE_DOUBLE_FAULT`` = ``inert_mec`` (MEC dials ignored, as in a NUISANCE
 built without GReWeightXSecMEC), ``old_reweight`` (abort "Dial RPA_CCQE not found.", as with Reweight < R-1_01_00),
 ``dxsec_mismatch`` (GENIE's tune-mismatch warning), ``bins67`` (ignores mask_mom_overflow), ``nan`` (one NaN bin).
-``NUTUNE_DOUBLE_SIMULATOR=toy`` replaces nutune.simulate by a smooth toy (plumbing tests only).
+``NUTUNE_DOUBLE_CONFIG=<config.yaml>`` makes nuiscomp use the built-in simulator's templates with that config's
+``simulator.builtin`` settings (exactly what the builtin backend uses), instead of ``nutune.simulate``'s defaults.
+``NUTUNE_DOUBLE_SIMULATOR=toy`` replaces the simulator by a smooth toy (plumbing tests only).
 """
 
 from __future__ import annotations
@@ -164,6 +166,14 @@ def nuiscomp(argv: list[str]) -> int:
     theta = dials_to_physical(dials)[None, :]
     if os.environ.get("NUTUNE_DOUBLE_SIMULATOR") == "toy":
         mc = _toy(theta, bins)[0]
+    elif os.environ.get("NUTUNE_DOUBLE_CONFIG"):
+        # The built-in simulator with the templates the builtin backend of that config uses (nutune.bank).
+        from nutune.config import load_config
+        from nutune.simulator import get_templates
+
+        b = load_config(os.environ["NUTUNE_DOUBLE_CONFIG"]).simulator.builtin
+        templates = get_templates("nominal", sample_seed=b.sample_seed, n_events=b.n_events, cache_dir=b.cache_dir)
+        mc = np.asarray(templates.evaluate(theta, bins=bins))[0]
     else:
         import nutune
 

@@ -127,9 +127,9 @@ def generate_events(cfg: Any, *, output: str | os.PathLike, workdir: str | os.Pa
         log_dir: Where ``gevgen.log`` and ``PrepareGENIE.log`` go (default: ``workdir``).
     """
     g = _genie(cfg)
-    work = Path(workdir)
+    work = Path(workdir).resolve()
     work.mkdir(parents=True, exist_ok=True)
-    logs = Path(log_dir) if log_dir is not None else work
+    logs = Path(log_dir).resolve() if log_dir is not None else work
     for path, key in ((g.splines, "splines"), (g.flux_file, "flux_file")):
         if not g.container and not Path(path).exists():
             raise ValueError(f"simulator.genie.{key} = {path!r} does not exist")
@@ -141,7 +141,7 @@ def generate_events(cfg: Any, *, output: str | os.PathLike, workdir: str | os.Pa
                         key="gevgen")
     if rc != 0 or not ghep.is_file():
         raise _fail("gevgen", rc, text + ("" if ghep.is_file() else f"\n(no output file {ghep})"), logs / "gevgen.log")
-    out = Path(output)
+    out = Path(output).resolve()
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = out.with_name(f".{out.name}.tmp.root")
     cmd = prepare_genie_command(g, ghep=ghep, output=tmp)
@@ -179,7 +179,7 @@ def evaluate_point(cfg: Any, theta: np.ndarray, *, events_file: str | os.PathLik
     """
     g = _genie(cfg)
     bins = int(cfg.simulator.bins)
-    work = Path(workdir)
+    work = Path(workdir).resolve()
     work.mkdir(parents=True, exist_ok=True)
     th = np.asarray(theta, dtype=float)
     if dials is not None:
@@ -279,7 +279,7 @@ def simulate_points(theta: np.ndarray, *, cfg: Any, workdir: str | os.PathLike,
     if not ev.is_file():
         raise GenieToolError(f"GENIE events file {ev} does not exist (run rule genie_generate_events)")
     bins = int(cfg.simulator.bins)
-    work = Path(workdir)
+    work = Path(workdir).resolve()
     work.mkdir(parents=True, exist_ok=True)
     if not _smoke_done(ev, bins):
         smoke_check(cfg, events_file=ev, workdir=work / "smoke")
