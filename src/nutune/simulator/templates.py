@@ -26,7 +26,7 @@ from nutune.io import atomic_write, rng, sha256_bytes, sha256_file
 from nutune.simulator.binning import T2K_FILE, Binning, check_bins, load_binning
 from nutune.simulator.events import QESample, generate_mec, generate_qe, generate_res
 from nutune.simulator.flux import FLUX_FILE, load_flux, resources_dir
-from nutune.simulator.variants import get_physics
+from nutune.simulator.variants import PhysicsConfig, get_physics
 
 __all__ = [
     "VALID_RANGES",
@@ -107,11 +107,17 @@ class BaseSample:
         return h.hexdigest()
 
 
-def build_base_sample(variant: str, sample_seed: int, n_events: int) -> BaseSample:
-    """Generate the QE, 2p2h and RES base samples (``n_events`` thrown each) from ``sample_seed``."""
+def build_base_sample(
+    variant: str, sample_seed: int, n_events: int, physics: PhysicsConfig | None = None
+) -> BaseSample:
+    """Generate the QE, 2p2h and RES base samples (``n_events`` thrown each) from ``sample_seed``.
+
+    ``physics`` overrides the variant's constants (calibration studies only; cached templates always use the
+    registered variant).
+    """
     if int(n_events) < 1000:
         raise ValueError(f"n_events={n_events!r} is too small; use at least 1000 thrown events per channel")
-    phys = get_physics(variant)
+    phys = physics if physics is not None else get_physics(variant)
     flux = load_flux()
     binning = load_binning()
     n = int(n_events)

@@ -4,10 +4,15 @@ Both variants run through the *same* event generator, binning, normalisation and
 constants below differ (physics.md §5: "implement the alternative as the same code with a physics_variant
 switch"). Every field is hashed into the template cache key, so changing a constant invalidates cached templates.
 
-nominal (physics.md §2, GENIE G18_10a_02_11a-like)
-    Relativistic Fermi gas with GENIE's ¹²C k_F = 0.221 GeV, ε_B = 25 MeV (``FermiMomentumTables.xml``,
-    ``CommonParam.xml``), dipole vector form factors (``LwlynSmithFFCC/Dipole``), T2K BeRPA (NUISANCE
-    ``BeRPA.h``), Valencia-like 2p2h with the 1.2 GeV q3 cut, π absorption P_abs = 0.20, RES M_A = 1.065 GeV.
+nominal (physics.md §2, GENIE G18_10a_02_11a-like; calibrated, see ``calibration.py``)
+    *Local* Fermi gas for ¹²C, as G18_10a's nuclear model ``LocalFGM`` (physics.md §1.1), with the ¹²C MHO
+    density; removal energy ε = 27 MeV (GENIE's RFG value is 25 MeV; the ¹²C mean-field missing energy averages
+    p-shell ≈ 18 MeV and s-shell ≈ 38 MeV, physics.md §5, so 25–30 MeV is the physical band); Coulomb shift of
+    the μ⁻ momentum by −3 MeV (G18_10a ``NievesQELCCPXSec`` has Coulomb = true; physics.md §5); dipole vector
+    form factors (GENIE ``LwlynSmithFFCC.xml`` param set ``Dipole`` → ``DipoleELFormFactorsModel``), T2K BeRPA
+    (NUISANCE ``BeRPA.h``), Valencia-like 2p2h with the 1.2 GeV q3 cut, π absorption P_abs = 0.20,
+    RES M_A = 1.065 GeV. The prototype physics of physics.md §2 (RFG, ε = 25 MeV, no Coulomb) is
+    :data:`PROTOTYPE`.
 
 nuwro_like (physics.md §5)
     Local Fermi gas from the ¹²C modified-harmonic-oscillator density (de Vries et al., ADNDT 36, 495 (1987)),
@@ -21,7 +26,7 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass
 
-__all__ = ["PhysicsConfig", "VARIANTS", "get_physics", "UnknownVariantError"]
+__all__ = ["PhysicsConfig", "PROTOTYPE", "NOMINAL", "NUWRO_LIKE", "VARIANTS", "get_physics", "UnknownVariantError"]
 
 
 class UnknownVariantError(ValueError):
@@ -83,7 +88,10 @@ class PhysicsConfig:
         return dataclasses.asdict(self)
 
 
-NOMINAL = PhysicsConfig(name="nominal")
+#: physics.md §2 prototype physics (RFG, ε_B = 25 MeV, no Coulomb); kept for tests and calibration records.
+PROTOTYPE = PhysicsConfig(name="prototype")
+
+NOMINAL = PhysicsConfig(name="nominal", nuclear_model="lfg", binding_energy=0.027, coulomb_shift=-0.003)
 
 NUWRO_LIKE = PhysicsConfig(
     name="nuwro_like",

@@ -1,0 +1,88 @@
+"""Benchmark of the built-in simulator: batched histograms/s/core, single-call latency, build time, peak memory.
+
+``run(quick=False) -> dict`` (wired into ``make bench`` elsewhere). Single-threaded by construction
+(``OMP_NUM_THREADS=1`` is set before numpy is imported when run as a script; the numbers are per core).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import resource
+import sys
+import tempfile
+import time
+import tracemalloc
+
+os.environ.setdefault("OMP_NUM_THREADS", "1")
+
+import numpy as np  # noqa: E402
+
+
+def _best_rate(fn, repeats: int) -> float:
+    best = float("inf")
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        fn()
+        best = min(best, time.perf_counter() - t0)
+    return best
+
+
+def run(quick: bool = False) -> dict:
+    """Measure the simulator; ``quick`` uses 1e5 events per channel and fewer repeats (CI-sized)."""
+    from nutune.simulator.templates import build_templates, get_templates
+
+    n_events = 100_000 if quick else 1_000_000
+    n_batch = 20_000 if quick else 200_000
+    tracemalloc.start()
+    t0 = time.perf_counter()
+    templates = build_templates("nominal", sample_seed=20240601, n_events=n_events)
+    build_s = time.perf_counter() - t0
+    _, peak_traced = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    with tempfile.TemporaryDirectory() as tmp:
+        get_templates("nominal", sample_seed=20240601, n_events=min(n_events, 100_000), cache_dir=tmp)
+        from nutune.simulator import templates as tmod
+
+        tmod._MEMO.clear()
+        t0 = time.perf_counter()
+        get_templates("nominal", sample_seed=20240601, n_events=min(n_events, 100_000), cache_dir=tmp)
+        cache_load_s = time.perf_counter() - t0
+    gen = np.random.default_rng(0)
+    theta = np.column_stack(
+        [
+            gen.uniform(0.53, 1.39, n_batch),
+            gen.uniform(0, 3, n_batch),
+            gen.uniform(0, 1, n_batch),
+            gen.uniform(0, 1.5, n_batch),
+        ]
+    )
+    templates.evaluate(theta[:1000])
+    batch_s = _best_rate(lambda: templates.evaluate(theta), 2 if quick else 3)
+    single = theta[0]
+    n_single = 200 if quick else 2000
+    t0 = time.perf_counter()
+    for _ in range(n_single):
+        templates.evaluate(single)
+    single_us = (time.perf_counter() - t0) / n_single * 1e6
+    import torch
+
+    torch.set_num_threads(1)
+    tt = torch.tensor(theta[:10_000])
+    torch_s = _best_rate(lambda: templates.evaluate_torch(tt), 3)
+    return {
+        "n_events_per_channel": n_events,
+        "build_seconds": round(build_s, 3),
+        "cache_load_seconds": round(cache_load_s, 4),
+        "batch_size": n_batch,
+        "histograms_per_second_per_core": round(n_batch / batch_s),
+        "single_call_microseconds": round(single_us, 2),
+        "torch_histograms_per_second_per_core": round(10_000 / torch_s),
+        "peak_traced_memory_mb_build": round(peak_traced / 2**20, 1),
+        "max_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
+        "omp_num_threads": os.environ.get("OMP_NUM_THREADS"),
+    }
+
+
+if __name__ == "__main__":
+    print(json.dumps(run(quick="--quick" in sys.argv), indent=2))

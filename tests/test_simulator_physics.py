@@ -1,0 +1,150 @@
+"""Physics reference numbers of the built-in simulator (physics.md §3.1–§3.2, §4.7)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from nutune.dials import MA_NOMINAL_GEV
+from nutune.io import rng
+from nutune.simulator.binning import load_binning
+from nutune.simulator.crosssections import berpa, free_ccqe_sigma
+from nutune.simulator.events import generate_qe
+from nutune.simulator.flux import T2KFlux, load_flux
+from nutune.simulator.nuclear import local_fermi_momentum, mho_density
+from nutune.simulator.templates import build_base_sample, build_templates
+from nutune.simulator.variants import NOMINAL, PROTOTYPE
+
+N_EVENTS = 200_000
+SEED = 20240601
+
+
+@pytest.fixture(scope="module")
+def sample():
+    return build_base_sample("nominal", SEED, N_EVENTS)
+
+
+@pytest.fixture(scope="module")
+def templates(sample):
+    return build_templates("nominal", sample_seed=SEED, n_events=N_EVENTS, sample=sample)
+
+
+@pytest.mark.parametrize(
+    ("enu", "ma", "expected"),
+    [
+        (0.3, 0.961, 0.473),
+        (0.5, 0.961, 0.800),
+        (1.0, 0.961, 1.017),
+        (2.0, 0.961, 1.007),
+        (5.0, 0.961, 0.947),
+        (1.0, 1.10, 1.155),
+        (2.0, 1.10, 1.157),
+    ],
+)
+def test_free_neutron_llewellyn_smith_sigma(enu, ma, expected):
+    assert free_ccqe_sigma(enu, ma) == pytest.approx(expected, rel=0.01)
+
+
+def test_berpa_table():
+    q2 = np.array([0, 0.05, 0.1, 0.2, 0.3, 0.5, 0.8, 1.2, 2.0])
+    table = np.array([0.590, 0.646, 0.698, 0.793, 0.875, 1.003, 1.113, 1.130, 1.064])
+    np.testing.assert_allclose(berpa(q2, NOMINAL), table, atol=6e-4)
+    # R = 1 crossing at Q^2 = 0.495 GeV^2 and continuity at U
+    assert berpa(np.array([0.49]), NOMINAL)[0] < 1.0 < berpa(np.array([0.50]), NOMINAL)[0]
+    assert berpa(np.array([1.2 - 1e-9]), NOMINAL)[0] == pytest.approx(
+        berpa(np.array([1.2]), NOMINAL)[0], abs=1e-8
+    )
+
+
+def _mono_flux(enu: float) -> T2KFlux:
+    return T2KFlux(edges=np.array([enu - 1e-4, enu + 1e-4]), rate=np.array([1.0]))
+
+
+@pytest.mark.parametrize(("physics", "band"), [(PROTOTYPE, (0.88, 0.95)), (NOMINAL, (0.88, 0.96))])
+def test_fermi_gas_over_free_ratio_at_1gev(physics, band):
+    qe = generate_qe(physics, _mono_flux(1.0), load_binning(), rng(1, "test", "rfg"), 200_000)
+    sigma_per_neutron = np.sum(qe.w_nom / qe.rpa_ratio) * 13.0 / 6.0
+    ratio = sigma_per_neutron / free_ccqe_sigma(1.0, MA_NOMINAL_GEV)
+    assert band[0] <= ratio <= band[1]
+    if physics is PROTOTYPE:  # physics.md §3.2: RFG + Pauli 0.929 at 1 GeV
+        assert sigma_per_neutron == pytest.approx(0.929, rel=0.02)
+
+
+def test_flux_is_the_2016_nd280_numu_flux():
+    flux = load_flux()
+    assert flux.mean_energy == pytest.approx(0.852, abs=0.003)
+    centres = 0.5 * (flux.edges[1:] + flux.edges[:-1])
+    assert np.sum(flux.rate[centres < 1.0]) == pytest.approx(0.85, abs=0.02)
+
+
+def test_flux_averaged_totals_and_channel_fractions(sample):
+    qe = float(np.sum(sample.qe.w_nom))
+    qe_off = float(np.sum(sample.qe.w_nom / sample.qe.rpa_ratio))
+    mec = float(np.sum(sample.mec.w_v))
+    res = float(np.sum(sample.res.w))
+    total = qe + mec + res
+    assert 0.30 <= total <= 0.50
+    assert 0.08 <= mec / total <= 0.25
+    assert 0.03 <= res / total <= 0.15
+    assert -0.20 <= qe / qe_off - 1.0 <= -0.10  # flux-averaged RPA effect on QE (physics.md §3.1)
+
+
+def test_mec_shape_keeps_sigma_and_lowers_muon_momentum(sample):
+    mec = sample.mec
+    # XSecShape interpolates normalised densities: the total is the default model's (within MC error)
+    assert np.sum(mec.w_e) == pytest.approx(np.sum(mec.w_v), rel=0.03)
+    mean_p_v = np.sum(mec.w_v * mec.p_mu) / np.sum(mec.w_v)
+    mean_p_e = np.sum(mec.w_e * mec.p_mu) / np.sum(mec.w_e)
+    assert 0.03 <= mean_p_v - mean_p_e <= 0.15  # physics.md §2.3c: 0.963 -> 0.884 GeV
+    mean_q0_v = np.sum(mec.w_v * mec.q0) / np.sum(mec.w_v)
+    mean_q0_e = np.sum(mec.w_e * mec.q0) / np.sum(mec.w_e)
+    assert mean_q0_e > mean_q0_v
+
+
+def test_rpa_and_ma_responses_have_the_right_shape(templates):
+    binning = load_binning()
+    sl = binning.slice_of_bin()
+    comp = templates.components(MA_NOMINAL_GEV, bins=67)
+    rpa_off_ratio = (comp["Q"] + comp["D"]) / comp["Q"]
+    # BeRPA enhances above Q^2 = 0.495 GeV^2 (R > 1), so RPA-off lowers some backward bins; the biggest rise is
+    # in the forward, low-Q^2 slices (physics.md §4.7 test 5)
+    assert sl[np.argmax(np.where(templates.area < 5, rpa_off_ratio, 0))] >= 6
+    # RPA suppresses most at low Q^2: forward slice more than backward slice
+    assert rpa_off_ratio[sl == 8][:-1].mean() > rpa_off_ratio[sl == 0][:-1].mean()
+    up = templates.components(1.10, bins=67)["Q"] / comp["Q"]
+    # larger M_A raises the high-Q^2 (backward) bins more than the forward ones
+    assert up[sl == 0][:-1].mean() > up[sl == 8][:-1].mean() > 1.0
+
+
+def test_58_bin_dial_responses(templates):
+    area58 = templates.area[templates.idx58]
+
+    def integral(theta):
+        return float(templates.evaluate(theta)[0] @ area58)
+
+    nominal = integral([MA_NOMINAL_GEV, 1.0, 0.0, 1.0])
+    assert 0.30 <= nominal <= 0.38
+    assert integral([1.10, 1.0, 0.0, 1.0]) / nominal == pytest.approx(1.09, abs=0.03)
+    assert integral([MA_NOMINAL_GEV, 1.0, 0.0, 0.0]) / nominal == pytest.approx(1.16, abs=0.04)
+    assert integral([MA_NOMINAL_GEV, 1.0, 0.0, 1.5]) / nominal == pytest.approx(0.92, abs=0.03)
+    assert integral([MA_NOMINAL_GEV, 1.0, 1.0, 1.0]) / nominal == pytest.approx(1.0, abs=0.02)
+
+
+def test_local_fermi_gas_density_and_momentum():
+    r = np.linspace(0, 10, 20001)
+    n_nucleons = np.trapezoid(4 * np.pi * r**2 * mho_density(r), r)
+    assert n_nucleons == pytest.approx(12.0, rel=1e-4)
+    kf0 = float(local_fermi_momentum(np.array([0.0]))[0])
+    assert 0.22 <= kf0 <= 0.27  # nuclear-matter-like k_F at the centre
+    assert float(local_fermi_momentum(np.array([4.0]))[0]) < 0.12
+
+
+def test_nuwro_like_variant_differs_and_has_no_rpa():
+    alt = build_templates("nuwro_like", sample_seed=SEED, n_events=50_000)
+    nom = build_templates("nominal", sample_seed=SEED, n_events=50_000)
+    comp = alt.components(1.03, bins=67)
+    np.testing.assert_array_equal(comp["D"], 0.0)
+    h_alt = alt.evaluate([1.03, 1.0, 0.0, 1.0])[0]
+    h_nom = nom.evaluate([1.03, 1.0, 0.0, 1.0])[0]
+    assert np.max(np.abs(h_alt / h_nom - 1)) > 0.05
+    assert 0.30 <= float(h_alt @ alt.area[alt.idx58]) <= 0.50
