@@ -55,6 +55,8 @@ VALID_RANGES: dict[str, tuple[float, float]] = {
 }
 #: M_A spline nodes [GeV].
 MA_GRID = np.linspace(0.5, 1.5, 101)
+_LOWER = np.array([VALID_RANGES[name][0] for name in PARAMETER_NAMES])
+_UPPER = np.array([VALID_RANGES[name][1] for name in PARAMETER_NAMES])
 _RPA_RATIO_MIN = 0.5
 _SMALL_BATCH = 64
 _CHUNK = 65536
@@ -74,16 +76,17 @@ def validate_theta(theta: Any) -> np.ndarray:
             f"theta has shape {np.shape(theta)}; expected (4,) or (n, 4) physical values in the order "
             f"{', '.join(PARAMETER_NAMES)}"
         )
-    for j, name in enumerate(PARAMETER_NAMES):
-        col = arr[:, j]
-        lo, hi = VALID_RANGES[name]
-        bad = ~np.isfinite(col) | (col < lo) | (col > hi)
-        if bad.any():
-            i = int(np.flatnonzero(bad)[0])
-            raise InvalidParameterError(
-                f"theta[{i}] parameter {name} = {col[i]!r} is outside the valid range [{lo}, {hi}] "
-                f"({int(bad.sum())} row(s) affected)"
-            )
+    bad_any = ~np.isfinite(arr) | (arr < _LOWER) | (arr > _UPPER)
+    if bad_any.any():
+        for j, name in enumerate(PARAMETER_NAMES):
+            bad = bad_any[:, j]
+            if bad.any():
+                i = int(np.flatnonzero(bad)[0])
+                lo, hi = VALID_RANGES[name]
+                raise InvalidParameterError(
+                    f"theta[{i}] parameter {name} = {arr[i, j]!r} is outside the valid range [{lo}, {hi}] "
+                    f"({int(bad.sum())} row(s) affected)"
+                )
     return arr
 
 
@@ -202,6 +205,16 @@ class Templates:
         """Histograms (n, bins) [1e-38 cm²/(GeV nucleon)] at physical θ (n, 4) or (4,) (→ (1, bins))."""
         theta = validate_theta(theta)
         grouped, lin = self._tables(check_bins(bins))
+        if theta.shape[0] == 1:  # single-call fast path (scalar arithmetic, no batching machinery)
+            ma, norm, shape, strength = theta[0].tolist()
+            grid = self.ma_grid
+            i = min(max(int(np.searchsorted(grid, ma, side="right")) - 1, 0), grid.size - 2)
+            dx = ma - float(grid[i])
+            kappa = 1.0 - strength
+            powers = [dx * dx * dx, dx * dx, dx, 1.0]
+            design = np.array(powers + [kappa * v for v in powers])
+            mix = np.array([norm * (1.0 - shape), norm * shape, 1.0])
+            return (design @ grouped[i] + mix @ lin)[None, :]
         out = np.empty((theta.shape[0], grouped.shape[-1]))
         for start in range(0, theta.shape[0], _CHUNK):
             block = theta[start : start + _CHUNK]
