@@ -18,7 +18,7 @@ from .training import PAPER_NET, make_data
 def run(quick: bool = False, n_samples: int = 10_000, n_throws: int = 1000) -> dict:
     """Time posterior sampling and covariance throws (median/min/max of repeats)."""
     from nutune.inference import covariance_throws
-    from nutune.npe import train_npe
+    from nutune.npe import NutunePosterior, train_npe
     from nutune.resources import load_t2k
 
     torch.set_num_threads(1)
@@ -28,7 +28,8 @@ def run(quick: bool = False, n_samples: int = 10_000, n_throws: int = 1000) -> d
     theta, x, low, high = make_data(n_train)
     settings = SimpleNamespace(**PAPER_NET, density_estimator="maf", stop_after_epochs=10**6, max_num_epochs=3,
                                x_transform="max", noise="none", noise_components=[], n_ensemble=1, device="cpu")
-    posterior = train_npe(theta, x, prior_low=low, prior_high=high, settings=settings, seed=0).posterior
+    posterior = NutunePosterior.from_trained(
+        train_npe(theta, x, prior_low=low, prior_high=high, settings=settings, seed=0))
     t2k = load_t2k(58)
     x_obs = np.asarray(t2k.values)
     sampling = timeit(lambda: posterior.sample(n_samples, x_obs, seed=1), repeats=3 if quick else 5)

@@ -79,12 +79,12 @@ def run(quick: bool = False, n: int = 200_000, epochs: int = 5, to_convergence: 
     theta, x, low, high = make_data(n)
     plain = _epoch_stats(plain_sbi_epochs(theta, x, low, high, epochs))
     ours = nutune_epochs(theta, x, low, high, epochs)
-    ours_stats = _epoch_stats(ours["trained"].epoch_durations)
+    ours_stats = _epoch_stats(ours["trained"].loss_curve["seconds"])
     result = {"n_train": n, "epochs_timed": epochs, "network": PAPER_NET, "torch_threads": 1,
               "plain_sbi_seconds_per_epoch": plain, "nutune_seconds_per_epoch": ours_stats,
               "ratio_nutune_over_plain": ours_stats["median_s"] / plain["median_s"]}
     if to_convergence:
         conv = nutune_epochs(theta, x, low, high, None)
-        result["to_convergence"] = {"wall_s": conv["wall_s"], "epochs": len(conv["trained"].epoch_durations),
+        result["to_convergence"] = {"wall_s": conv["wall_s"], "epochs": len(conv["trained"].loss_curve["seconds"]),
                                     "patience": 45}
     return result
