@@ -61,7 +61,7 @@ def test_residual_corner_and_true_vs_predicted(tmp_path: Path, calibrated_test_s
 
 def test_pull_fit_of_calibrated_posteriors_is_standard_normal(tmp_path: Path, calibrated_test_set) -> None:
     samples, truth = calibrated_test_set
-    fits = figures.plot_pulls(samples, truth, LABELS, *_paths(tmp_path, "pulls"))
+    fits = figures.plot_pulls(figures.pulls_from_samples(samples, truth), LABELS, *_paths(tmp_path, "pulls"))
     _assert_written(tmp_path, "pulls")
     assert fits.shape == (4, 2)
     # 300 pulls: the mean is within ~3/sqrt(300) = 0.17 of 0, the width within ~15 % of 1
@@ -73,7 +73,7 @@ def test_pull_fit_detects_overconfidence(tmp_path: Path, calibrated_test_set) ->
     samples, truth = calibrated_test_set
     centre = samples.mean(axis=1, keepdims=True)
     narrow = centre + 0.5 * (samples - centre)  # posteriors half as wide as they should be
-    fits = figures.plot_pulls(narrow, truth, LABELS, *_paths(tmp_path, "pulls_narrow"))
+    fits = figures.plot_pulls(figures.pulls_from_samples(narrow, truth), LABELS, *_paths(tmp_path, "pulls_narrow"))
     assert np.all(fits[:, 1] > 1.6)
 
 

@@ -33,6 +33,7 @@ __all__ = [
     "plot_residual_corner",
     "plot_true_vs_predicted",
     "plot_pulls",
+    "pulls_from_samples",
     "plot_coverage",
     "plot_sbc_ranks",
     "plot_loss_curves",
@@ -204,24 +205,20 @@ def plot_true_vs_predicted(
 
 
 def plot_pulls(
-    samples: np.ndarray,
-    theta_true: np.ndarray,
+    pulls: np.ndarray,
     labels: Sequence[str],
     pdf_path: str | os.PathLike,
     png_path: str | os.PathLike,
-    *,
-    n_points: int | None = None,
 ) -> np.ndarray:
-    """2×2 histograms of the pulls (mean − truth)/std with a Gaussian fit and the N(0, 1) reference.
+    """2×2 histograms of the pulls (one column per parameter) with a Gaussian fit and the N(0, 1) reference.
+
+    ``nutune.diagnostics`` defines pull = (posterior mean − truth)/σ with σ = (p84 − p16)/2, so calibrated
+    Gaussian posteriors give N(0, 1).
 
     Returns:
         (4, 2) fitted (mean, sigma) per parameter.
     """
-    samples = np.asarray(samples, dtype=float)
-    truth = np.asarray(theta_true, dtype=float)
-    if n_points is not None:
-        samples, truth = samples[:n_points], truth[:n_points]
-    pulls = (samples.mean(axis=1) - truth) / np.maximum(samples.std(axis=1), 1e-12)
+    pulls = np.asarray(pulls, dtype=float)
     grid = np.linspace(-5, 5, 400)
     fits = np.zeros((pulls.shape[1], 2))
     fig, axes = plt.subplots(2, 2, figsize=(9, 7))
@@ -230,7 +227,7 @@ def plot_pulls(
         mu, sigma = stats.norm.fit(values)
         fits[i] = mu, sigma
         ax.hist(values, bins=np.linspace(-5, 5, 26), density=True, color="tab:blue", alpha=0.5,
-                label=f"pulls ({len(values)})")
+                label=f"pulls ({len(values)} test simulations)")
         ax.plot(grid, stats.norm.pdf(grid, mu, sigma), color="tab:blue",
                 label=f"Gaussian fit: μ = {mu:.2f}, σ = {sigma:.2f}")
         ax.plot(grid, stats.norm.pdf(grid), "k--", label="N(0, 1)")
@@ -240,6 +237,13 @@ def plot_pulls(
     fig.tight_layout()
     save_figure(fig, pdf_path, png_path)
     return fits
+
+
+def pulls_from_samples(samples: np.ndarray, theta_true: np.ndarray) -> np.ndarray:
+    """Pulls (posterior mean − truth)/σ with σ = (p84 − p16)/2, the ``nutune.diagnostics`` convention."""
+    samples = np.asarray(samples, dtype=float)
+    p16, p84 = np.percentile(samples, [16, 84], axis=1)
+    return (samples.mean(axis=1) - np.asarray(theta_true)) / np.maximum(0.5 * (p84 - p16), 1e-12)
 
 
 def plot_coverage(

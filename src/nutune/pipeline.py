@@ -217,6 +217,41 @@ def run_train_npe(config: Mapping, *, bank_path: str, member: int, weights: str,
 
 
 # ----------------------------------------------------------------------------------------------------------------
+# diagnostics
+# ----------------------------------------------------------------------------------------------------------------
+def run_diagnose(config: Mapping, *, model_paths: list[str], bank_path: str, samples: str, metrics: str) -> None:
+    """Rule ``diagnose``: calibration diagnostics on the disjoint test bank (test_posteriors.npz, metrics.json)."""
+    import torch
+
+    from nutune.bank import read_bank
+    from nutune.diagnostics import run_diagnostics, write_metrics, write_test_posteriors
+
+    torch.set_num_threads(1)
+    cfg = _config(config)
+    posterior = load_model(cfg, model_paths)
+    theta, x, _ = read_bank(bank_path)
+    if cfg.npe.noise == "covariance":
+        # a noise-aware network is tested on noisy histograms, with noise from the covariance it was trained with
+        from nutune.io import rng
+        from nutune.resources import load_t2k
+
+        cov = load_t2k(cfg.simulator.bins).cov(cfg.npe.noise_components)
+        x = x + rng(cfg.seed, "diagnostics", "noise").multivariate_normal(np.zeros(x.shape[1]), cov, size=len(x))
+    values, arrays = run_diagnostics(posterior, theta, x, cfg.diagnostics, cfg.seed)
+    write_test_posteriors(arrays, samples)
+    write_metrics(values, metrics)
+
+
+def run_test_metrics_table(*, metrics: str, output: str) -> None:
+    """Rule ``test_metrics_table``: results/tables/test_metrics.csv from metrics.json."""
+    import json
+
+    from nutune.diagnostics import write_test_metrics_table
+
+    write_test_metrics_table(json.loads(Path(metrics).read_text()), output)
+
+
+# ----------------------------------------------------------------------------------------------------------------
 # observations
 # ----------------------------------------------------------------------------------------------------------------
 def observation_histogram(config: Mapping | object, name: str) -> np.ndarray:
@@ -491,7 +526,8 @@ def run_figure(
     box = (np.asarray(cfg.prior_low), np.asarray(cfg.prior_high))
     if "samples" in inputs:
         with np.load(inputs["samples"], allow_pickle=False) as data:
-            samples, theta_true = np.asarray(data["samples"]), np.asarray(data["theta_true"])
+            test = {key: np.asarray(data[key]) for key in data.files}
+        samples, theta_true = test["samples"].astype(float), test["theta_true"]
     if figure == "test_posterior_corner":
         index = int(params["index"]) % len(samples)
         figures.plot_posterior_corner(samples[index], labels, pdf, png, truth=theta_true[index],
@@ -502,13 +538,14 @@ def run_figure(
         figures.plot_true_vs_predicted(samples, theta_true, labels, pdf, png, prior_box=box,
                                        n_points=int(params["n_points"]))
     elif figure == "pulls":
-        figures.plot_pulls(samples, theta_true, labels, pdf, png, n_points=int(params["n_points"]))
+        pulls = test["pulls"] if "pulls" in test else figures.pulls_from_samples(samples, theta_true)
+        figures.plot_pulls(pulls[: int(params["n_points"])], labels, pdf, png)
     elif figure == "coverage":
         levels, marginal, joint, tarp = _coverage_curves(inputs["metrics"], samples, theta_true,
                                                          cfg.diagnostics.coverage_levels)
         figures.plot_coverage(levels, marginal, labels, pdf, png, joint=joint, tarp=tarp)
     elif figure == "sbc_ranks":
-        ranks = (samples < theta_true[:, None, :]).sum(axis=1)
+        ranks = test["sbc_ranks"] if "sbc_ranks" in test else (samples < theta_true[:, None, :]).sum(axis=1)
         figures.plot_sbc_ranks(ranks, samples.shape[1], labels, pdf, png)
     elif figure == "loss_curve":
         losses = inputs["losses"]

@@ -25,7 +25,6 @@ rule test_metrics_table:
     """The diagnostics numbers as a table (results/tables/test_metrics.csv)."""
     input:
         metrics="results/diagnostics/metrics.json",
-        samples="results/diagnostics/test_posteriors.npz",
     output:
         report(
             "results/tables/test_metrics.csv",

@@ -3,6 +3,4 @@
 from nutune.pipeline import log_to, run_test_metrics_table
 
 with log_to(snakemake.log[0]):
-    run_test_metrics_table(
-        metrics=snakemake.input.metrics, samples=snakemake.input.samples, output=snakemake.output[0]
-    )
+    run_test_metrics_table(metrics=snakemake.input.metrics, output=snakemake.output[0])
