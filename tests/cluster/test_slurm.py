@@ -1,0 +1,151 @@
+"""A REAL Slurm test: the tiny workflow on a single-node Slurm cluster brought up on this machine.
+
+On by default when running as root and ``CI=true`` or ``NUTUNE_SLURM_TEST=1``; skipped (with the reason) when not
+root, when ``NUTUNE_SLURM_TEST=0``, or outside CI without ``NUTUNE_SLURM_TEST=1``. It
+
+1. brings the cluster up with ``tests/cluster/slurm.sh up`` (munge, MariaDB, slurmdbd, slurmctld, slurmd),
+2. runs the tiny workflow locally (reference),
+3. runs it again with ``--workflow-profile workflow/profiles/slurm`` (executor slurm), cancels one running shard
+   job with ``scancel`` mid-run, and checks that the job shows up as CANCELLED and then COMPLETED in ``sacct``
+   (retried by Snakemake) and that the banks and every final table equal the local run's,
+4. stops every daemon by its PID file (``slurm.sh down``), also when the test fails.
+
+Every snakemake call runs under ``timeout -k 30 <N>`` (a Snakemake waiting on a broken status command never
+exits by itself).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import h5py
+import numpy as np
+import pandas as pd
+import pytest
+import yaml
+
+REPO = Path(__file__).resolve().parents[2]
+SLURM_SH = REPO / "tests" / "cluster" / "slurm.sh"
+SNAKEMAKE = str(Path(sys.executable).with_name("snakemake"))
+
+
+def _skip_reason() -> str | None:
+    flag = os.environ.get("NUTUNE_SLURM_TEST", "")
+    if flag == "0":
+        return "NUTUNE_SLURM_TEST=0"
+    if os.geteuid() != 0:
+        return "the Slurm cluster test needs root (it installs packages and starts daemons)"
+    if not (os.environ.get("CI", "").lower() == "true" or flag == "1"):
+        return "set NUTUNE_SLURM_TEST=1 (or CI=true) to bring up a local Slurm cluster"
+    if shutil.which("apt-get") is None and shutil.which("slurmctld") is None:
+        return "no apt-get and no Slurm installed"
+    return None
+
+
+pytestmark = [pytest.mark.cluster, pytest.mark.slow, pytest.mark.skipif(_skip_reason() is not None,
+                                                                         reason=_skip_reason() or "")]
+
+
+def sh(*args: str, timeout: int = 120) -> str:
+    res = subprocess.run(list(args), capture_output=True, text=True, timeout=timeout)
+    if res.returncode != 0:
+        raise AssertionError(f"{' '.join(args)} failed ({res.returncode}):\n{res.stdout}\n{res.stderr}")
+    return res.stdout
+
+
+@pytest.fixture(scope="module")
+def cluster():
+    try:
+        sh("bash", str(SLURM_SH), "up", timeout=600)
+        yield
+    finally:
+        subprocess.run(["bash", str(SLURM_SH), "down"], timeout=180, check=False)
+
+
+def run_snakemake(workdir: Path, *extra: str, timeout: int) -> subprocess.CompletedProcess:
+    cmd = ["timeout", "-k", "30", str(timeout), SNAKEMAKE, "-s", str(REPO / "Snakefile"),
+           "--directory", str(workdir), "--configfile", str(workdir / "config.yaml"), *extra]
+    env = {**os.environ, "OMP_NUM_THREADS": "1",
+           "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"}
+    return subprocess.run(cmd, cwd=REPO, env=env, capture_output=True, text=True)
+
+
+def make_workdir(path: Path, cache: Path) -> Path:
+    path.mkdir(parents=True)
+    (path / "resources").symlink_to(REPO / "resources")
+    cfg = yaml.safe_load((REPO / "config" / "test_config.yaml").read_text())
+    cfg["simulator"]["builtin"]["cache_dir"] = str(cache)
+    (path / "config.yaml").write_text(yaml.safe_dump(cfg, sort_keys=False))
+    return path
+
+
+def _jobs() -> list[tuple[str, str, str]]:
+    out = subprocess.run(["squeue", "-h", "-o", "%i|%k|%T"], capture_output=True, text=True).stdout
+    return [tuple(line.split("|", 2)) for line in out.splitlines() if line.count("|") == 2]
+
+
+def cancel_one_shard(stop: threading.Event, cancelled: list[str], deadline_s: float = 240) -> None:
+    """Poll squeue; scancel the first simulate_shard job seen RUNNING (else PENDING after 2 s of looking)."""
+    t0 = time.monotonic()
+    first_seen = None
+    while not stop.is_set() and time.monotonic() - t0 < deadline_s:
+        shards = [j for j in _jobs() if "simulate_shard" in j[1]]
+        running = [j for j in shards if j[2] == "RUNNING"]
+        if shards and first_seen is None:
+            first_seen = time.monotonic()
+        pick = running[0] if running else (shards[0] if shards and time.monotonic() - first_seen > 2 else None)
+        if pick:
+            subprocess.run(["scancel", pick[0]], check=False)
+            cancelled.append(pick[0])
+            return
+        time.sleep(0.1)
+
+
+def test_tiny_workflow_on_slurm_with_a_cancelled_shard(cluster, tmp_path):
+    cache = tmp_path / "cache"
+    local = make_workdir(tmp_path / "local", cache)
+    res = run_snakemake(local, "--cores", "2", timeout=600)
+    assert res.returncode == 0, res.stdout[-4000:] + res.stderr[-4000:]
+
+    remote = make_workdir(tmp_path / "slurm", cache)
+    stop, cancelled = threading.Event(), []
+    killer = threading.Thread(target=cancel_one_shard, args=(stop, cancelled), daemon=True)
+    killer.start()
+    t0 = time.monotonic()
+    res = run_snakemake(remote, "--workflow-profile", str(REPO / "workflow/profiles/slurm"), "--jobs", "4",
+                        timeout=900)
+    wall = time.monotonic() - t0
+    stop.set()
+    killer.join(timeout=5)
+    log = res.stdout + res.stderr
+    assert res.returncode == 0, log[-6000:]
+    print(f"slurm run wall time {wall:.0f} s; cancelled job {cancelled}")
+
+    # the cancelled job is in the accounting database, and its shard was resubmitted and completed
+    assert cancelled, "no simulate_shard job was seen in squeue to cancel"
+    acct = sh("sacct", "-X", "-n", "--parsable2", "--starttime", "now-2hours", "--format=JobIDRaw,State,Comment")
+    rows = [r.split("|") for r in acct.splitlines() if r]
+    by_id = {r[0]: r for r in rows}
+    assert by_id[cancelled[0]][1].startswith("CANCELLED"), by_id.get(cancelled[0])
+    comment = by_id[cancelled[0]][2]
+    retries = [r for r in rows if r[2] == comment and r[0] != cancelled[0]]
+    assert any(r[1] == "COMPLETED" for r in retries), (comment, retries)
+    n_completed = sum(r[1] == "COMPLETED" for r in rows)
+    assert n_completed >= 5, acct
+
+    # identical results: banks and every final table
+    for split in ("train", "test"):
+        with h5py.File(local / f"results/bank/{split}.h5") as a, h5py.File(remote / f"results/bank/{split}.h5") as b:
+            np.testing.assert_array_equal(a["theta"][:], b["theta"][:])
+            np.testing.assert_array_equal(a["x"][:], b["x"][:])
+    tables = sorted(p.name for p in (local / "results/tables").glob("*.csv"))
+    assert tables and tables == sorted(p.name for p in (remote / "results/tables").glob("*.csv"))
+    for name in tables:
+        pd.testing.assert_frame_equal(pd.read_csv(local / "results/tables" / name),
+                                      pd.read_csv(remote / "results/tables" / name), check_exact=True)
