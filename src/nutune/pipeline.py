@@ -306,26 +306,36 @@ def run_infer(config: Mapping, *, model_paths: list[str], observation: str, name
     _log.info("%s: posterior median %s", name, np.array2string(np.median(samples, axis=0), precision=4))
 
 
+def data_throws(posterior, data: np.ndarray, cov: np.ndarray, n_throws: int, seed: int, name: str = "t2k"
+                ) -> tuple[np.ndarray, np.ndarray]:
+    """Throws x_k ~ N(data, C) and one posterior draw per throw (paper.md §8.2): (x_throws (n, bins), samples (n, 4)).
+
+    The throws come from ``nutune.io.rng(seed, "throws", name)``, the posterior draws from
+    ``derive_seed(seed, "throws", name, "posterior")``.
+    """
+    from nutune.io import derive_seed, rng
+
+    x_throws = rng(seed, "throws", name).multivariate_normal(np.asarray(data, dtype=float), cov, size=n_throws,
+                                                             method="eigh")
+    draws = posterior.sample_batched(1, x_throws, seed=derive_seed(seed, "throws", name, "posterior"))
+    return x_throws, draws[:, 0, :]
+
+
 def run_throws(config: Mapping, *, model_paths: list[str], name: str, output: str) -> None:
-    """Rule ``throws``: throws of the data from its covariance and one posterior draw per throw."""
+    """Rule ``throws``: ``inference.n_throws`` throws of the data from its covariance, one posterior draw each."""
     import torch
 
-    from nutune.inference import covariance_throws
     from nutune.resources import load_t2k
 
     torch.set_num_threads(1)
     cfg = _config(config)
     posterior = load_model(cfg, model_paths)
     measurement = load_t2k(cfg.simulator.bins)
-    result = covariance_throws(
-        posterior,
-        measurement.values,
-        measurement.cov(cfg.inference.throw_components),
-        n_throws=cfg.inference.n_throws,
-        seed=cfg.seed,
-    )
-    _write_npz(output, x_throws=result["x_throws"], samples=result["samples"])
-    _log.info("%s: %d throws", name, len(result["samples"]))
+    x_throws, samples = data_throws(posterior, measurement.values, measurement.cov(cfg.inference.throw_components),
+                                    cfg.inference.n_throws, cfg.seed, name)
+    _write_npz(output, x_throws=x_throws, samples=samples)
+    _log.info("%s: %d throws; parameter spread %s", name, len(samples),
+              np.array2string(samples.std(axis=0), precision=4))
 
 
 # ----------------------------------------------------------------------------------------------------------------
@@ -631,7 +641,9 @@ def run_summary(config: Mapping, *, tables: list[str], output: str) -> None:
 def _markdown_table(frame) -> str:
     """A pandas DataFrame as a GitHub Markdown table (no extra dependency)."""
     def cell(value: object) -> str:
-        return f"{value:.4g}" if isinstance(value, float) else str(value)
+        if isinstance(value, float):
+            return "" if np.isnan(value) else f"{value:.4g}"
+        return str(value)
 
     header = "| " + " | ".join(map(str, frame.columns)) + " |"
     rule = "|" + "|".join("---" for _ in frame.columns) + "|"
