@@ -222,3 +222,14 @@ def test_bad_inputs_are_refused():
     if not torch.cuda.is_available():
         with pytest.raises(ValueError, match="CUDA"):
             resolve_device("cuda")
+
+
+def test_nsf_round_trip(tmp_path):
+    theta, x = linear_gaussian(300, seed=6)
+    trained = train_npe(theta, x, prior_low=LOW, prior_high=HIGH, seed=3,
+                        settings=tiny_settings(density_estimator="nsf", num_transforms=2, max_num_epochs=1))
+    paths = (tmp_path / "npe_0.safetensors", tmp_path / "npe_0.json", tmp_path / "loss_0.csv")
+    save_npe(trained, *paths)
+    loaded = load_posterior(paths[0], paths[1], expected={"density_estimator": "nsf"})
+    np.testing.assert_array_equal(loaded.log_prob(theta[:3], x[0], normalize=False),
+                                  NutunePosterior.from_trained(trained).log_prob(theta[:3], x[0], normalize=False))
