@@ -210,7 +210,7 @@ def get_reference_models(wildcards=None):
     """The noise-aware network(s) the reference posteriors are compared with."""
     if config["npe"]["noise"] == "covariance":
         return get_model_files()
-    return expand(REFERENCE_MODEL_DIR + "/npe_0.{ext}", ext=("safetensors", "json"))
+    return expand("results/reference/model/npe_0.{ext}", ext=("safetensors", "json"))
 
 
 def get_reference_observations(wildcards=None):
