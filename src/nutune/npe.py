@@ -30,13 +30,14 @@ against what the caller expects and refuses mismatches with a ``ValueError``.
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import importlib.metadata
 import json
 import logging
 import math
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -594,17 +595,17 @@ class NutunePosterior:
         )
 
     # -- sampling -------------------------------------------------------------------------------------------------
-    def _seeded(self, seed: int) -> torch.random.fork_rng:
+    @contextlib.contextmanager
+    def _seeded(self, seed: int) -> Iterator[None]:
+        """Fork torch's RNG (CPU, and the GPU in use) and seed it: sbi samples from the global RNG."""
         devices = [torch.device(self.device).index or 0] if self.device.startswith("cuda") else []
-        context = torch.random.fork_rng(devices=devices)
-        context.__enter__()
-        torch.manual_seed(int(seed))
-        return context
+        with torch.random.fork_rng(devices=devices):
+            torch.manual_seed(int(seed))
+            yield
 
     def sample_unit_batched(self, n: int, x_transformed: torch.Tensor, seed: int) -> torch.Tensor:
         """n draws per observation in u space, sbi layout (n, n_obs, 4); members mixed with equal weights."""
-        context = self._seeded(seed)
-        try:
+        with self._seeded(seed):
             n_obs = x_transformed.shape[0]
             counts = torch.bincount(torch.randint(self.n_members, (n,)), minlength=self.n_members)
             draws = [
@@ -616,8 +617,6 @@ class NutunePosterior:
             if self.n_members > 1:  # interleave members so any prefix of the samples is a mixture draw
                 samples = samples[torch.randperm(n, device=samples.device)]
             return samples.reshape(n, n_obs, -1)
-        finally:
-            context.__exit__(None, None, None)
 
     def sample(self, n: int, x: np.ndarray, seed: int) -> np.ndarray:
         """n posterior draws (n, 4) in physical units for one histogram x (bins,)."""
@@ -642,14 +641,11 @@ class NutunePosterior:
         ``normalize`` applies sbi's leakage correction (the flow's mass outside the unit box, estimated by seeded
         sampling), so that the density integrates to one over the prior box.
         """
-        context = self._seeded(seed)
-        try:
+        with self._seeded(seed):
             values = torch.stack(
                 [m.log_prob_batched(u, x=x_transformed, norm_posterior=normalize) for m in self.members]
             )
             return torch.logsumexp(values, dim=0) - math.log(self.n_members)
-        finally:
-            context.__exit__(None, None, None)
 
     def log_prob(self, theta: np.ndarray, x: np.ndarray, *, normalize: bool = True, seed: int = 0) -> np.ndarray:
         """Posterior log-density log p(theta | x) in *physical* units for theta (m, 4) and one histogram x."""
