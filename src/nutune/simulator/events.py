@@ -24,9 +24,11 @@ from nutune.simulator.crosssections import (
     sigma_delta,
     sigma_martini,
     sigma_valencia,
+    vector_form_factors,
 )
 from nutune.simulator.flux import T2KFlux, sample_energy
-from nutune.simulator.nuclear import sample_nucleon_momentum
+from nutune.simulator.nieves_rpa import polarisation_factors, tensor_contraction
+from nutune.simulator.nuclear import local_fermi_momentum, sample_nucleon_momentum
 from nutune.simulator.variants import PhysicsConfig
 
 __all__ = [
@@ -172,7 +174,10 @@ def generate_qe(
     g0 = dipole_axial(q2, MA_NOMINAL_GEV)
     dsig = c0 + g0 * (c1 + g0 * c2)
     ok &= dsig > 0
-    rpa_ratio = berpa(q2, phys)
+    if phys.rpa == "nieves":
+        rpa_ratio = _nieves_rpa_ratio(phys, enu, p_n, e_n, p_tot, e_tot, e_mu_lab, p_mu_lab, k_f, q2, ok)
+    else:
+        rpa_ratio = berpa(q2, phys)
     jac = 4.0 * k_cm_e * p_mu_cm
     w = (C.NEUTRONS_C12 / C.NUCLEONS_PER_CH) * dsig * jac * rpa_ratio * w_e / n
     bin67 = binning.assign(p_mag, cos_mu)
@@ -193,6 +198,56 @@ def generate_qe(
         c_hat=c_hat,
         n_thrown=n,
     )
+
+
+def _nieves_rpa_ratio(phys, enu, p_n, e_n, p_tot, e_tot, e_mu, p_mu, k_f, q2, ok):
+    """Per-event Nieves RPA ratio R = σ_on/σ_off at the event's (q̃, k, k′, p, ρ(r)) (see :mod:`nieves_rpa`)."""
+    n = enu.size
+    r = np.ones(n)
+    idx = np.flatnonzero(ok)
+    if idx.size == 0:
+        return r
+    q_vec = -p_mu[idx].copy()
+    q_vec[:, 2] += enu[idx]
+    dq = np.linalg.norm(q_vec, axis=1)
+    z = q_vec / dq[:, None]
+    helper = np.where(np.abs(z[:, :1]) < 0.9, np.array([[1.0, 0.0, 0.0]]), np.array([[0.0, 1.0, 0.0]]))
+    x = helper - np.einsum("ij,ij->i", helper, z)[:, None] * z
+    x /= np.linalg.norm(x, axis=1)[:, None]
+    y = np.cross(z, x)
+
+    def rot(e0, v):
+        return np.stack(
+            [e0, np.einsum("ij,ij->i", v, x), np.einsum("ij,ij->i", v, y), np.einsum("ij,ij->i", v, z)],
+            axis=1,
+        )
+
+    k3 = np.zeros((idx.size, 3))
+    k3[:, 2] = enu[idx]
+    k4 = rot(enu[idx], k3)
+    kp4 = rot(e_mu[idx], p_mu[idx])
+    pn = p_n[idx]
+    e_on = np.sqrt(C.M_NEUTRON**2 + np.einsum("ij,ij->i", pn, pn))
+    p4 = rot(e_on, pn)
+    q0t = (enu[idx] - e_mu[idx]) - phys.binding_energy  # q̃⁰ = E_p′ − E_N(on-shell), de Forest
+    q2t = dq * dq - q0t * q0t
+    good = (q0t > 0) & (q2t > 0)
+    kf = k_f[idx]
+    kf0 = float(local_fermi_momentum(np.array([0.0]), phys.mho_alpha, phys.mho_a_fm)[0])
+    x_rho = (kf / kf0) ** 3 if phys.nuclear_model == "lfg" else np.ones_like(kf)
+    q0s = np.where(good, q0t, 0.05)
+    dqs = np.where(good, dq, 0.3)
+    q2s = np.where(good, q2t, dqs**2 - q0s**2)
+    f1, xif2 = vector_form_factors(q2s, phys.vector_ff)
+    fa = C.G_A * dipole_axial(q2s, MA_NOMINAL_GEV)
+    fp = 2.0 * C.M_NUCLEON**2 * fa / (C.M_PION**2 + q2s)
+    c_n, c_t, c_l = polarisation_factors(q0s, dqs, kf, x_rho)
+    on = tensor_contraction(k4, kp4, p4, q0s, dqs, f1, xif2, fa, fp, c_n, c_t, c_l)
+    one = np.ones_like(c_n)
+    off = tensor_contraction(k4, kp4, p4, q0s, dqs, f1, xif2, fa, fp, one, one, one)
+    ratio = np.where(good & (off > 0), on / np.where(off > 0, off, 1.0), 1.0)
+    r[idx] = np.clip(ratio, phys.nieves_rpa_floor, None)
+    return r
 
 
 # --------------------------------------------------------------------------------------------------------------

@@ -45,8 +45,11 @@ __all__ = [
 
 #: Physical validity bounds per parameter (``PARAMETER_NAMES`` order), inclusive. M_A must lie on the spline grid;
 #: N ≥ 0 (GENIE floors the NormCCMEC factor at 0); x ∈ [0, 1] (GENIE clamps XSecShape_CCMEC); s ∈ [0, 2]: RPA
-#: strength from off (0) through full Nieves (1) to a linear extrapolation (GENIE RPA_CCQE dial down to −1), for
-#: which every event weight stays ≥ 0 because the build asserts R ≥ 0.5.
+#: strength from off (0) through full Nieves (1) to a linear extrapolation (GENIE RPA_CCQE dial down to −1). The
+#: build asserts R ≥ 1/3 (the nominal Nieves R is floored there), so every event weight 1 + κ(1/R − 1) is ≥ 0 for
+#: s ≤ 1.5 (the SBI prior box) and the templates equal GENIE's clipped per-event reweighting there; for
+#: 1.5 < s ≤ 2 the histogram is the exact linear extrapolation (GENIE would clip the weights of events with
+#: 1 + κ(1/R − 1) < 0, which a linear template cannot do).
 VALID_RANGES: dict[str, tuple[float, float]] = {
     "MaCCQE": (0.5, 1.5),
     "NormCCMEC": (0.0, 10.0),
@@ -57,7 +60,7 @@ VALID_RANGES: dict[str, tuple[float, float]] = {
 MA_GRID = np.linspace(0.5, 1.5, 101)
 _LOWER = np.array([VALID_RANGES[name][0] for name in PARAMETER_NAMES])
 _UPPER = np.array([VALID_RANGES[name][1] for name in PARAMETER_NAMES])
-_RPA_RATIO_MIN = 0.5
+_RPA_RATIO_MIN = 1.0 / 3.0 - 1e-12
 _SMALL_BATCH = 64
 _CHUNK = 65536
 
@@ -296,8 +299,8 @@ def build_templates(
     qe, binning = sample.qe, sample.binning
     if qe.rpa_ratio.min() < _RPA_RATIO_MIN:
         raise RuntimeError(
-            f"RPA ratio min {qe.rpa_ratio.min():.3f} < {_RPA_RATIO_MIN}: RPA strength up to "
-            f"{VALID_RANGES['RPA_CCQE'][1]} would produce negative weights"
+            f"RPA ratio min {qe.rpa_ratio.min():.3f} < 1/3: RPA strength up to 1.5 (the SBI prior box) "
+            "would produce negative per-event weights"
         )
     area = binning.area
     rpa_term = 1.0 / qe.rpa_ratio - 1.0

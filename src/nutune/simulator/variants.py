@@ -9,8 +9,10 @@ nominal (physics.md §2, GENIE G18_10a_02_11a-like; calibrated, see ``calibratio
     density; removal energy ε = 27 MeV (GENIE's RFG value is 25 MeV; the ¹²C mean-field missing energy averages
     p-shell ≈ 18 MeV and s-shell ≈ 38 MeV, physics.md §5, so 25–30 MeV is the physical band); Coulomb shift of
     the μ⁻ momentum by −3 MeV (G18_10a ``NievesQELCCPXSec`` has Coulomb = true; physics.md §5); dipole vector
-    form factors (GENIE ``LwlynSmithFFCC.xml`` param set ``Dipole`` → ``DipoleELFormFactorsModel``), T2K BeRPA
-    (NUISANCE ``BeRPA.h``), Valencia-like 2p2h with the 1.2 GeV q3 cut, π absorption P_abs = 0.20,
+    form factors (GENIE ``LwlynSmithFFCC.xml`` param set ``Dipole`` → ``DipoleELFormFactorsModel``), the full
+    Nieves (q0, q3, ρ) RPA of GENIE's ``NievesQELCCPXSec`` (RPA = true; :mod:`nieves_rpa`, Nieves et al. PRC 70,
+    055503 (2004)) as the per-event on/off ratio R of the RPA_CCQE dial — it replaced the T2K BeRPA(Q²) fit
+    (NUISANCE ``BeRPA.h``, still used by :data:`PROTOTYPE`), see ``calibration.py`` —, Valencia-like 2p2h with the 1.2 GeV q3 cut, π absorption P_abs = 0.20,
     RES M_A = 1.065 GeV. The prototype physics of physics.md §2 (RFG, ε = 25 MeV, no Coulomb) is
     :data:`PROTOTYPE`.
 
@@ -26,7 +28,15 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass
 
-__all__ = ["PhysicsConfig", "PROTOTYPE", "NOMINAL", "NUWRO_LIKE", "VARIANTS", "get_physics", "UnknownVariantError"]
+__all__ = [
+    "PhysicsConfig",
+    "PROTOTYPE",
+    "NOMINAL",
+    "NUWRO_LIKE",
+    "VARIANTS",
+    "get_physics",
+    "UnknownVariantError",
+]
 
 
 class UnknownVariantError(ValueError):
@@ -48,7 +58,10 @@ class PhysicsConfig:
     # --- form factors ---
     vector_ff: str = "dipole"  # "dipole" (G_E^n = 0), "galster", "bbba05"
     # --- RPA (physics.md §2.2, NUISANCE BeRPA.h) ---
-    rpa: str = "berpa"  # "berpa" or "none"
+    rpa: str = "berpa"  # "berpa" (T2K BeRPA(Q²)), "nieves" ((q0, q3, ρ) Nieves RPA as in GENIE) or "none"
+    nieves_rpa_floor: float = (
+        1.0 / 3.0
+    )  # lower clip of the Nieves R: GENIE-exact linearity for strength ≤ 1.5
     berpa_a: float = 0.59
     berpa_b: float = 1.05
     berpa_d: float = 1.13
@@ -91,7 +104,9 @@ class PhysicsConfig:
 #: physics.md §2 prototype physics (RFG, ε_B = 25 MeV, no Coulomb); kept for tests and calibration records.
 PROTOTYPE = PhysicsConfig(name="prototype")
 
-NOMINAL = PhysicsConfig(name="nominal", nuclear_model="lfg", binding_energy=0.027, coulomb_shift=-0.003)
+NOMINAL = PhysicsConfig(
+    name="nominal", nuclear_model="lfg", binding_energy=0.027, coulomb_shift=-0.003, rpa="nieves"
+)
 
 NUWRO_LIKE = PhysicsConfig(
     name="nuwro_like",
