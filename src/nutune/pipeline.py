@@ -306,139 +306,88 @@ def run_infer(config: Mapping, *, model_paths: list[str], observation: str, name
     _log.info("%s: posterior median %s", name, np.array2string(np.median(samples, axis=0), precision=4))
 
 
-def data_throws(posterior, data: np.ndarray, cov: np.ndarray, n_throws: int, seed: int, name: str = "t2k"
-                ) -> tuple[np.ndarray, np.ndarray]:
-    """Throws x_k ~ N(data, C) and one posterior draw per throw (paper.md §8.2): (x_throws (n, bins), samples (n, 4)).
-
-    The throws come from ``nutune.io.rng(seed, "throws", name)``, the posterior draws from
-    ``derive_seed(seed, "throws", name, "posterior")``.
-    """
-    from nutune.io import derive_seed, rng
-
-    x_throws = rng(seed, "throws", name).multivariate_normal(np.asarray(data, dtype=float), cov, size=n_throws,
-                                                             method="eigh")
-    draws = posterior.sample_batched(1, x_throws, seed=derive_seed(seed, "throws", name, "posterior"))
-    return x_throws, draws[:, 0, :]
-
-
 def run_throws(config: Mapping, *, model_paths: list[str], name: str, output: str) -> None:
     """Rule ``throws``: ``inference.n_throws`` throws of the data from its covariance, one posterior draw each."""
     import torch
 
+    from nutune.inference import covariance_throws
     from nutune.resources import load_t2k
 
     torch.set_num_threads(1)
     cfg = _config(config)
     posterior = load_model(cfg, model_paths)
     measurement = load_t2k(cfg.simulator.bins)
-    x_throws, samples = data_throws(posterior, measurement.values, measurement.cov(cfg.inference.throw_components),
-                                    cfg.inference.n_throws, cfg.seed, name)
-    _write_npz(output, x_throws=x_throws, samples=samples)
-    _log.info("%s: %d throws; parameter spread %s", name, len(samples),
-              np.array2string(samples.std(axis=0), precision=4))
+    result = covariance_throws(posterior, measurement.values, measurement.cov(cfg.inference.throw_components),
+                               cfg.inference.n_throws, cfg.seed)
+    _write_npz(output, **result.arrays())
+    _log.info("%s: %d throws; central %s, -%s, +%s", name, len(result.samples), result.central, result.minus,
+              result.plus)
 
 
 # ----------------------------------------------------------------------------------------------------------------
 # tables
 # ----------------------------------------------------------------------------------------------------------------
-def _write_csv(frame, output: str | Path) -> None:
-    """Write a pandas DataFrame atomically as CSV (floats with full precision, no index)."""
-    from nutune.io import atomic_write
+def _chi2_at_median(cfg, samples: np.ndarray) -> dict[str, float]:
+    """Chi2 vs the T2K data of the builtin simulator at the posterior median, per configured mode."""
+    from nutune.chi2 import chi2_all_modes
+    from nutune.resources import load_t2k
 
-    with atomic_write(output) as tmp:
-        frame.to_csv(tmp, index=False, float_format="%.6g")
-
-
-def posterior_rows(name: str, spec: Mapping, samples: np.ndarray, cfg) -> list[dict]:
-    """One table row per parameter: median, 68 % interval, mean, std, the dial value of the median, and truth."""
-    from nutune.dials import to_dial
-
-    med = np.median(samples, axis=0)
-    p16, p84 = np.percentile(samples, [16, 84], axis=0)
-    truth = spec.get("point") if spec["kind"] == "builtin" else None
-    rows = []
-    for i, parameter in enumerate(cfg.parameters):
-        rows.append(
-            {
-                "observation": name,
-                "kind": spec["kind"],
-                "source": spec.get("variant") or spec.get("column") or "T2K data",
-                "parameter": parameter.dial,
-                "unit": parameter.unit,
-                "median": med[i],
-                "err_minus": med[i] - p16[i],
-                "err_plus": p84[i] - med[i],
-                "mean": samples[:, i].mean(),
-                "std": samples[:, i].std(ddof=1),
-                "median_dial": float(to_dial(parameter.dial, med[i])),
-                "truth": np.nan if truth is None else float(truth[i]),
-            }
-        )
-    return rows
+    prediction = builtin_prediction(cfg, np.median(samples, axis=0))
+    values = chi2_all_modes(prediction, load_t2k(cfg.simulator.bins), cfg.chi2.modes)
+    return {mode: float(value) for mode, value in values.items()}
 
 
 def run_posterior_table(config: Mapping, *, posteriors: Mapping[str, str], output: str) -> None:
-    """Rule ``posterior_table``: posterior summaries of several observations (microboone_tune.csv, nuwro.csv)."""
+    """Rule ``posterior_table``: the parameter tables (nutune.tables) of several observations, one after another.
+
+    ``microboone_tune.csv`` holds the builtin mock (truth = its point) and the real GENIE curve (truth = the tune);
+    ``nuwro.csv`` the real NuWro curve (no GENIE truth) and the builtin nuwro_like mock (truth = its point).
+    """
     import pandas as pd
 
+    from nutune import tables
+    from nutune.dials import MICROBOONE_TUNE_PHYSICAL
+
     cfg = _config(config)
-    rows = []
+    parts = []
     for name, path in posteriors.items():
-        rows += posterior_rows(name, cfg.raw["observations"][name], read_samples(path), cfg)
-    _write_csv(pd.DataFrame(rows), output)
-
-
-def throw_errors(central: np.ndarray, throw_samples: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Asymmetric errors from throws (paper.md §8.2): median − p16 and p84 − median of (throw draw − central)."""
-    diff = np.asarray(throw_samples, dtype=float) - np.asarray(central, dtype=float)
-    p16, p50, p84 = np.percentile(diff, [16, 50, 84], axis=0)
-    return p50 - p16, p84 - p50
+        spec = cfg.raw["observations"][name]
+        samples = read_samples(path)
+        chi2 = _chi2_at_median(cfg, samples)
+        truth = spec.get("point") if spec["kind"] == "builtin" else None
+        if observation_table(name, spec) == "microboone_tune":
+            truth = MICROBOONE_TUNE_PHYSICAL if truth is None else truth
+            parts.append(tables.microboone_tune_table(samples, truth=truth, chi2=chi2, ndf=cfg.simulator.bins,
+                                                      observation=name))
+        else:
+            parts.append(tables.parameter_table(name, samples, truth=truth, chi2=chi2, ndf=cfg.simulator.bins))
+    tables.write_table(pd.concat(parts, ignore_index=True), output)
 
 
 def run_t2k_table(config: Mapping, *, posterior: str, throws: str, output: str) -> None:
-    """Rule ``t2k_table``: the T2K parameters, posterior median with throw errors, next to the MicroBooNE tune."""
-    import pandas as pd
-
-    from nutune.dials import MICROBOONE_TUNE_PHYSICAL, to_dial
-    from nutune.figures import MICROBOONE_TUNE_ERRORS
+    """Rule ``t2k_table``: the T2K parameters with throw-based errors, next to the MicroBooNE tune."""
+    from nutune import tables
 
     cfg = _config(config)
     samples = read_samples(posterior)
-    throw_samples = read_samples(throws)
-    central = np.median(samples, axis=0)
-    lower, upper = throw_errors(central, throw_samples)
-    p16, p84 = np.percentile(samples, [16, 84], axis=0)
-    rows = []
-    for i, parameter in enumerate(cfg.parameters):
-        rows.append(
-            {
-                "parameter": parameter.dial,
-                "unit": parameter.unit,
-                "central": central[i],
-                "throw_err_minus": lower[i],
-                "throw_err_plus": upper[i],
-                "posterior_err_minus": central[i] - p16[i],
-                "posterior_err_plus": p84[i] - central[i],
-                "central_dial": float(to_dial(parameter.dial, central[i])),
-                "microboone_tune": MICROBOONE_TUNE_PHYSICAL[i],
-                "microboone_tune_err_minus": MICROBOONE_TUNE_ERRORS[i, 0],
-                "microboone_tune_err_plus": MICROBOONE_TUNE_ERRORS[i, 1],
-                "n_throws": len(throw_samples),
-            }
-        )
-    _write_csv(pd.DataFrame(rows), output)
+    table = tables.t2k_table(samples, read_samples(throws), chi2=_chi2_at_median(cfg, samples),
+                             ndf=cfg.simulator.bins, observation=Path(posterior).stem)
+    tables.write_table(table, output)
 
 
 def run_t2k_correlations(config: Mapping, *, throws: str, output: str) -> None:
     """Rule ``t2k_correlations``: Pearson correlations of the four parameters over the throw draws."""
-    import pandas as pd
+    from nutune import tables
 
-    cfg = _config(config)
-    names = list(cfg.dial_names)
-    corr = np.corrcoef(read_samples(throws), rowvar=False)
-    frame = pd.DataFrame(corr, columns=names)
-    frame.insert(0, "parameter", names)
-    _write_csv(frame, output)
+    tables.write_table(tables.t2k_correlations_table(np.corrcoef(read_samples(throws), rowvar=False)), output)
+
+
+def throw_errors(central: np.ndarray, throw_samples: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Asymmetric throw errors (median − p16, p84 − median of the per-throw draws, paper.md §8.2)."""
+    from nutune.inference import throw_intervals
+
+    _, minus, plus = throw_intervals(throw_samples)
+    return minus, plus
 
 
 def chi2_predictions(cfg, posteriors: Mapping[str, str]) -> dict[str, np.ndarray]:
@@ -479,6 +428,7 @@ def run_chi2_table(config: Mapping, *, posteriors: Mapping[str, str], output: st
 
     from nutune.chi2 import chi2_all_modes
     from nutune.resources import load_t2k
+    from nutune.tables import write_table
 
     cfg = _config(config)
     measurement = load_t2k(cfg.simulator.bins)
@@ -486,7 +436,7 @@ def run_chi2_table(config: Mapping, *, posteriors: Mapping[str, str], output: st
     for label, prediction in chi2_predictions(cfg, posteriors).items():
         values = chi2_all_modes(prediction, measurement, cfg.chi2.modes)
         rows.append({"prediction": label, **{mode: float(v) for mode, v in values.items()}, "n_bins": measurement.bins})
-    _write_csv(pd.DataFrame(rows), output)
+    write_table(pd.DataFrame(rows), output)
 
 
 # ----------------------------------------------------------------------------------------------------------------
