@@ -101,6 +101,31 @@ def test_mec_shape_keeps_sigma_and_lowers_muon_momentum(sample):
     assert mean_q0_e > mean_q0_v
 
 
+def test_mec_shape_weight_lives_on_the_default_support(sample):
+    """GENIE reweights Valencia-generated events only: no Empirical weight where p_V = 0 (q3 ≥ NSV-Q3Max)."""
+    mec = sample.mec
+    # events with neither weight are dropped, so none beyond the cut survives (the Empirical band alone would
+    # put ≈ 0.4 % of its in-binning strength there at T2K energies)
+    assert mec.q3.max() < NOMINAL.val_q3_cut
+    assert np.all(mec.w_v > 0.0)
+    # p_E keeps its full-phase-space normalisation, so x = 1 loses the (small) strength beyond the cut
+    assert 0.98 <= np.sum(mec.w_e) / np.sum(mec.w_v) <= 1.0 + 0.03
+
+
+def test_empirical_density_uses_a_cluster_of_mass_2m_at_rest():
+    """W² = M₂² + 2M₂q0 − Q² with M₂ = 2M in the lab, as GENIE's XSecShape weight (Target::SetHitNucPdg)."""
+    from nutune.simulator import constants as C
+    from nutune.simulator.events import mec_densities
+
+    enu, q3 = 1.0, 0.5
+    q0 = np.linspace(0.05, 0.6, 2001)
+    _, f_e = mec_densities(NOMINAL, np.full_like(q0, enu), q0, np.full_like(q0, q3))
+    q0_peak = q0[np.argmax(f_e)]
+    expected = np.sqrt(C.EMPIRICAL_MEC_MASS**2 + q3**2) - 2.0 * C.M_NUCLEON
+    assert abs(C.M_CLUSTER - 2.0 * C.M_NUCLEON) < 1e-12
+    assert q0_peak == pytest.approx(expected, abs=0.01)
+
+
 def test_rpa_and_ma_responses_have_the_right_shape(templates):
     binning = load_binning()
     sl = binning.slice_of_bin()

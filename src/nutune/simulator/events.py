@@ -357,8 +357,15 @@ def generate_mec(
 
     E_ν ~ flux × σ(E); (q0, q3) ~ ½ q_V + ½ q_E where q_V samples q3 uniformly on the default support and q0 from
     the default model's q0 profile, and q_E samples q3 uniformly on [0.2, 2] GeV and W ~ N(2.15, 0.05) with
-    q0 = √(W² + q3²) − M₂ (physics.md §4.2). Then w_V = σ(E)·p_V/q and w_E = σ(E)·p_E/q per ¹²C / 13, i.e. the
-    Empirical shape at the *default* model's σ(E) — GENIE ``GReWeightXSecMEC::CalcWeightXSecShape`` (§1.4).
+    q0 = √(W² + q3²) − M₂ (physics.md §4.2). Then w_V = σ(E)·p_V/q and w_E = σ(E)·p_E/q·1[p_V > 0] per ¹²C / 13,
+    i.e. the Empirical shape at the *default* model's σ(E) on the default model's support — GENIE
+    ``GReWeightXSecMEC::CalcWeightXSecShape`` (§1.4) applied to Valencia-generated events.
+
+    Hit-cluster kinematics (GENIE source, see ``calibration.py``): the muon of a Valencia event is drawn in the
+    lab at the lab E_ν (``MECGenerator::SelectNSVLeptonKinematics``; the cluster's Fermi momentum and removal
+    energies enter only the hadron system, ``GenerateNSVInitialHadrons``), and the XSecShape weight evaluates the
+    Empirical density for a cluster *at rest* with its PDG mass ≈ 2M (``Target::SetHitNucPdg`` resets the hit
+    cluster 4-momentum to (0, 0, 0, M_cluster); W stored with 2M), hence M₂ = 2M at rest and lab E here.
     """
     sigma_fn = (
         (lambda e: sigma_valencia(e, phys))
@@ -411,6 +418,11 @@ def generate_mec(
     base = sigma * w_flux / (C.NUCLEONS_PER_CH * n) / np.where(proposal > 0, proposal, 1.0)
     w_v = np.where((z_v > 0) & (proposal > 0), base * f_v / np.where(z_v > 0, z_v, 1.0), 0.0)
     w_e = np.where((z_e > 0) & (proposal > 0), base * f_e / np.where(z_e > 0, z_e, 1.0), 0.0)
+    # GENIE reweights only events the default model generated (GReWeightXSecMEC::CalcWeightXSecShape acts on
+    # Valencia events; MECGenerator::SelectNSVLeptonKinematics never accepts q3 ≥ NSV-Q3Max = 1.2 GeV), so the
+    # Empirical density — still normalised over its full phase space, as GENIE integrates it — only counts where
+    # p_V > 0: the x = 1 template is σ_V(E)·p_E·1[p_V > 0], not σ_V(E)·p_E.
+    w_e = np.where(f_v > 0, w_e, 0.0)
     p_mu, cos_mu, ok = _lepton_kinematics(enu, q0, q3)
     p_mu = p_mu + phys.coulomb_shift
     bin67 = binning.assign(p_mu, cos_mu)
