@@ -140,6 +140,8 @@ AccountingStoragePort=6819
 JobAcctGatherType=jobacct_gather/linux
 JobAcctGatherFrequency=30
 JobCompType=jobcomp/none
+# keep the job comment (the snakemake plugin puts rule_<rule>_wildcards_<...> there) in sacct
+AccountingStoreFlags=job_comment
 EOC
   if ! cmp -s "$CONF.new" "$CONF"; then
     mv "$CONF.new" "$CONF"

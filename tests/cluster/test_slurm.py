@@ -81,6 +81,10 @@ def make_workdir(path: Path, cache: Path) -> Path:
     (path / "resources").symlink_to(REPO / "resources")
     cfg = yaml.safe_load((REPO / "config" / "test_config.yaml").read_text())
     cfg["simulator"]["builtin"]["cache_dir"] = str(cache)
+    # the paper's stages only (bank, training, diagnostics, inference, tables, figures): keeps the test short
+    for ext in ("reference", "classical", "learning_curve"):
+        if ext in cfg:
+            cfg[ext]["activate"] = False
     (path / "config.yaml").write_text(yaml.safe_dump(cfg, sort_keys=False))
     return path
 
