@@ -119,7 +119,7 @@ def write_parameters(cfg: Config, split: str, path: str | os.PathLike) -> Path:
     theta = sample_parameters(cfg, split)
     path = Path(path)
     with atomic_write(path) as tmp, h5py.File(tmp, "w") as f:
-        f.create_dataset("theta", data=theta)
+        f.create_dataset("theta", data=theta, track_times=False)
         f.attrs.update(_common_attrs(cfg))
         f.attrs["split"] = split
         f.attrs["n"] = theta.shape[0]
@@ -254,9 +254,9 @@ def simulate_shard(
         theta, x, row_index = theta[keep], x[keep], row_index[keep]
     out_path = Path(out_path)
     with atomic_write(out_path) as tmp, h5py.File(tmp, "w") as f:
-        f.create_dataset("theta", data=theta)
-        f.create_dataset("x", data=x)
-        f.create_dataset("row_index", data=row_index)
+        f.create_dataset("theta", data=theta, track_times=False)
+        f.create_dataset("x", data=x, track_times=False)
+        f.create_dataset("row_index", data=row_index, track_times=False)
         f.attrs.update(_common_attrs(cfg))
         f.attrs.update(
             {
@@ -267,7 +267,6 @@ def simulate_shard(
                 "backend": cfg.simulator.backend,
                 "bins": bins,
                 "n_dropped": int(bad_rows.size),
-                "seconds": seconds,
             }
         )
         f.attrs["complete"] = True
@@ -374,12 +373,12 @@ def merge_shards(
     x = np.concatenate([s[2] for s in order])
     row_index = np.concatenate([s[3] for s in order])
     n_dropped = sum(s[4] for s in order)
-    shard_sha = [{"shard_index": i, "path": str(s[0]), "sha256": sha256_file(s[0])} for i, s in enumerate(order)]
+    shard_sha = [{"shard_index": i, "file": Path(s[0]).name, "sha256": sha256_file(s[0])} for i, s in enumerate(order)]
     out_path = Path(out_path)
     with atomic_write(out_path) as tmp, h5py.File(tmp, "w") as f:
-        f.create_dataset("theta", data=theta)
-        f.create_dataset("x", data=x)
-        f.create_dataset("row_index", data=row_index)
+        f.create_dataset("theta", data=theta, track_times=False)
+        f.create_dataset("x", data=x, track_times=False)
+        f.create_dataset("row_index", data=row_index, track_times=False)
         f.attrs.update(_common_attrs(cfg))
         f.attrs.update(
             {
