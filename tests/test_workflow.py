@@ -110,9 +110,25 @@ def resumed_run(tmp_path_factory: pytest.TempPathFactory, nutune_cache: Path, ti
 
 
 # ------------------------------------------------------------------------------------------- static checks
+# The one lint we accept, on purpose: genie_generate_events runs GENIE's own executables (gevgen, PrepareGENIE) from
+# simulator.genie.container (None by default = the host's GENIE). No conda package provides GENIE, so declaring a
+# conda env there would be a lie; the rule gets its software from the container or the host, as docs/cluster.md says.
+ACCEPTED_LINTS = {("genie_generate_events", "Specify a conda environment or container for each rule.")}
+
+
 def test_lint_passes() -> None:
     result = snakemake(["--lint"], check=False, timeout=120)
-    assert "Congratulations, your workflow is in a good condition!" in result.stdout, result.stdout[-4000:]
+    out = result.stdout + result.stderr
+    if "Congratulations, your workflow is in a good condition!" in out:
+        return
+    found = set()
+    for block in out.split("Lints for ")[1:]:
+        header, *lines = block.splitlines()
+        rule = header.split()[1] if header.startswith("rule ") else header
+        for line in lines:
+            if line.strip().startswith("* "):
+                found.add((rule, line.strip()[2:].rstrip(":")))
+    assert found and found <= ACCEPTED_LINTS, out[-4000:]
 
 
 def test_default_config_dry_run_lists_the_whole_dag() -> None:

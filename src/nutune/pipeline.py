@@ -109,8 +109,10 @@ def _split_models(model_paths: list[str]) -> tuple[list[str], list[str]]:
 
 
 def load_model(config: Mapping | object, model_paths: list[str]):
-    """The ensemble posterior of the trained networks, checked against the configured prior box and bins."""
+    """The ensemble posterior of the trained networks, checked against the configured dials, prior box, bins and the
+    resource data they were trained for (a model trained elsewhere or on other data is refused)."""
     from nutune.npe import load_posterior
+    from nutune.resources import data_hash
 
     cfg = _config(config)
     weights, metas = _split_models(model_paths)
@@ -119,6 +121,7 @@ def load_model(config: Mapping | object, model_paths: list[str]):
         "prior_low": [float(v) for v in cfg.prior_low],
         "prior_high": [float(v) for v in cfg.prior_high],
         "bins": cfg.simulator.bins,
+        "data_hash": data_hash(),
     }
     return load_posterior(weights, metas, expected=expected, device=cfg.npe.device)
 
@@ -380,6 +383,45 @@ def run_t2k_correlations(config: Mapping, *, throws: str, output: str) -> None:
     from nutune import tables
 
     tables.write_table(tables.t2k_correlations_table(np.corrcoef(read_samples(throws), rowvar=False)), output)
+
+
+def run_simulator_calibration(builtin: Mapping, *, output: str) -> None:
+    """Rule ``simulator_calibration``: :func:`nutune.simulator.calibration.write_calibration_table` at the config's
+    template seed and size (builtin vs real GENIE at the MicroBooNE tune; nuwro_like vs real NuWro)."""
+    from nutune.simulator.calibration import write_calibration_table
+
+    frame = write_calibration_table(output, sample_seed=int(builtin["sample_seed"]), n_events=int(builtin["n_events"]),
+                                    cache_dir=builtin.get("cache_dir"))
+    chi2_rows = frame[frame["quantity"].str.startswith("chi2")]
+    for _, row in chi2_rows.iterrows():
+        _log.info("%s %s: %.3f", row["comparison"], row["quantity"], row["value"])
+
+
+def run_noise_vs_throws(config: Mapping, *, model_paths: list[str], observation: str, throws: str,
+                        output: str) -> None:
+    """Rule ``noise_vs_throws``: the noise-aware posterior of the T2K data next to the throws result.
+
+    The noise-aware network must have been trained with ``noise: covariance`` (its metadata says so); it is sampled
+    ``inference.num_posterior_samples`` times for the observed data and compared with the per-throw posterior draws
+    of the noise-free network (:func:`nutune.tables.noise_vs_throws_table`).
+    """
+    import torch
+
+    from nutune.io import derive_seed
+    from nutune.tables import noise_vs_throws_table, write_table
+
+    torch.set_num_threads(1)
+    cfg = _config(config)
+    posterior = load_model(cfg, model_paths)
+    noise = [m.get("noise", {}) for m in posterior.metadata]
+    if any((n.get("mode") if isinstance(n, Mapping) else n) in (None, "none") for n in noise):
+        raise ValueError(f"noise_vs_throws needs a noise-aware network (npe.noise: covariance); got noise={noise}")
+    x = read_observation(observation)
+    samples = posterior.sample(cfg.inference.num_posterior_samples, x, seed=derive_seed(cfg.seed, "noise_vs_throws"))
+    throw_samples = read_samples(throws)
+    table = noise_vs_throws_table(samples, throw_samples)
+    write_table(table, output)
+    _log.info("noise-aware vs throws width ratios: %s", np.array2string(table["width_ratio"].to_numpy(), precision=3))
 
 
 def throw_errors(central: np.ndarray, throw_samples: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -189,6 +189,11 @@ def get_t2k_throws(wildcards=None):
     return f"results/throws/{T2K_OBS}.npz"
 
 
+def get_t2k_observation(wildcards=None):
+    """The observed T2K data histogram (as written by rule observe)."""
+    return f"results/observations/{T2K_OBS}.csv"
+
+
 def get_chi2_inputs(wildcards):
     """Posteriors of every observation (their medians define the 'inferred X' predictions) and the T2K data."""
     return {"posteriors": expand("results/posteriors/{obs}.npz", obs=OBSERVATIONS), "data": T2K_RESOURCES}
@@ -257,8 +262,12 @@ def figure_outputs():
 def get_final_output():
     """Everything the target `all` builds: tables, figures, the summary and the activated extensions."""
     outputs = [*table_outputs(), *figure_outputs(), "results/summary.md"]
+    if config["simulator"]["backend"] == "builtin":
+        outputs.append("results/tables/simulator_calibration.csv")
     # >>> extension outputs (reference, classical, learning_curve owners: append when `activate` is true)
     if config["reference"]["activate"]:
+        if T2K_OBS is not None and config["simulator"]["backend"] == "builtin":
+            outputs.append("results/tables/noise_vs_throws.csv")
         outputs += ["results/tables/reference_c2st.csv", "results/figures/reference_c2st.pdf",
                     "results/figures/reference_c2st.png"]
     if config["classical"]["activate"]:

@@ -79,3 +79,43 @@ rule chi2_table:
         "../../envs/nutune.yaml"
     script:
         "../scripts/chi2_table.py"
+
+
+rule simulator_calibration:
+    """Built-in simulator vs real GENIE at the MicroBooNE tune (and nuwro_like vs NuWro): chi2 and slice ratios."""
+    output:
+        report(
+            "results/tables/simulator_calibration.csv",
+            caption="../report/simulator_calibration.rst",
+            category="Tables",
+        ),
+    params:
+        builtin=config["simulator"]["builtin"],
+    log:
+        "logs/simulator_calibration/simulator_calibration.log",
+    threads: 1
+    conda:
+        "../../envs/nutune.yaml"
+    script:
+        "../scripts/simulator_calibration.py"
+
+
+rule noise_vs_throws:
+    """Noise-aware NPE posterior for the T2K data next to the covariance-throws result (issue: beyond the paper)."""
+    input:
+        models=get_reference_models,
+        observation=get_t2k_observation,
+        throws=get_t2k_throws,
+    output:
+        report(
+            "results/tables/noise_vs_throws.csv",
+            caption="../report/noise_vs_throws.rst",
+            category="Tables",
+        ),
+    log:
+        "logs/noise_vs_throws/noise_vs_throws.log",
+    threads: 1
+    conda:
+        "../../envs/nutune.yaml"
+    script:
+        "../scripts/noise_vs_throws.py"

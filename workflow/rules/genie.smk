@@ -17,18 +17,13 @@ _GENIE_WORK = "results/genie/work"
 _GENIE_PREFIX = f"{_GENIE_WORK}/gntp"
 
 
-def genie_events_output():
-    """The prepared events file: temp() (deleted once every shard is done) unless simulator.genie.keep_events."""
-    keep = bool(config["simulator"]["genie"].get("keep_events", False))
-    return GENIE_EVENTS if keep else temp(GENIE_EVENTS)
-
-
 rule genie_generate_events:
     """gevgen (tune, splines, CH target, ND280 numu flux, 0-30 GeV) then PrepareGENIE -> events_prepared.root."""
     input:
         flux=config["simulator"]["genie"]["flux_file"],
     output:
-        events=genie_events_output(),
+        # temp(): deleted once every shard is done, unless simulator.genie.keep_events
+        events=GENIE_EVENTS if config["simulator"]["genie"]["keep_events"] else temp(GENIE_EVENTS),
     params:
         workdir=_GENIE_WORK,
         ghep=str(gevgen_output(_GENIE_PREFIX, 0)),
