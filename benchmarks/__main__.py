@@ -22,12 +22,15 @@ from .common import OUT_DIR, write_result  # noqa: E402
 BENCHMARKS = {
     "simulator": lambda quick: __import__("benchmarks.simulator", fromlist=["run"]).run(quick=quick),
     "bank": lambda quick: bank.run(quick=quick),
-    "training": lambda quick: training.run(quick=quick, to_convergence=not quick),
+    "training": lambda quick: training.run(quick=quick, to_convergence=not quick and not _OPTIONS.get("no_convergence")),
     "inference": lambda quick: inference.run(quick=quick),
     "planning": lambda quick: workflow.planning(quick=quick),
     "full_workflow": lambda quick: workflow.full_run(quick=quick),
     "gpu": lambda quick: gpu.run(quick=quick),
 }
+
+
+_OPTIONS: dict[str, bool] = {}
 
 
 def _fmt(v: object) -> str:
@@ -74,7 +77,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("names", nargs="*",
                         help=f"benchmarks to run (default: all): {', '.join(BENCHMARKS)}")
     parser.add_argument("--quick", action="store_true", help="tiny sizes (a smoke test of the benchmark code)")
+    parser.add_argument("--no-convergence", action="store_true",
+                        help="training: time the fixed epochs only, skip the (long) run to early-stopping convergence")
     args = parser.parse_args(argv)
+    _OPTIONS["no_convergence"] = args.no_convergence
     names = args.names or list(BENCHMARKS)
     unknown = [n for n in names if n not in BENCHMARKS]
     if unknown:
