@@ -4,7 +4,7 @@
 #   make test     ruff + pytest (unit, physics, workflow lint/dry-run/tiny run) with one torch thread
 #   make run      the paper-scale workflow (config/config.yaml) on all local cores
 #   make bench    benchmarks/ -> results/benchmarks/
-#   make report   the Snakemake HTML report of the last run (results/report.zip)
+#   make report   one self-contained HTML report of the last run (results/report.html)
 #   make clean    remove run outputs, logs and caches (keeps .venv)
 
 SHELL := /bin/bash
@@ -41,8 +41,8 @@ bench: venv
 	$(BIN)/python -m benchmarks
 
 report: venv
-	$(BIN)/snakemake --report results/report.zip
+	$(BIN)/snakemake --report results/report.html
 
 clean:
 	rm -rf results/bank results/model results/diagnostics results/observations results/posteriors results/throws \
-	       results/tables results/figures results/summary.md results/report.zip logs .snakemake/incomplete
+	       results/tables results/figures results/summary.md results/report.html logs .snakemake/incomplete

@@ -248,3 +248,15 @@ def test_resumed_run_leaves_nothing_incomplete(resumed_run) -> None:
     result = snakemake(["-n", *tiny_args(resumed_run)], timeout=120)
     assert "Nothing to be done" in result.stdout
     assert not list((resumed_run / "results").rglob(".*.tmp*")), "a temporary file of an atomic write survived"
+
+
+def test_report_is_one_self_contained_html(tiny_run, tmp_path: Path) -> None:
+    """`snakemake --report x.html` (make report) builds one HTML file with every figure and table embedded."""
+    workdir, _ = tiny_run
+    report = tmp_path / "report.html"
+    snakemake([*tiny_args(workdir), "--report", str(report)], timeout=300)
+    html = report.read_text()
+    assert html.lstrip().lower().startswith("<!doctype html") or "<html" in html[:2000]
+    assert report.stat().st_size > 100_000  # the PNGs/PDFs are embedded, not linked
+    for name in ("coverage.png", "slice_comparison.png", "t2k.csv", "chi2.csv"):
+        assert name in html, name

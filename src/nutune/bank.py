@@ -100,6 +100,20 @@ def sample_parameters(cfg: Config, split: str) -> np.ndarray:
     return gen.uniform(cfg.prior_low, cfg.prior_high, size=(n, len(cfg.parameters)))
 
 
+def _write_rows(path: str | os.PathLike, cfg: Config, theta: np.ndarray, x: np.ndarray, row_index: np.ndarray,
+                attrs: dict[str, Any]) -> None:
+    """Write (theta, x, row_index) + attrs to HDF5 atomically, marked ``complete`` only once everything is in.
+
+    Datasets carry no timestamps (``track_times=False``), so the same rows give byte-identical files.
+    """
+    with atomic_write(path) as tmp, h5py.File(tmp, "w") as f:
+        for name, data in (("theta", theta), ("x", x), ("row_index", row_index)):
+            f.create_dataset(name, data=data, track_times=False)
+        f.attrs.update(_common_attrs(cfg))
+        f.attrs.update(attrs)
+        f.attrs["complete"] = True
+
+
 def _common_attrs(cfg: Config) -> dict[str, Any]:
     return {
         "seed": cfg.seed,
@@ -253,23 +267,18 @@ def simulate_shard(
         keep = ~bad
         theta, x, row_index = theta[keep], x[keep], row_index[keep]
     out_path = Path(out_path)
-    with atomic_write(out_path) as tmp, h5py.File(tmp, "w") as f:
-        f.create_dataset("theta", data=theta, track_times=False)
-        f.create_dataset("x", data=x, track_times=False)
-        f.create_dataset("row_index", data=row_index, track_times=False)
-        f.attrs.update(_common_attrs(cfg))
-        f.attrs.update(
-            {
-                "split": split,
-                "shard_index": shard_index,
-                "row_start": start,
-                "row_stop": stop,
-                "backend": cfg.simulator.backend,
-                "bins": bins,
-                "n_dropped": int(bad_rows.size),
-            }
-        )
-        f.attrs["complete"] = True
+    _write_rows(
+        out_path, cfg, theta, x, row_index,
+        {
+            "split": split,
+            "shard_index": shard_index,
+            "row_start": start,
+            "row_stop": stop,
+            "backend": cfg.simulator.backend,
+            "bins": bins,
+            "n_dropped": int(bad_rows.size),
+        },
+    )
     rate = (stop - start) / seconds if seconds > 0 else float("inf")
     log.info(
         "%s shard %d: rows %d-%d simulated in %.3g s (%.3g rows/s), %d dropped -> %s",
@@ -375,25 +384,20 @@ def merge_shards(
     n_dropped = sum(s[4] for s in order)
     shard_sha = [{"shard_index": i, "file": Path(s[0]).name, "sha256": sha256_file(s[0])} for i, s in enumerate(order)]
     out_path = Path(out_path)
-    with atomic_write(out_path) as tmp, h5py.File(tmp, "w") as f:
-        f.create_dataset("theta", data=theta, track_times=False)
-        f.create_dataset("x", data=x, track_times=False)
-        f.create_dataset("row_index", data=row_index, track_times=False)
-        f.attrs.update(_common_attrs(cfg))
-        f.attrs.update(
-            {
-                "split": split,
-                "backend": cfg.simulator.backend,
-                "bins": cfg.simulator.bins,
-                "versions": json.dumps(versions(), sort_keys=True),
-                "data_hash": data_hash(),
-                "params_seed": int(pattrs.get("params_seed", derive_seed(cfg.seed, "params", split))),
-                "n_dropped": n_dropped,
-                "n_rows": theta.shape[0],
-                "shard_sha256": json.dumps(shard_sha),
-            }
-        )
-        f.attrs["complete"] = True
+    _write_rows(
+        out_path, cfg, theta, x, row_index,
+        {
+            "split": split,
+            "backend": cfg.simulator.backend,
+            "bins": cfg.simulator.bins,
+            "versions": json.dumps(versions(), sort_keys=True),
+            "data_hash": data_hash(),
+            "params_seed": int(pattrs.get("params_seed", derive_seed(cfg.seed, "params", split))),
+            "n_dropped": n_dropped,
+            "n_rows": theta.shape[0],
+            "shard_sha256": json.dumps(shard_sha),
+        },
+    )
     log.info("merged %d %s shards: %d rows (%d dropped) -> %s", expected, split, theta.shape[0], n_dropped, out_path)
     return out_path
 
