@@ -367,14 +367,22 @@ def run_posterior_table(config: Mapping, *, posteriors: Mapping[str, str], outpu
     tables.write_table(pd.concat(parts, ignore_index=True), output)
 
 
-def run_t2k_table(config: Mapping, *, posterior: str, throws: str, output: str) -> None:
-    """Rule ``t2k_table``: the T2K parameters with throw-based errors, next to the MicroBooNE tune."""
+def run_t2k_table(config: Mapping, *, posterior: str, throws: str, output: str, gate: str | None = None) -> None:
+    """Rule ``t2k_table``: the T2K parameters with throw-based errors, next to the MicroBooNE tune.
+
+    With a calibration gate (``gates.on_failure: warn``) the table gets a ``calibration_gate`` column: ``passed`` or
+    ``UNCALIBRATED: failed <checks>`` (:func:`nutune.gates.gate_marker`), so a result built on a network that failed
+    its test-set calibration can never be mistaken for a calibrated one.
+    """
     from nutune import tables
+    from nutune.gates import gate_marker
 
     cfg = _config(config)
     samples = read_samples(posterior)
     table = tables.t2k_table(samples, read_samples(throws), chi2=_chi2_at_median(cfg, samples),
                              ndf=cfg.simulator.bins, observation=Path(posterior).stem)
+    if gate:
+        table["calibration_gate"] = gate_marker(gate) or "passed"
     tables.write_table(table, output)
 
 
@@ -607,11 +615,12 @@ def _slice_figures(cfg, posteriors: Mapping[str, str], outputs: Mapping) -> None
         figures.plot_slice_comparison(index, bin_table, measurement.values, error, curves, pdf, png)
 
 
-def run_summary(config: Mapping, *, tables: list[str], output: str) -> None:
-    """Rule ``summary``: results/summary.md with the run's provenance and every table as Markdown."""
+def run_summary(config: Mapping, *, tables: list[str], output: str, gate: str | None = None) -> None:
+    """Rule ``summary``: results/summary.md with the run's provenance, the calibration gate and every table."""
     import pandas as pd
 
     import nutune
+    from nutune.gates import gate_marker
     from nutune.io import atomic_write
 
     cfg = _config(config)
@@ -623,6 +632,9 @@ def run_summary(config: Mapping, *, tables: list[str], output: str) -> None:
         f"config sha256 `{cfg.config_hash[:16]}`",
         "",
     ]
+    if gate:
+        marker = gate_marker(gate)
+        lines += [f"**Calibration gate: {marker or 'passed'}** (`{gate}`; thresholds in `gates` of the config)", ""]
     for path in tables:
         frame = pd.read_csv(path)
         lines += [f"## {Path(path).stem}", "", _markdown_table(frame), ""]

@@ -29,6 +29,7 @@ rule t2k_table:
     input:
         posterior=get_t2k_posterior,
         throws=get_t2k_throws,
+        gate=get_gate_input(),
     output:
         report("results/tables/t2k.csv", caption="../report/t2k_table.rst", category="Tables"),
     params:

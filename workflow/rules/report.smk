@@ -5,6 +5,7 @@ rule summary:
     """results/summary.md: every table of the run, with the config seed and versions, in one readable page."""
     input:
         tables=table_outputs(),
+        gate=get_gate_input(),
     output:
         report("results/summary.md", caption="../report/summary.rst", category="Summary"),
     log:

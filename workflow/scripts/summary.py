@@ -3,4 +3,9 @@
 from nutune.pipeline import log_to, run_summary
 
 with log_to(snakemake.log[0]):
-    run_summary(snakemake.config, tables=list(snakemake.input.tables), output=snakemake.output[0])
+    run_summary(
+        snakemake.config,
+        tables=list(snakemake.input.tables),
+        output=snakemake.output[0],
+        gate=snakemake.input.gate[0] if snakemake.input.gate else None,
+    )
