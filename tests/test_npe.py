@@ -233,3 +233,22 @@ def test_nsf_round_trip(tmp_path):
     loaded = load_posterior(paths[0], paths[1], expected={"density_estimator": "nsf"})
     np.testing.assert_array_equal(loaded.log_prob(theta[:3], x[0], normalize=False),
                                   NutunePosterior.from_trained(trained).log_prob(theta[:3], x[0], normalize=False))
+
+
+def test_observation_far_outside_the_prior_does_not_stall_sampling(trained):
+    """sbi's rejection loop never ends when the posterior lies outside the box (sbi #741); nutune's stops and says so."""
+    posterior = NutunePosterior.from_trained(trained)
+    design = np.random.default_rng(123).normal(size=(4, BINS))
+    x_far = 5.0 + np.array([[4.0, -3.0, 5.0, -4.0]]) @ design  # far outside the unit box in every coordinate
+    _, x_ok = linear_gaussian(1, seed=5)
+    xs = np.vstack([x_ok, x_far])
+    draws = posterior.sample_batched(50, xs, seed=3)
+    assert draws.shape == (2, 50, 4)
+    assert np.all(draws >= LOW) and np.all(draws <= HIGH)
+    # With no rejection rounds at all every observation takes the fallback: clipped proposals, still in the box.
+    posterior.max_rejection_rounds = 0
+    clipped = posterior.sample_batched(50, xs, seed=3)
+    assert posterior.last_truncation_fallbacks == 2
+    assert np.all(clipped >= LOW) and np.all(clipped <= HIGH)
+    on_faces = np.isclose(clipped, LOW) | np.isclose(clipped, HIGH)
+    assert on_faces[1].mean() > on_faces[0].mean()  # the far observation's draws pile up on the box faces

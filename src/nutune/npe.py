@@ -603,20 +603,61 @@ class NutunePosterior:
             torch.manual_seed(int(seed))
             yield
 
+    #: Proposal rounds per call before the truncation fallback (each round draws max(n, 1000) per observation).
+    max_rejection_rounds: int = 20
+
+    def _propose(self, m: int, x_transformed: torch.Tensor) -> torch.Tensor:
+        """m unconstrained flow draws per observation, (m, n_obs, 4) in u space, members mixed with equal weights."""
+        counts = torch.bincount(torch.randint(self.n_members, (m,)), minlength=self.n_members)
+        draws = [
+            member.sample_batched((int(c),), x=x_transformed, show_progress_bars=False, reject_outside_prior=False)
+            for member, c in zip(self.members, counts.tolist(), strict=True)
+            if c > 0
+        ]
+        samples = torch.cat(draws, dim=0)
+        if self.n_members > 1:  # interleave members so any prefix of the samples is a mixture draw
+            samples = samples[torch.randperm(m, device=samples.device)]
+        return samples
+
     def sample_unit_batched(self, n: int, x_transformed: torch.Tensor, seed: int) -> torch.Tensor:
-        """n draws per observation in u space, sbi layout (n, n_obs, 4); members mixed with equal weights."""
+        """n draws per observation in u space, sbi layout (n, n_obs, 4): the flow truncated to the prior box.
+
+        Rejection sampling of the (ensemble) flow against the unit box, in rounds of ``max(n, 1000)`` proposals per
+        observation. sbi's own rejection loop never ends when an observation's posterior lies (almost) entirely
+        outside the prior (sbi issues #741, #1705) — which happens for covariance throws of the data far from any
+        simulation. Here, after :attr:`max_rejection_rounds` rounds the missing draws of such observations are the
+        last round's proposals projected onto the box (clipped): an approximation of the truncated posterior that is
+        concentrated on the box face anyway. The number of observations that needed it is logged and kept in
+        :attr:`last_truncation_fallbacks`.
+        """
+        n_obs = x_transformed.shape[0]
+        per_round = max(int(n), 1000)
+        kept: list[list[torch.Tensor]] = [[] for _ in range(n_obs)]
+        have = np.zeros(n_obs, dtype=int)
+        proposals = None
         with self._seeded(seed):
-            n_obs = x_transformed.shape[0]
-            counts = torch.bincount(torch.randint(self.n_members, (n,)), minlength=self.n_members)
-            draws = [
-                member.sample_batched((int(c),), x=x_transformed, show_progress_bars=False)
-                for member, c in zip(self.members, counts.tolist(), strict=True)
-                if c > 0
-            ]
-            samples = torch.cat(draws, dim=0)
-            if self.n_members > 1:  # interleave members so any prefix of the samples is a mixture draw
-                samples = samples[torch.randperm(n, device=samples.device)]
-            return samples.reshape(n, n_obs, -1)
+            for _ in range(self.max_rejection_rounds):
+                todo = np.flatnonzero(have < n)
+                if todo.size == 0:
+                    break
+                proposals = self._propose(per_round, x_transformed[todo])
+                inside = ((proposals >= 0) & (proposals <= 1)).all(dim=-1)  # (per_round, len(todo))
+                for j, obs in enumerate(todo):
+                    accepted = proposals[inside[:, j], j]
+                    take = accepted[: n - have[obs]]
+                    kept[obs].append(take)
+                    have[obs] += take.shape[0]
+            short = np.flatnonzero(have < n)
+            if short.size:
+                proposals = self._propose(per_round, x_transformed[short]).clamp(0.0, 1.0)
+                for j, obs in enumerate(short):
+                    kept[obs].append(proposals[: n - have[obs], j])
+                logger.warning(
+                    "%d of %d observation(s) have (almost) no posterior mass inside the prior box (fewer than %d "
+                    "of %d proposals inside): their missing draws are flow proposals clipped to the box",
+                    short.size, n_obs, n, per_round * self.max_rejection_rounds)
+        self.last_truncation_fallbacks = int(short.size)
+        return torch.stack([torch.cat(k, dim=0) for k in kept], dim=1)
 
     def sample(self, n: int, x: np.ndarray, seed: int) -> np.ndarray:
         """n posterior draws (n, 4) in physical units for one histogram x (bins,)."""

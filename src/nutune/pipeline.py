@@ -233,13 +233,16 @@ def run_diagnose(config: Mapping, *, model_paths: list[str], bank_path: str, sam
     cfg = _config(config)
     posterior = load_model(cfg, model_paths)
     theta, x, _ = read_bank(bank_path)
-    if cfg.npe.noise == "covariance":
-        # a noise-aware network is tested on noisy histograms, with noise from the covariance it was trained with
+    noise = posterior.metadata[0]["noise"]
+    if noise["mode"] == "covariance":
+        # A noise-aware network is tested on noisy histograms, x = sim(theta) + N(0, C), with the covariance
+        # components it was trained with (from its metadata), so the test data follow the likelihood it learned.
         from nutune.io import rng
         from nutune.resources import load_t2k
 
-        cov = load_t2k(cfg.simulator.bins).cov(cfg.npe.noise_components)
+        cov = load_t2k(cfg.simulator.bins).cov(noise["components"])
         x = x + rng(cfg.seed, "diagnostics", "noise").multivariate_normal(np.zeros(x.shape[1]), cov, size=len(x))
+        _log.info("noise-aware network: test histograms get N(0, C) noise with C = %s", "+".join(noise["components"]))
     values, arrays = run_diagnostics(posterior, theta, x, cfg.diagnostics, cfg.seed)
     write_test_posteriors(arrays, samples)
     write_metrics(values, metrics)

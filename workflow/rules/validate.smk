@@ -101,3 +101,43 @@ rule learning_curve:
         "../../envs/nutune.yaml"
     script:
         "../scripts/learning_curve_run.py"
+
+
+rule diagnose_noise_aware:
+    """The same test-set diagnostics for the noise-aware network (test x = sim(theta) + N(0, C)), when the main
+    network is noise-free: shows whether modelling the experimental noise fixes the calibration."""
+    input:
+        models=get_reference_models(),
+        bank="results/bank/test.h5",
+    output:
+        samples="results/diagnostics/noise_aware/test_posteriors.npz",
+        metrics="results/diagnostics/noise_aware/metrics.json",
+    params:
+        seed=config["seed"],
+        diagnostics=config["diagnostics"],
+    log:
+        "logs/diagnose_noise_aware/diagnose_noise_aware.log",
+    threads: 1
+    conda:
+        "../../envs/nutune.yaml"
+    script:
+        "../scripts/diagnose.py"
+
+
+rule test_metrics_table_noise_aware:
+    """results/tables/test_metrics_noise_aware.csv: test-set calibration of the noise-aware network."""
+    input:
+        metrics="results/diagnostics/noise_aware/metrics.json",
+    output:
+        report(
+            "results/tables/test_metrics_noise_aware.csv",
+            caption="../report/test_metrics.rst",
+            category="Validation",
+        ),
+    log:
+        "logs/test_metrics_table_noise_aware/test_metrics_table_noise_aware.log",
+    localrule: True
+    conda:
+        "../../envs/nutune.yaml"
+    script:
+        "../scripts/test_metrics_table.py"
