@@ -252,3 +252,16 @@ def test_observation_far_outside_the_prior_does_not_stall_sampling(trained):
     assert np.all(clipped >= LOW) and np.all(clipped <= HIGH)
     on_faces = np.isclose(clipped, LOW) | np.isclose(clipped, HIGH)
     assert on_faces[1].mean() > on_faces[0].mean()  # the far observation's draws pile up on the box faces
+
+
+def test_many_observations_are_sampled_in_memory_bounded_chunks(trained):
+    posterior = NutunePosterior.from_trained(trained)
+    _, xs = linear_gaussian(7, seed=11)
+    whole = posterior.sample_batched(20, xs, seed=4)
+    posterior.max_proposals_per_call = 2000  # 2 observations per chunk at 1000 proposals each
+    chunked = posterior.sample_batched(20, xs, seed=4)
+    assert chunked.shape == whole.shape == (7, 20, 4)
+    np.testing.assert_array_equal(chunked, posterior.sample_batched(20, xs, seed=4))  # still seeded
+    assert np.all(chunked >= LOW) and np.all(chunked <= HIGH)
+    # same distribution: medians of the two ways agree to the posterior width
+    assert np.all(np.abs(np.median(chunked, axis=1) - np.median(whole, axis=1)) < 0.5 * (HIGH - LOW))

@@ -605,6 +605,8 @@ class NutunePosterior:
 
     #: Proposal rounds per call before the truncation fallback (each round draws max(n, 1000) per observation).
     max_rejection_rounds: int = 20
+    #: Flow draws evaluated at once (observations are processed in chunks below this): bounds the memory.
+    max_proposals_per_call: int = 100_000
 
     def _propose(self, m: int, x_transformed: torch.Tensor) -> torch.Tensor:
         """m unconstrained flow draws per observation, (m, n_obs, 4) in u space, members mixed with equal weights."""
@@ -632,6 +634,16 @@ class NutunePosterior:
         """
         n_obs = x_transformed.shape[0]
         per_round = max(int(n), 1000)
+        chunk = max(1, self.max_proposals_per_call // per_round)
+        if n_obs > chunk:  # bound memory: the flow evaluates per_round x n_obs conditioned draws at once
+            with self._seeded(seed):
+                chunk_seeds = torch.randint(0, 2**31 - 1, ((n_obs + chunk - 1) // chunk,)).tolist()
+            parts, fallbacks = [], 0
+            for k, start in enumerate(range(0, n_obs, chunk)):
+                parts.append(self.sample_unit_batched(n, x_transformed[start:start + chunk], chunk_seeds[k]))
+                fallbacks += self.last_truncation_fallbacks
+            self.last_truncation_fallbacks = fallbacks
+            return torch.cat(parts, dim=1)
         kept: list[list[torch.Tensor]] = [[] for _ in range(n_obs)]
         have = np.zeros(n_obs, dtype=int)
         proposals = None
