@@ -268,8 +268,6 @@ def get_final_output():
     if config["reference"]["activate"]:
         if T2K_OBS is not None and config["simulator"]["backend"] == "builtin":
             outputs.append("results/tables/noise_vs_throws.csv")
-        if config["npe"]["noise"] == "none":
-            outputs.append("results/tables/test_metrics_noise_aware.csv")
         outputs += ["results/tables/reference_c2st.csv", "results/figures/reference_c2st.pdf",
                     "results/figures/reference_c2st.png"]
     if config["classical"]["activate"]:
