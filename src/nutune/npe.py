@@ -37,6 +37,7 @@ import json
 import logging
 import math
 import time
+import warnings
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -611,11 +612,16 @@ class NutunePosterior:
     def _propose(self, m: int, x_transformed: torch.Tensor) -> torch.Tensor:
         """m unconstrained flow draws per observation, (m, n_obs, 4) in u space, members mixed with equal weights."""
         counts = torch.bincount(torch.randint(self.n_members, (m,)), minlength=self.n_members)
-        draws = [
-            member.sample_batched((int(c),), x=x_transformed, show_progress_bars=False, reject_outside_prior=False)
-            for member, c in zip(self.members, counts.tolist(), strict=True)
-            if c > 0
-        ]
+        with warnings.catch_warnings():
+            # sbi warns that unconstrained draws may leave the prior; the caller rejects or clips them.
+            warnings.filterwarnings("ignore", message=".*lie outside the prior support.*")
+            warnings.filterwarnings("ignore", message="Capping max_sampling_batch_size.*")
+            draws = [
+                member.sample_batched((int(c),), x=x_transformed, show_progress_bars=False,
+                                      reject_outside_prior=False)
+                for member, c in zip(self.members, counts.tolist(), strict=True)
+                if c > 0
+            ]
         samples = torch.cat(draws, dim=0)
         if self.n_members > 1:  # interleave members so any prefix of the samples is a mixture draw
             samples = samples[torch.randperm(m, device=samples.device)]
