@@ -73,10 +73,17 @@ def test_builtin_simulator_on_t2k_shows_peelles_puzzle(tmp_path):
     templates = get_templates("nominal", sample_seed=11, n_events=20_000, cache_dir=tmp_path / "cache")
     m = load_t2k(58)
     box_lo, box_hi = [0.5287, 0.0, 0.0, 0.0], [1.3938, 3.0, 1.0, 1.5]
-    pd.DataFrame({"parameter": ["MaCCQE", "NormCCMEC", "XSecShape_CCMEC", "RPA_CCQE"],
-                  "central": [1.04, 1.86, 0.66, 1.08], "throw_err_minus": [0.11, 0.55, 0.24, 0.27],
-                  "throw_err_plus": [0.13, 0.52, 0.18, 0.31]}).to_csv(tmp_path / "t2k.csv", index=False)
-    assert read_sbi_t2k(tmp_path / "t2k.csv")["NormCCMEC"] == (1.86, 0.55, 0.52)
+    # the SBI T2K table exactly as the workflow writes it (nutune.tables.t2k_table)
+    from nutune.tables import t2k_table
+
+    gen = np.random.default_rng(0)
+    centre = np.array([1.04, 1.86, 0.66, 1.08])
+    posterior = centre + 0.01 * gen.standard_normal((400, 4))
+    throws = centre + np.array([0.12, 0.5, 0.2, 0.3]) * gen.standard_normal((400, 4))
+    t2k_table(posterior, throws).to_csv(tmp_path / "t2k.csv", index=False)
+    central, minus, plus = read_sbi_t2k(tmp_path / "t2k.csv")["NormCCMEC"]
+    assert central == pytest.approx(1.86, abs=0.01)
+    assert minus == pytest.approx(0.5, rel=0.2) and plus == pytest.approx(0.5, rel=0.2)
     assert read_sbi_t2k(tmp_path / "missing.csv") is None
     fits = run_classical(lambda t: templates.evaluate(t, bins=58), m, box_lo, box_hi, seed=4,
                          out_csv=tmp_path / "classical_fit.csv", out_figure=tmp_path / "classical_fit.pdf",

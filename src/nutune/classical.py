@@ -239,8 +239,8 @@ def fit_table(fits: Sequence[FitResult], names: Sequence[str] = PARAMETER_NAMES)
 
 
 def read_sbi_t2k(path: str | Path | None) -> dict[str, tuple[float, float, float]] | None:
-    """SBI-on-T2K values from ``results/tables/t2k.csv`` (columns ``parameter, central, throw_err_minus,
-    throw_err_plus``) as {parameter: (central, err_minus, err_plus)}, or ``None`` if absent or unreadable."""
+    """SBI-on-T2K values from ``results/tables/t2k.csv`` (``nutune.tables.t2k_table``: columns ``dial_name,
+    central, minus, plus``) as {dial name: (central, err_minus, err_plus)}, or ``None`` if absent or unreadable."""
     import pandas as pd
 
     if path is None or not Path(path).exists():
@@ -248,7 +248,7 @@ def read_sbi_t2k(path: str | Path | None) -> dict[str, tuple[float, float, float
     try:
         t = pd.read_csv(path)
         return {
-            str(r["parameter"]): (float(r["central"]), float(r["throw_err_minus"]), float(r["throw_err_plus"]))
+            str(r["dial_name"]): (float(r["central"]), float(r["minus"]), float(r["plus"]))
             for _, r in t.iterrows()
         }
     except (KeyError, ValueError) as err:
