@@ -35,7 +35,7 @@ from typing import Any
 
 import numpy as np
 
-from nutune.dials import PARAMETER_NAMES, PHYSICAL_LABELS, to_dial
+from nutune.dials import PARAMETER_NAMES, PHYSICAL_LABELS, PHYSICAL_UNITS, to_dial
 from nutune.io import atomic_write, derive_seed, rng
 
 __all__ = ["FitResult", "fit_chi2", "fit_all_modes", "fit_table", "read_sbi_t2k", "plot_classical_fits"]
@@ -316,7 +316,7 @@ def plot_classical_fits(
         ax.set_xlim(lower[i] - 0.05 * (upper[i] - lower[i]), upper[i] + 0.05 * (upper[i] - lower[i]))
         ax.set_yticks(range(y), ylabels if i == 0 else [""] * y, fontsize=8)
         ax.set_ylim(-0.7, y - 0.3)
-        ax.set_xlabel(labels[i])
+        ax.set_xlabel(f"{labels[i]} [{PHYSICAL_UNITS[i]}]" if PHYSICAL_UNITS[i] else labels[i])
     axes[0].set_title("open: at a limit; dashed: HESSE (MINOS invalid)", fontsize=7, loc="left")
     ax = axes[d]
     ratios = [f.integral_ratio for f in fits]
