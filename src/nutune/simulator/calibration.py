@@ -128,8 +128,8 @@ reproduced by BeRPA(Q²) × Llewellyn Smith).
 Consumer note (workflow): ``write_calibration_table(path, cache_dir=...)`` builds (or loads from the template
 cache) the nominal and nuwro_like templates at 1e6 events per channel and writes the long CSV of
 :func:`calibration_table` atomically; it is deterministic for fixed ``sample_seed``/``n_events`` and reads only the
-packaged ``resources/`` (never ``/work/shared``). Suggested output ``results/tables/calibration.csv``; a rule
-should use the same ``cache_dir`` as the simulate stage so the template build is shared.
+packaged ``resources/``. The workflow's rule ``simulator_calibration`` (``workflow/rules/compare.smk``) writes it to
+``results/tables/simulator_calibration.csv`` with the simulate stage's ``cache_dir``, so the template build is shared.
 
 The NuWro-like variant (physics.md §5) is not calibrated to NuWro (it is a mock "other generator"); its χ² to the
 real NuWro column is reported for information only.
