@@ -129,6 +129,8 @@ BAD_CASES = [
     (("learning_curve",), {"activate": True, "n_train": [100, 300000]},
      ["learning_curve.n_train", "[300000]", "simulation.n_train = 200000"]),
     (("simulation", "n_train"), 5, ["npe.validation_fraction = 0.1", "n_train = 5"]),
+    (("parameters", 0, "max"), math.inf, ["parameters[0].min/max = [0.5287, inf]", "must be finite"]),
+    (("parameters", 2, "min"), math.nan, ["parameters[2].min/max = [nan, 1.0]", "must be finite"]),
 ]
 
 

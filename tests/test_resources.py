@@ -158,6 +158,25 @@ def test_not_positive_definite_covariance(copy_root: Path) -> None:
         res.load_t2k(root=copy_root)
 
 
+def test_norm_component_must_be_positive_semidefinite(copy_root: Path) -> None:
+    path = copy_root / res.T2K_NPZ
+    arrays = np.load(path)
+    norm = arrays["cov_norm"].copy()
+    norm[3, 3] = -abs(norm).max()  # a negative variance: not a covariance
+    _rewrite_npz(path, cov_norm=norm, cov_total=arrays["cov_stat"] + arrays["cov_syst"] + norm)
+    with pytest.raises(DataError, match="cov_norm: covariance is not positive semi-definite"):
+        res.load_t2k(root=copy_root)
+
+
+def test_mask_and_index_must_agree(copy_root: Path) -> None:
+    path = copy_root / res.T2K_NPZ
+    mask58 = np.load(path)["mask58"].copy()
+    mask58[2], mask58[1] = True, False  # keep overflow bin 2, drop bin 1: idx58 no longer matches
+    _rewrite_npz(path, mask58=mask58)
+    with pytest.raises(DataError, match="mask58 and idx58 disagree"):
+        res.load_t2k(root=copy_root)
+
+
 def test_components_must_sum_to_total(copy_root: Path) -> None:
     path = copy_root / res.T2K_NPZ
     total = np.load(path)["cov_total"] * 1.5
