@@ -120,6 +120,14 @@ def _lepton_kinematics(enu, q0, q3):
     return p_mu, np.where(ok, cos_mu, 0.0), ok
 
 
+def _observed_muon(enu, q0, q3, phys: PhysicsConfig, binning: Binning):
+    """(p_μ, cosθ_μ, physical mask, 67-bin index) of channels generated in (E, q0, q3): the lepton kinematics, the
+    Coulomb shift of the outgoing muon's momentum (``phys.coulomb_shift``) and the T2K bin it lands in."""
+    p_mu, cos_mu, ok = _lepton_kinematics(enu, q0, q3)
+    p_mu = p_mu + phys.coulomb_shift
+    return p_mu, cos_mu, ok, binning.assign(p_mu, cos_mu)
+
+
 def generate_qe(
     phys: PhysicsConfig, flux: T2KFlux, binning: Binning, rng: np.random.Generator, n: int
 ) -> QESample:
@@ -423,9 +431,7 @@ def generate_mec(
     # Empirical density — still normalised over its full phase space, as GENIE integrates it — only counts where
     # p_V > 0: the x = 1 template is σ_V(E)·p_E·1[p_V > 0], not σ_V(E)·p_E.
     w_e = np.where(f_v > 0, w_e, 0.0)
-    p_mu, cos_mu, ok = _lepton_kinematics(enu, q0, q3)
-    p_mu = p_mu + phys.coulomb_shift
-    bin67 = binning.assign(p_mu, cos_mu)
+    p_mu, cos_mu, ok, bin67 = _observed_muon(enu, q0, q3, phys, binning)
     keep = ok & (bin67 >= 0) & ((w_v > 0) | (w_e > 0)) & (p_mu > 0)
     return MECSample(
         enu=enu[keep],
@@ -518,9 +524,7 @@ def generate_res(
     weight = np.where(ok, sigma * w_flux * target / (dens_w * dens_q2) / n, 0.0)
     q0 = (w**2 - C.M_NUCLEON**2 + q2) / (2.0 * C.M_NUCLEON)
     q3 = np.sqrt(q2 + q0**2)
-    p_mu, cos_mu, kin_ok = _lepton_kinematics(enu, q0, q3)
-    p_mu = p_mu + phys.coulomb_shift
-    bin67 = binning.assign(p_mu, cos_mu)
+    p_mu, cos_mu, kin_ok, bin67 = _observed_muon(enu, q0, q3, phys, binning)
     keep = ok & kin_ok & (bin67 >= 0) & (weight > 0) & (p_mu > 0)
     return RESSample(
         enu=enu[keep],
