@@ -131,6 +131,8 @@ BAD_CASES = [
     (("simulation", "n_train"), 5, ["npe.validation_fraction = 0.1", "n_train = 5"]),
     (("parameters", 0, "max"), math.inf, ["parameters[0].min/max = [0.5287, inf]", "must be finite"]),
     (("parameters", 2, "min"), math.nan, ["parameters[2].min/max = [nan, 1.0]", "must be finite"]),
+    (("npe", "lr_decay_factor"), 1.5, ["npe.lr_decay_factor = 1.5", "<= 1"]),
+    (("npe", "min_learning_rate"), 0.5, ["npe.min_learning_rate = 0.5", "npe.learning_rate = 0.01"]),
 ]
 
 

@@ -66,6 +66,26 @@ def test_training_learns_the_linear_problem(trained):
     assert trained.metadata["results"]["best_validation_loss"] == pytest.approx(min(curve["val_loss"]))
 
 
+def test_learning_rate_decays_on_validation_plateaus():
+    """lr_decay_factor < 1: ReduceLROnPlateau on sbi's validation loss lowers Adam's rate, never below the floor."""
+    theta, x = linear_gaussian(1000, seed=3)
+    settings = tiny_settings(lr_decay_factor=0.5, lr_decay_patience=0, min_learning_rate=2e-3, max_num_epochs=15,
+                             stop_after_epochs=15)
+    with pytest.warns(UserWarning, match="max_num_epochs"):
+        decayed = train_npe(theta, x, prior_low=LOW, prior_high=HIGH, settings=settings, seed=2)
+    rates = decayed.loss_curve["learning_rate"]
+    assert rates[0] == pytest.approx(1e-2) and min(rates) < 1e-2
+    assert min(rates) >= 2e-3 - 1e-12
+    assert all(later <= earlier for earlier, later in zip(rates, rates[1:], strict=False))
+    assert decayed.metadata["training"]["lr_decay_factor"] == 0.5
+
+
+def test_constant_learning_rate_by_default(trained, saved):
+    assert set(trained.loss_curve["learning_rate"]) == {1e-2}
+    header = saved[2].read_text().splitlines()[0]
+    assert header == "epoch,train_loss,val_loss,seconds,learning_rate"
+
+
 def test_round_trip_gives_identical_densities_and_samples(trained, saved):
     weights, meta, _ = saved
     loaded = load_posterior(weights, meta)
@@ -113,7 +133,7 @@ def test_files_are_not_pickles(saved):
     assert metadata["provenance"]["data_hash"] == "d" * 8
     assert set(metadata["versions"]) >= {"nutune", "sbi", "torch", "numpy"}
     lines = loss.read_text().splitlines()
-    assert lines[0] == "epoch,train_loss,val_loss,seconds"
+    assert lines[0] == "epoch,train_loss,val_loss,seconds,learning_rate"
     assert len(lines) == metadata["results"]["epochs"] + 1
 
 

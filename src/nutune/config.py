@@ -275,6 +275,9 @@ class NPEConfig:
     hidden_features: int
     batch_size: int
     learning_rate: float
+    lr_decay_factor: float
+    lr_decay_patience: int
+    min_learning_rate: float
     stop_after_epochs: int
     max_num_epochs: int
     validation_fraction: float
@@ -474,6 +477,11 @@ def _cross_key_errors(d: dict, check_files: bool) -> list[str]:
             f"npe.validation_fraction = {npe['validation_fraction']} leaves no validation or no training rows "
             f"for simulation.n_train = {sim['n_train']}"
         )
+    if npe["min_learning_rate"] > npe["learning_rate"]:
+        errs.append(
+            f"npe.min_learning_rate = {npe['min_learning_rate']} exceeds npe.learning_rate = {npe['learning_rate']}; "
+            "the decay floor must be at most the starting rate"
+        )
     if npe["x_transform"] == "log" and npe["noise"] == "covariance":
         errs.append(
             "npe.x_transform = 'log' with npe.noise = 'covariance': Gaussian noise makes histograms negative; "
@@ -622,6 +630,8 @@ def _build(d: dict) -> Config:
     npe["embedding_hidden"] = tuple(npe["embedding_hidden"])
     npe["noise_components"] = tuple(npe["noise_components"])
     npe["learning_rate"] = float(npe["learning_rate"])
+    npe["lr_decay_factor"] = float(npe["lr_decay_factor"])
+    npe["min_learning_rate"] = float(npe["min_learning_rate"])
     npe["validation_fraction"] = float(npe["validation_fraction"])
     inf = dict(d["inference"])
     inf["throw_components"] = tuple(inf["throw_components"])

@@ -4,9 +4,9 @@ For every n in ``learning_curve.n_train`` the first n rows of the training bank 
 draws, so a prefix is a uniform random subset and the subsets are nested) are used to train an NPE with
 :func:`nutune.npe.train_npe` (same network settings, same seed). Each network is then measured
 
-* on the disjoint test set with sample-based calibration metrics (:func:`sample_metrics`): the marginal
-  expected-coverage error of central credible intervals (Hermans et al. 2022), an ellipsoidal joint coverage,
-  TARP (Lemos et al. 2023) and SBC rank KS p-values (Talts et al. 2018); and
+* on the disjoint test set with the workflow's own diagnostics (:func:`nutune.diagnostics.run_diagnostics`, the
+  numbers of ``results/tables/test_metrics.csv``): marginal and joint (HPD) coverage errors, TARP and SBC rank
+  KS p-values computed by sbi; and
 * against exact reference posteriors (:mod:`nutune.reference`) with the C2ST on a few observations (only
   meaningful for a noise-aware NPE with the reference's covariance; see :mod:`nutune.reference`).
 
@@ -23,12 +23,9 @@ from typing import Any
 
 import numpy as np
 
-from nutune.dials import PARAMETER_NAMES
 from nutune.io import atomic_write, derive_seed, rng
 
 __all__ = [
-    "marginal_coverage",
-    "sample_metrics",
     "npe_trainer",
     "run_learning_curve",
     "plot_learning_curve",
@@ -36,107 +33,8 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
-#: Trains on (theta, x) with a seed and returns a sampler (x, n, seed) -> (n, d) samples.
-Trainer = Callable[[np.ndarray, np.ndarray, int], Callable[[np.ndarray, int, int], np.ndarray]]
-
-
-def marginal_coverage(samples: np.ndarray, theta_true: np.ndarray, levels: np.ndarray) -> np.ndarray:
-    """Empirical coverage of central marginal credible intervals.
-
-    For each test row and parameter the fractional rank r of the truth among the posterior samples is computed;
-    the truth lies in the central level-α interval iff |2r − 1| ≤ α. Expected-coverage test of Hermans et al.
-    (2022), per marginal.
-
-    Args:
-        samples: Posterior samples (n_test, S, d).
-        theta_true: True parameters (n_test, d).
-        levels: Credibility levels α in [0, 1] (L,).
-
-    Returns:
-        Empirical coverage (L, d).
-    """
-    samples = np.asarray(samples, dtype=float)
-    theta_true = np.asarray(theta_true, dtype=float)
-    r = (np.mean(samples < theta_true[:, None, :], axis=1) + np.mean(samples <= theta_true[:, None, :], axis=1)) / 2
-    dist = np.abs(2.0 * r - 1.0)  # (n, d)
-    return np.stack([np.mean(dist <= a, axis=0) for a in np.asarray(levels, dtype=float)])
-
-
-def sample_metrics(
-    samples: np.ndarray,
-    theta_true: np.ndarray,
-    *,
-    n_levels: int = 21,
-    seed: int = 0,
-    names: Sequence[str] = PARAMETER_NAMES,
-) -> dict[str, Any]:
-    """Calibration metrics from posterior samples on a test set, in the ``metrics.json`` layout gates read.
-
-    * ``coverage_error`` {param: max_α |coverage(α) − α|} from :func:`marginal_coverage`;
-    * ``joint_coverage_error``: the same for the joint ellipsoidal region {θ: (θ−μ)ᵀΣ⁻¹(θ−μ) ≤ q_α} with μ, Σ the
-      sample mean and covariance (an approximation of HPD coverage that needs no density);
-    * ``tarp_error`` (max_α |ECP(α) − α| on the fixed level grid) and ``tarp_ks_pvalue`` (KS test of the TARP
-      coverage values against U(0, 1)), TARP of Lemos et al. (2023) on box-scaled parameters with seeded uniform
-      reference points;
-    * ``sbc_ks_pvalue`` {param: p} from sbi's ``check_uniformity_frequentist`` on the SBC ranks.
-
-    This is a light, self-contained version used by the learning curve and tests; the workflow's official
-    numbers come from :mod:`nutune.diagnostics`.
-
-    Args:
-        samples: (n_test, S, d) posterior samples.
-        theta_true: (n_test, d) truths.
-        n_levels: Number of credibility levels in [0, 1].
-        seed: Seed for the TARP reference points.
-        names: Parameter names (keys of the per-parameter dictionaries).
-
-    Returns:
-        The metrics dictionary.
-    """
-    import scipy.stats
-    import torch
-    from sbi.diagnostics.sbc import check_uniformity_frequentist
-
-    samples = np.asarray(samples, dtype=float)
-    theta_true = np.asarray(theta_true, dtype=float)
-    n, s, d = samples.shape
-    levels = np.linspace(0.0, 1.0, n_levels)
-    cov = marginal_coverage(samples, theta_true, levels)
-    cov_err = np.max(np.abs(cov - levels[:, None]), axis=0)
-
-    mu = samples.mean(axis=1)
-    centred = samples - mu[:, None, :]
-    sig = np.einsum("nsi,nsj->nij", centred, centred) / (s - 1) + 1e-12 * np.eye(d)
-    prec = np.linalg.inv(sig)
-    d_samp = np.einsum("nsi,nij,nsj->ns", centred, prec, centred)
-    dt = theta_true - mu
-    d_true = np.einsum("ni,nij,nj->n", dt, prec, dt)
-    r_joint = np.mean(d_samp < d_true[:, None], axis=1)
-    joint = np.array([np.mean(r_joint <= a) for a in levels])
-    joint_err = float(np.max(np.abs(joint - levels)))
-
-    # TARP (Lemos et al. 2023, algorithm 2) on z-scored parameters with seeded uniform reference points:
-    # f_i = fraction of samples closer to the reference than the truth; calibrated <=> f ~ U(0, 1).
-    g = rng(seed, "tarp", "references")
-    lo, hi = theta_true.min(axis=0), theta_true.max(axis=0)
-    span = np.where(hi > lo, hi - lo, 1.0)
-    refs = g.random((n, d))  # uniform in the scaled box [0, 1]^d
-    zs = (samples - lo) / span
-    zt = (theta_true - lo) / span
-    f = np.mean(np.linalg.norm(zs - refs[:, None, :], axis=2) < np.linalg.norm(zt - refs, axis=1)[:, None], axis=1)
-    ecp = np.array([np.mean(f <= a) for a in levels])
-    tarp_err = float(np.max(np.abs(ecp - levels)))
-    tarp_p = float(scipy.stats.kstest(f, "uniform").pvalue)
-
-    ranks = torch.as_tensor(np.sum(samples < theta_true[:, None, :], axis=1), dtype=torch.float32)
-    pvals = check_uniformity_frequentist(ranks, s).numpy()
-    return {
-        "coverage_error": {p: float(v) for p, v in zip(names, cov_err, strict=True)},
-        "joint_coverage_error": joint_err,
-        "tarp_error": tarp_err,
-        "tarp_ks_pvalue": float(tarp_p),
-        "sbc_ks_pvalue": {p: float(v) for p, v in zip(names, pvals, strict=True)},
-    }
+#: Trains on (theta, x) with a seed and returns the posterior (a :class:`nutune.npe.NutunePosterior`).
+Trainer = Callable[[np.ndarray, np.ndarray, int], Any]
 
 
 def npe_trainer(
@@ -145,7 +43,7 @@ def npe_trainer(
     prior_high: Sequence[float],
     noise_cov: np.ndarray | None = None,
 ) -> Trainer:
-    """A :data:`Trainer` that reuses :func:`nutune.npe.train_npe` (one member) and samples its posterior.
+    """A :data:`Trainer` that reuses :func:`nutune.npe.train_npe` (one member) and returns its posterior.
 
     Args:
         settings: The ``npe`` config section (dataclass or mapping; ``noise`` decides whether ``noise_cov`` is used).
@@ -154,15 +52,14 @@ def npe_trainer(
         noise_cov: Covariance for ``npe.noise: covariance``.
 
     Returns:
-        ``train(theta, x, seed) -> sampler(x_obs, n, seed) -> samples (n, 4)``.
+        ``train(theta, x, seed) -> NutunePosterior``.
     """
     from nutune.npe import NutunePosterior, train_npe
 
-    def train(theta: np.ndarray, x: np.ndarray, seed: int) -> Callable[[np.ndarray, int, int], np.ndarray]:
+    def train(theta: np.ndarray, x: np.ndarray, seed: int) -> NutunePosterior:
         trained = train_npe(theta, x, prior_low=prior_low, prior_high=prior_high, settings=settings, seed=seed,
                             noise_cov=noise_cov)
-        post = NutunePosterior.from_trained(trained)
-        return lambda x_obs, n, s: post.sample(n, np.asarray(x_obs), s)
+        return NutunePosterior.from_trained(trained)
 
     return train
 
@@ -192,7 +89,7 @@ def run_learning_curve(
         theta_test: Disjoint test parameters (M, d).
         x_test: Test histograms (M, bins) (for a noise-aware NPE: with noise, as the diagnostics use them).
         n_train: Training-set sizes; each must be ≤ N.
-        trainer: ``train(theta, x, seed) -> sampler``; :func:`npe_trainer` in the workflow, a fake in tests.
+        trainer: ``train(theta, x, seed) -> posterior``; :func:`npe_trainer`.
         seed: Stage seed; the network seed is the same for every n (``derive_seed(seed, "train")``) so only the
             data size changes.
         references: Observation name → (x_obs, reference samples (S, d)) for the C2ST column; may be empty.
@@ -207,6 +104,7 @@ def run_learning_curve(
         One row per n: ``n_train``, ``coverage_error_<p>``, ``coverage_error_max``, ``joint_coverage_error``,
         ``tarp_error``, ``sbc_ks_pvalue_min``, ``c2st_<obs>``, ``c2st_mean``.
     """
+    from nutune.diagnostics import run_diagnostics
     from nutune.reference import reference_c2st
 
     references = references or {}
@@ -217,11 +115,10 @@ def run_learning_curve(
     rows: list[dict[str, Any]] = []
     for n in sizes:
         log.info("learning curve: training on %d simulations", n)
-        sampler = trainer(theta_train[:n], x_train[:n], derive_seed(seed, "train"))
-        samples = np.stack([
-            sampler(x_test[i], num_posterior_samples, derive_seed(seed, "test", n, i)) for i in range(m)
-        ])
-        metrics = sample_metrics(samples, theta_test[:m], n_levels=n_levels, seed=derive_seed(seed, "tarp", n))
+        posterior = trainer(theta_train[:n], x_train[:n], derive_seed(seed, "train"))
+        settings = {"num_posterior_samples": num_posterior_samples, "coverage_levels": n_levels}
+        metrics, _ = run_diagnostics(posterior, theta_test[:m], x_test[:m], settings, derive_seed(seed, "test", n),
+                                     sbc_c2st=False)
         row: dict[str, Any] = {"n_train": n}
         for p, v in metrics["coverage_error"].items():
             row[f"coverage_error_{p}"] = v
@@ -231,7 +128,7 @@ def run_learning_curve(
         row["sbc_ks_pvalue_min"] = min(metrics["sbc_ks_pvalue"].values())
         c2sts = []
         for name, (x_obs, ref) in references.items():
-            npe = sampler(x_obs, n_ref_samples, derive_seed(seed, "ref", n, name))
+            npe = posterior.sample(n_ref_samples, np.asarray(x_obs), derive_seed(seed, "ref", n, name))
             c = reference_c2st(npe, ref, derive_seed(seed, "c2st", n, name), n_max=n_ref_samples)
             row[f"c2st_{name}"] = c
             c2sts.append(c)

@@ -10,6 +10,8 @@
 # results/model/loss_{member}.csv                 loss curve of one ensemble member
 # results/diagnostics/test_posteriors.npz         samples (n_test, S, 4), theta_true (n_test, 4)
 # results/diagnostics/metrics.json                coverage, TARP and SBC numbers (the calibration gate reads this)
+# results/reference/model/npe_0.*                 noise-aware network of the reference comparison (npe.noise none)
+# results/reference/diagnostics/*                 its test-set diagnostics (same layout as results/diagnostics/)
 # results/observations/{obs}.csv                  bin58, x: the observed histogram, {obs} a key of `observations`
 # results/posteriors/{obs}.npz                    samples (S, 4) physical
 # results/throws/{obs}.npz                        x_throws (n, bins), samples (n, 4); data observations only
@@ -268,6 +270,8 @@ def get_final_output():
     if config["reference"]["activate"]:
         if T2K_OBS is not None and config["simulator"]["backend"] == "builtin":
             outputs.append("results/tables/noise_vs_throws.csv")
+        if config["npe"]["noise"] == "none":
+            outputs.append("results/tables/test_metrics_noise_aware.csv")
         outputs += ["results/tables/reference_c2st.csv", "results/figures/reference_c2st.pdf",
                     "results/figures/reference_c2st.png"]
     if config["classical"]["activate"]:

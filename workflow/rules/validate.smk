@@ -27,6 +27,45 @@ rule reference_npe:
         "../scripts/reference_npe.py"
 
 
+rule diagnose_reference:
+    """Test-set calibration of the noise-aware network (test histograms get N(0, C) noise as in its training)."""
+    input:
+        models=get_reference_models(),
+        bank="results/bank/test.h5",
+    output:
+        samples="results/reference/diagnostics/test_posteriors.npz",
+        metrics="results/reference/diagnostics/metrics.json",
+    params:
+        seed=config["seed"],
+        diagnostics=config["diagnostics"],
+    log:
+        "logs/diagnose_reference/diagnose_reference.log",
+    threads: 1
+    conda:
+        "../../envs/nutune.yaml"
+    script:
+        "../scripts/diagnose.py"
+
+
+rule reference_test_metrics_table:
+    """The noise-aware network's test-set numbers (results/tables/test_metrics_noise_aware.csv)."""
+    input:
+        metrics="results/reference/diagnostics/metrics.json",
+    output:
+        report(
+            "results/tables/test_metrics_noise_aware.csv",
+            caption="../report/test_metrics_noise_aware.rst",
+            category="Validation",
+        ),
+    log:
+        "logs/reference_test_metrics_table/reference_test_metrics_table.log",
+    localrule: True
+    conda:
+        "../../envs/nutune.yaml"
+    script:
+        "../scripts/test_metrics_table.py"
+
+
 rule reference_c2st:
     """Exact emcee reference posteriors for every observation and reference.n_mock mocks; C2ST against NPE."""
     input:
