@@ -274,6 +274,26 @@ def test_observation_far_outside_the_prior_does_not_stall_sampling(trained):
     assert on_faces[1].mean() > on_faces[0].mean()  # the far observation's draws pile up on the box faces
 
 
+def test_hopeless_observation_is_given_up_after_one_empty_round(trained):
+    """An observation with no accepted draw in a round cannot finish (rate 0): it gets the fallback at once."""
+    posterior = NutunePosterior.from_trained(trained)
+    propose, calls = posterior._propose, []
+
+    def propose_second_outside(m, x_transformed):
+        calls.append(x_transformed.shape[0])
+        draws = propose(m, x_transformed)
+        if x_transformed.shape[0] == 2:
+            draws[:, 1, :] = 2.0  # every proposal of observation 1 lies outside the unit box
+        return draws
+
+    posterior._propose = propose_second_outside
+    _, xs = linear_gaussian(2, seed=5)
+    draws = posterior.sample_batched(50, xs, seed=3)
+    assert calls == [2, 1]  # one rejection round for both, then only the fallback proposals of observation 1
+    assert posterior.last_truncation_fallbacks == 1
+    assert np.all(draws >= LOW) and np.all(draws <= HIGH)
+
+
 def test_many_observations_are_sampled_in_memory_bounded_chunks(trained):
     posterior = NutunePosterior.from_trained(trained)
     _, xs = linear_gaussian(7, seed=11)

@@ -28,6 +28,9 @@ SNAKEMAKE = str(Path(sys.executable).with_name("snakemake"))
 #: Default-config DAG: 2 parameter files, 200 + 1 shards, 2 merges, 1 network, 5 observations, 5 posteriors, ...
 DEFAULT_JOBS_AT_LEAST = 201 + 2 + 2 + 1 + 1 + 5 + 5 + 1
 TABLES = ("test_metrics", "microboone_tune", "nuwro", "t2k", "t2k_correlations", "chi2")
+# Extension tables the tiny config activates (reference, classical, learning curve).
+EXTENSION_TABLES = ("test_metrics_noise_aware", "noise_vs_throws", "reference_c2st", "classical_fit",
+                    "learning_curve")
 FIGURES = (
     "test_posterior_corner", "residual_corner", "true_vs_predicted", "pulls", "coverage", "sbc_ranks",
     "loss_curve", "t2k_throws_variation", "parameter_summary", "t2k_posterior_corner", "slice_comparison",
@@ -187,6 +190,10 @@ def test_tiny_run_builds_every_table_and_figure(tiny_run) -> None:
         for ext in ("pdf", "png"):
             assert (workdir / "results" / "figures" / f"{figure}.{ext}").stat().st_size > 5000, (figure, ext)
     assert (workdir / "results" / "summary.md").read_text().count("## ") >= len(TABLES)
+    for table in EXTENSION_TABLES:
+        assert len(pd.read_csv(workdir / "results" / "tables" / f"{table}.csv")) > 0, table
+    noise_aware = pd.read_csv(workdir / "results" / "tables" / "test_metrics_noise_aware.csv")
+    assert list(noise_aware.columns) == list(pd.read_csv(workdir / "results" / "tables" / "test_metrics.csv").columns)
     print(f"tiny run: {seconds:.0f} s")
 
 

@@ -670,7 +670,8 @@ class NutunePosterior:
         outside the prior (sbi issues #741, #1705) — which happens for covariance throws of the data far from any
         simulation. Here, after :attr:`max_rejection_rounds` rounds the missing draws of such observations are the
         last round's proposals projected onto the box (clipped): an approximation of the truncated posterior that is
-        concentrated on the box face anyway. The number of observations that needed it is logged and kept in
+        concentrated on the box face anyway. An observation whose acceptance so far (doubled) cannot fill its n draws
+        in the remaining rounds gets that fallback at once. The number of observations that needed it is logged and kept in
         :attr:`last_truncation_fallbacks`.
         """
         n_obs = x_transformed.shape[0]
@@ -687,10 +688,11 @@ class NutunePosterior:
             return torch.cat(parts, dim=1)
         kept: list[list[torch.Tensor]] = [[] for _ in range(n_obs)]
         have = np.zeros(n_obs, dtype=int)
+        hopeless = np.zeros(n_obs, dtype=bool)
         proposals = None
         with self._seeded(seed):
-            for _ in range(self.max_rejection_rounds):
-                todo = np.flatnonzero(have < n)
+            for round_index in range(self.max_rejection_rounds):
+                todo = np.flatnonzero((have < n) & ~hopeless)
                 if todo.size == 0:
                     break
                 proposals = self._propose(per_round, x_transformed[todo])
@@ -700,6 +702,13 @@ class NutunePosterior:
                     take = accepted[: n - have[obs]]
                     kept[obs].append(take)
                     have[obs] += take.shape[0]
+                # Give up early on observations that cannot finish within the remaining rounds even at twice the
+                # acceptance seen so far (covariance throws far outside the simulations): they get the fallback
+                # below now instead of after max_rejection_rounds rounds.
+                rounds_done = round_index + 1
+                rounds_left = self.max_rejection_rounds - rounds_done
+                rate = have / (rounds_done * per_round)
+                hopeless |= (have < n) & (have + 2.0 * rate * per_round * rounds_left < n)
             short = np.flatnonzero(have < n)
             if short.size:
                 proposals = self._propose(per_round, x_transformed[short]).clamp(0.0, 1.0)

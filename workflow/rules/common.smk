@@ -261,24 +261,32 @@ def figure_outputs():
     return expand("results/figures/{name}.{ext}", name=names, ext=("pdf", "png"))
 
 
+def extension_tables():
+    """The tables of the activated extensions (reference posteriors, classical fits, learning curve)."""
+    tables = []
+    if config["reference"]["activate"]:
+        if T2K_OBS is not None and config["simulator"]["backend"] == "builtin":
+            tables.append("noise_vs_throws")
+        if config["npe"]["noise"] == "none":
+            tables.append("test_metrics_noise_aware")
+        tables.append("reference_c2st")
+    if config["classical"]["activate"]:
+        tables.append("classical_fit")
+    if config["learning_curve"]["activate"]:
+        tables.append("learning_curve")
+    return expand("results/tables/{table}.csv", table=tables)
+
+
+def extension_figures():
+    """The figures of the activated extensions, PDF and PNG."""
+    sections = {"reference_c2st": "reference", "classical_fit": "classical", "learning_curve": "learning_curve"}
+    names = [name for name, section in sections.items() if config[section]["activate"]]
+    return expand("results/figures/{name}.{ext}", name=names, ext=("pdf", "png"))
+
+
 def get_final_output():
     """Everything the target `all` builds: tables, figures, the summary and the activated extensions."""
     outputs = [*table_outputs(), *figure_outputs(), "results/summary.md"]
     if config["simulator"]["backend"] == "builtin":
         outputs.append("results/tables/simulator_calibration.csv")
-    # >>> extension outputs (reference, classical, learning_curve owners: append when `activate` is true)
-    if config["reference"]["activate"]:
-        if T2K_OBS is not None and config["simulator"]["backend"] == "builtin":
-            outputs.append("results/tables/noise_vs_throws.csv")
-        if config["npe"]["noise"] == "none":
-            outputs.append("results/tables/test_metrics_noise_aware.csv")
-        outputs += ["results/tables/reference_c2st.csv", "results/figures/reference_c2st.pdf",
-                    "results/figures/reference_c2st.png"]
-    if config["classical"]["activate"]:
-        outputs += ["results/tables/classical_fit.csv", "results/figures/classical_fit.pdf",
-                    "results/figures/classical_fit.png"]
-    if config["learning_curve"]["activate"]:
-        outputs += ["results/tables/learning_curve.csv", "results/figures/learning_curve.pdf",
-                    "results/figures/learning_curve.png"]
-    # <<< extension outputs
-    return outputs
+    return outputs + extension_tables() + extension_figures()

@@ -2,9 +2,9 @@
 
 
 rule summary:
-    """results/summary.md: every table of the run, with the config seed and versions, in one readable page."""
+    """results/summary.md: every table of the run (extensions included), with the config seed and versions, in one readable page."""
     input:
-        tables=table_outputs(),
+        tables=table_outputs() + extension_tables(),
         gate=get_gate_input(),
     output:
         report("results/summary.md", caption="../report/summary.rst", category="Summary"),
