@@ -7,7 +7,7 @@ draws, so a prefix is a uniform random subset and the subsets are nested) are us
 * on the disjoint test set with the workflow's own diagnostics (:func:`nutune.diagnostics.run_diagnostics`, the
   numbers of ``results/tables/test_metrics.csv``): marginal and joint (HPD) coverage errors, TARP and SBC rank
   KS p-values computed by sbi; and
-* against exact reference posteriors (:mod:`nutune.reference`) with the C2ST on a few observations (only
+* against exact reference posteriors (:mod:`nutune.reference`) with the C2ST on every reference observation (only
   meaningful for a noise-aware NPE with the reference's covariance; see :mod:`nutune.reference`).
 
 Output: ``results/tables/learning_curve.csv`` (one row per n) and ``results/figures/learning_curve.pdf|png``.
@@ -101,8 +101,9 @@ def run_learning_curve(
         out_figure: ``results/figures/learning_curve.pdf`` (+ PNG) or ``None``.
 
     Returns:
-        One row per n: ``n_train``, ``coverage_error_<p>``, ``coverage_error_max``, ``joint_coverage_error``,
-        ``tarp_error``, ``sbc_ks_pvalue_min``, ``c2st_<obs>``, ``c2st_mean``.
+        One row per n: ``n_train``, ``epochs``, ``training_seconds``, ``coverage_error_<p>``,
+        ``coverage_error_max``, ``joint_coverage_error``, ``tarp_error``, ``sbc_ks_pvalue_min``, ``c2st_<obs>``,
+        ``c2st_mean``.
     """
     from nutune.diagnostics import run_diagnostics
     from nutune.reference import reference_c2st
@@ -119,7 +120,9 @@ def run_learning_curve(
         settings = {"num_posterior_samples": num_posterior_samples, "coverage_levels": n_levels}
         metrics, _ = run_diagnostics(posterior, theta_test[:m], x_test[:m], settings, derive_seed(seed, "test", n),
                                      sbc_c2st=False)
-        row: dict[str, Any] = {"n_train": n}
+        trained = posterior.metadata[0]["results"]
+        row: dict[str, Any] = {"n_train": n, "epochs": trained["epochs"],
+                               "training_seconds": round(trained["training_seconds"], 1)}
         for p, v in metrics["coverage_error"].items():
             row[f"coverage_error_{p}"] = v
         row["coverage_error_max"] = max(metrics["coverage_error"].values())
@@ -159,6 +162,7 @@ def plot_learning_curve(rows: Sequence[Mapping[str, Any]], out_pdf: str | Path) 
             a1.plot(n, [r[k] for r in rows], "o-", lw=1, ms=3, label=k.removeprefix("coverage_error_"))
     a1.plot(n, [r["joint_coverage_error"] for r in rows], "s--", color="k", lw=1, label="joint")
     a1.plot(n, [r["tarp_error"] for r in rows], "^:", color="gray", lw=1, label="TARP")
+    a1.axhline(0.05, color="C3", ls="--", lw=1, label="gate 0.05")
     a1.set_xscale("log")
     a1.set_xlabel("training simulations")
     a1.set_ylabel("max |coverage - nominal|")
@@ -186,16 +190,17 @@ def run_learning_curve_stage(
     reference_samples: str,
     table: str,
     figure: str,
-    n_reference_obs: int = 3,
-    n_test: int = 200,
-    num_posterior_samples: int = 300,
+    n_test: int | None = None,
+    num_posterior_samples: int = 500,
+    n_ref_samples: int = 4000,
 ) -> list[dict[str, Any]]:
     """Rule ``learning_curve``: noise-aware NPEs on nested training subsets, calibration and C2ST per size.
 
     The networks use the ``npe`` settings with ``noise: covariance`` (C = ``npe.noise_components``), the model the
     reference posteriors assume, so the C2ST column is meaningful; the test histograms get one seeded N(0, C)
-    draw each (``derive_seed(cfg.seed, "learning_curve", "test_noise")``). The references are the first
-    ``n_reference_obs`` mock observations of ``results/reference/reference_samples.npz`` (or, if fewer, any).
+    draw each (``derive_seed(cfg.seed, "learning_curve", "test_noise")``). The C2ST uses every observation of
+    ``results/reference/reference_samples.npz`` with ``n_ref_samples`` NPE draws each, as ``reference_c2st.csv``
+    does, so the largest size's mean is comparable with that table (same data, another network seed).
     """
     from nutune.bank import read_bank
     from nutune.config import load_config
@@ -210,9 +215,8 @@ def run_learning_curve_stage(
     x_test = x_test + rng(seed, "test_noise").multivariate_normal(np.zeros(x_test.shape[1]), cov, size=len(x_test),
                                                                   method="cholesky")
     refs = load_reference_samples(reference_samples)
-    names = [n for n in refs if n.startswith("mock_")] or list(refs)
-    chosen = {n: refs[n] for n in names[:n_reference_obs]}
     trainer = npe_trainer(noise_aware_settings(cfg.npe), cfg.prior_low, cfg.prior_high, noise_cov=cov)
     return run_learning_curve(theta_train, x_train, theta_test, x_test, cfg.learning_curve.n_train, trainer,
-                              seed=seed, references=chosen, n_test=n_test,
-                              num_posterior_samples=num_posterior_samples, out_csv=table, out_figure=figure)
+                              seed=seed, references=refs, n_test=n_test, num_posterior_samples=num_posterior_samples,
+                              n_levels=cfg.diagnostics.coverage_levels, n_ref_samples=n_ref_samples, out_csv=table,
+                              out_figure=figure)
