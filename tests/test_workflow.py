@@ -135,7 +135,8 @@ def test_lint_passes() -> None:
 
 
 def test_default_config_dry_run_lists_the_whole_dag() -> None:
-    result = snakemake(["-n", "--quiet", "rules"], timeout=120)
+    # --forceall: the whole DAG even in a checkout whose results/ already holds a finished run
+    result = snakemake(["-n", "--forceall", "--quiet", "rules"], timeout=120)
     counts = job_counts(result.stdout)
     assert counts["simulate_shard"] == 200 + 1  # 200k / 1000 training shards + one test shard
     assert counts["sample_parameters"] == 2 and counts["merge_bank"] == 2
@@ -147,7 +148,7 @@ def test_default_config_dry_run_lists_the_whole_dag() -> None:
 
 
 def test_t2k_table_needs_only_its_upstream() -> None:
-    result = snakemake(["results/tables/t2k.csv", "-n", "--quiet", "rules"], timeout=120)
+    result = snakemake(["results/tables/t2k.csv", "-n", "--forceall", "--quiet", "rules"], timeout=120)
     counts = job_counts(result.stdout)
     assert counts["t2k_table"] == 1 and counts["throws"] == 1 and counts["infer"] == 1
     assert counts["observe"] == 1  # only the T2K data, no mock or published observation
