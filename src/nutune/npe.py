@@ -671,8 +671,8 @@ class NutunePosterior:
         simulation. Here, after :attr:`max_rejection_rounds` rounds the missing draws of such observations are the
         last round's proposals projected onto the box (clipped): an approximation of the truncated posterior that is
         concentrated on the box face anyway. An observation whose acceptance so far (doubled) cannot fill its n draws
-        in the remaining rounds gets that fallback at once. The number of observations that needed it is logged and kept in
-        :attr:`last_truncation_fallbacks`.
+        in the remaining rounds gets that fallback at once. The number of observations that needed it is logged and
+        kept in :attr:`last_truncation_fallbacks`.
         """
         n_obs = x_transformed.shape[0]
         per_round = max(int(n), 1000)
