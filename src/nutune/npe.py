@@ -184,7 +184,9 @@ class _NullTracker:
         return None
 
 
-def _logging_npe_class(lr_decay_factor: float = 1.0, lr_decay_patience: int = 0, min_learning_rate: float = 0.0) -> type:
+def _logging_npe_class(
+    lr_decay_factor: float = 1.0, lr_decay_patience: int = 0, min_learning_rate: float = 0.0
+) -> type:
     """``sbi.inference.NPE`` that logs every epoch (epoch, train/val loss, learning rate, seconds) to :mod:`logging`
     and, if ``lr_decay_factor < 1``, lowers Adam's learning rate on validation plateaus.
 
