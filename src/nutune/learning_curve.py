@@ -113,12 +113,12 @@ def run_learning_curve(
     if sizes[-1] > len(theta_train):
         raise ValueError(f"learning_curve.n_train has {sizes[-1]} > {len(theta_train)} training simulations")
     m = len(theta_test) if n_test is None else min(n_test, len(theta_test))
+    diagnostics = {"num_posterior_samples": num_posterior_samples, "coverage_levels": n_levels}
     rows: list[dict[str, Any]] = []
     for n in sizes:
         log.info("learning curve: training on %d simulations", n)
         posterior = trainer(theta_train[:n], x_train[:n], derive_seed(seed, "train"))
-        settings = {"num_posterior_samples": num_posterior_samples, "coverage_levels": n_levels}
-        metrics, _ = run_diagnostics(posterior, theta_test[:m], x_test[:m], settings, derive_seed(seed, "test", n),
+        metrics, _ = run_diagnostics(posterior, theta_test[:m], x_test[:m], diagnostics, derive_seed(seed, "test", n),
                                      sbc_c2st=False)
         trained = posterior.metadata[0]["results"]
         row: dict[str, Any] = {"n_train": n, "epochs": trained["epochs"],

@@ -717,9 +717,9 @@ class NutunePosterior:
                 for j, obs in enumerate(short):
                     kept[obs].append(proposals[: n - have[obs], j])
                 logger.warning(
-                    "%d of %d observation(s) have (almost) no posterior mass inside the prior box (fewer than %d "
-                    "of %d proposals inside): their missing draws are flow proposals clipped to the box",
-                    short.size, n_obs, n, per_round * self.max_rejection_rounds)
+                    "%d of %d observation(s) have too little posterior mass inside the prior box to fill %d draws "
+                    "within %d rounds of %d proposals: their missing draws are flow proposals clipped to the box",
+                    short.size, n_obs, n, self.max_rejection_rounds, per_round)
         self.last_truncation_fallbacks = int(short.size)
         return torch.stack([torch.cat(k, dim=0) for k in kept], dim=1)
 

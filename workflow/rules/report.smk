@@ -2,7 +2,7 @@
 
 
 rule summary:
-    """results/summary.md: every table of the run (extensions included), with the config seed and versions, in one readable page."""
+    """results/summary.md: every table of the run (extensions included) with seed and versions, on one page."""
     input:
         tables=table_outputs() + extension_tables(),
         gate=get_gate_input(),
