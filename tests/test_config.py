@@ -133,6 +133,7 @@ BAD_CASES = [
     (("parameters", 2, "min"), math.nan, ["parameters[2].min/max = [nan, 1.0]", "must be finite"]),
     (("npe", "lr_decay_factor"), 1.5, ["npe.lr_decay_factor = 1.5", "<= 1"]),
     (("npe", "min_learning_rate"), 0.5, ["npe.min_learning_rate = 0.5", "npe.learning_rate = 0.01"]),
+    (("npe", "lr_schedule"), "step", ["npe.lr_schedule", "'step'", "plateau", "cosine"]),
 ]
 
 

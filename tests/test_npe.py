@@ -80,6 +80,43 @@ def test_learning_rate_decays_on_validation_plateaus():
     assert decayed.metadata["training"]["lr_decay_factor"] == 0.5
 
 
+def test_cosine_schedule_anneals_to_the_final_rate_over_the_epoch_budget():
+    """lr_schedule cosine: lr(e) = min + (lr0 - min)(1 + cos(pi e / E)) / 2 for epochs e = 0 .. E (sbi runs E + 1)."""
+    theta, x = linear_gaussian(1000, seed=3)
+    settings = tiny_settings(lr_schedule="cosine", min_learning_rate=1e-4, max_num_epochs=8, stop_after_epochs=100)
+    with pytest.warns(UserWarning, match="max_num_epochs"):
+        annealed = train_npe(theta, x, prior_low=LOW, prior_high=HIGH, settings=settings, seed=2)
+    rates = np.array(annealed.loss_curve["learning_rate"])
+    epochs = np.arange(9)
+    expected = 1e-4 + (1e-2 - 1e-4) * (1 + np.cos(np.pi * epochs / 8)) / 2
+    np.testing.assert_allclose(rates, expected, rtol=1e-9)
+    assert annealed.metadata["training"]["lr_schedule"] == "cosine"
+
+
+def test_unknown_schedule_is_refused():
+    theta, x = linear_gaussian(200, seed=3)
+    with pytest.raises(ValueError, match="lr_schedule"):
+        train_npe(theta, x, prior_low=LOW, prior_high=HIGH, settings=tiny_settings(lr_schedule="step"), seed=2)
+
+
+def test_batch_loader_visits_every_training_row_once_per_epoch():
+    """The fast loader cuts the same kind of batches as sbi's DataLoader: a fresh permutation, full batches only."""
+    from nutune.npe import _BatchLoader
+
+    values = torch.arange(103.0)[:, None]
+    indices = torch.arange(3, 103)
+    loader = _BatchLoader((values, values * 2), indices, batch_size=32, shuffle=True)
+    assert len(loader) == 3 and loader.batch_size == 32
+    torch.manual_seed(0)
+    first = torch.cat([batch[0] for batch in loader]).reshape(-1)
+    second = torch.cat([batch[0] for batch in loader]).reshape(-1)
+    assert len(first) == 96 and len(set(first.tolist())) == 96 and set(first.tolist()) <= set(range(3, 103))
+    assert not torch.equal(first, second)  # reshuffled each epoch
+    assert all(torch.equal(b[1], 2 * b[0]) for b in loader)  # rows stay aligned across tensors
+    ordered = _BatchLoader((values,), indices, batch_size=50, shuffle=False)
+    assert torch.equal(torch.cat([b[0] for b in ordered]).reshape(-1), torch.arange(3.0, 103.0))
+
+
 def test_constant_learning_rate_by_default(trained, saved):
     assert set(trained.loss_curve["learning_rate"]) == {1e-2}
     header = saved[2].read_text().splitlines()[0]

@@ -275,6 +275,7 @@ class NPEConfig:
     hidden_features: int
     batch_size: int
     learning_rate: float
+    lr_schedule: str
     lr_decay_factor: float
     lr_decay_patience: int
     min_learning_rate: float

@@ -160,7 +160,118 @@ def _build_density_estimator(network: Mapping[str, Any], bins: int, seed: int) -
     generator = torch.Generator().manual_seed(seed)
     dummy_u = torch.rand(16, len(PARAMETER_NAMES), generator=generator)
     dummy_x = torch.randn(16, bins, generator=generator)
-    return builder(dummy_u, dummy_x)
+    estimator = builder(dummy_u, dummy_x)
+    calibration = network.get("calibration", "none")
+    if calibration == "marginal":
+        _attach_calibration(
+            estimator, _marginal_calibration_layer(int(network["calibration_bins"]), float(network["calibration_tail_bound"]))
+        )
+    elif calibration != "none":
+        raise ValueError(f"unknown calibration {calibration!r} in the network metadata; allowed: {_CALIBRATIONS}")
+    return estimator
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# post-hoc marginal calibration of the flow's base space
+# ----------------------------------------------------------------------------------------------------------------
+_CALIBRATIONS = ("none", "marginal")
+#: Spline bins and tail bound of the calibration layer (identity outside [-bound, bound] in base coordinates).
+_CALIBRATION_BINS = 16
+_CALIBRATION_TAIL_BOUND = 5.0
+
+
+def _marginal_calibration_layer(num_bins: int = _CALIBRATION_BINS, tail_bound: float = _CALIBRATION_TAIL_BOUND):
+    """An elementwise monotone rational-quadratic spline (nflows ``PiecewiseRationalQuadraticCDF``, Durkan et al.
+    2019) on the flow's base coordinates, initialised to the identity, with linear (identity) tails."""
+    from nflows.transforms import PiecewiseRationalQuadraticCDF
+
+    return PiecewiseRationalQuadraticCDF(
+        shape=len(PARAMETER_NAMES), num_bins=num_bins, tails="linear", tail_bound=tail_bound, identity_init=True
+    )
+
+
+def _attach_calibration(estimator: nn.Module, layer: nn.Module) -> None:
+    """Append ``layer`` at the base end of the flow: log q(u|x) = log N(g(z)) + log|g'(z)| + log|dz/du|."""
+    from nflows.transforms import CompositeTransform
+
+    flow = estimator.net
+    flow._transform = CompositeTransform([flow._transform, layer])
+
+
+def base_coordinates(estimator: nn.Module, u: torch.Tensor, xt: torch.Tensor, chunk_size: int = 8192) -> torch.Tensor:
+    """z = f(u; x): the flow's base-space image of unit-box parameters u given transformed histograms xt."""
+    flow = estimator.net
+    out = []
+    with torch.no_grad():
+        for lo in range(0, len(u), chunk_size):
+            context = flow._embedding_net(xt[lo : lo + chunk_size])
+            z, _ = flow._transform(u[lo : lo + chunk_size], context=context)
+            out.append(z)
+    return torch.cat(out)
+
+
+def fit_marginal_calibration(
+    z: torch.Tensor, *, seed: int, steps: int = 1500, learning_rate: float = 1e-2
+) -> tuple[nn.Module, dict[str, Any]]:
+    """Maximum-likelihood fit of an elementwise monotone spline g with g(z) ~ N(0, 1) on held-out base coordinates.
+
+    Why (nutune's addition; not in the papers): on a deterministic simulator the NPE's posterior width is only the
+    network's own approximation error, which keeps shrinking during training; the flow's predicted width lags
+    behind, so a network stopped within a time budget is under-confident (empirical coverage above nominal). On
+    rows the gradient never saw (sbi's validation split) the base coordinates z = f(u; x) of a calibrated flow are
+    N(0, I); measured here they are too concentrated (second moments < 1, peaked). Appending one elementwise
+    spline layer g, fitted by maximum likelihood on those rows with everything else frozen, is the flow analogue of
+    temperature scaling (Guo et al. 2017): it changes the width and shape of every posterior, not its centre or
+    its x dependence, and it is a bijection, so sampling and densities stay exact.
+
+    Args:
+        z: (n, d) base coordinates of held-out rows (from :func:`base_coordinates`).
+        seed: torch seed (the fit itself is deterministic; kept for reproducible initialisation).
+        steps, learning_rate: full-batch Adam iterations and step size.
+
+    Returns:
+        ``(layer, stats)``: the fitted layer (eval mode, no gradients needed) and JSON-serialisable numbers:
+        rows, mean negative log-likelihood before/after, second moments of z and of g(z).
+    """
+    from nflows.distributions import StandardNormal
+
+    torch.manual_seed(seed)
+    z = z.detach().to(torch.float32)
+    layer = _marginal_calibration_layer()
+    base = StandardNormal((z.shape[1],))
+    optimizer = torch.optim.Adam(layer.parameters(), lr=learning_rate)
+
+    def nll() -> torch.Tensor:
+        zp, logdet = layer(z)
+        return -(base.log_prob(zp) + logdet).mean()
+
+    with torch.no_grad():
+        before = float(nll())
+    for _ in range(int(steps)):
+        optimizer.zero_grad()
+        loss = nll()
+        loss.backward()
+        optimizer.step()
+    layer.eval()
+    for parameter in layer.parameters():
+        parameter.requires_grad_(False)
+    with torch.no_grad():
+        after = float(nll())
+        zp, _ = layer(z)
+    stats = {
+        "rows": int(len(z)),
+        "nll_before": before,
+        "nll_after": after,
+        "second_moment_before": [float(v) for v in (z**2).mean(0)],
+        "second_moment_after": [float(v) for v in (zp**2).mean(0)],
+    }
+    logger.info(
+        "marginal calibration on %d held-out rows: NLL %.4f -> %.4f, E[z^2] %s -> %s", len(z), before, after,
+        np.round(stats["second_moment_before"], 3).tolist(), np.round(stats["second_moment_after"], 3).tolist(),
+    )
+    return layer, stats
+
+
 
 
 class _NullTracker:
@@ -184,21 +295,91 @@ class _NullTracker:
         return None
 
 
-def _logging_npe_class(
-    lr_decay_factor: float = 1.0, lr_decay_patience: int = 0, min_learning_rate: float = 0.0
-) -> type:
-    """``sbi.inference.NPE`` that logs every epoch (epoch, train/val loss, learning rate, seconds) to :mod:`logging`
-    and, if ``lr_decay_factor < 1``, lowers Adam's learning rate on validation plateaus.
+_LR_SCHEDULES = ("plateau", "cosine")
 
-    The decay is ``torch.optim.lr_scheduler.ReduceLROnPlateau(factor=lr_decay_factor, patience=lr_decay_patience,
-    min_lr=min_learning_rate)`` stepped on sbi's validation loss after every epoch, attached to the Adam optimiser
-    that sbi's training loop creates (sbi 0.27 has no scheduler argument). sbi's early stopping
-    (``stop_after_epochs``) and its choice of the best-validation weights are unchanged.
+
+class _BatchLoader:
+    """Shuffled mini-batches of a TensorDataset subset, indexed in one go per batch.
+
+    Same batches as sbi's ``DataLoader(batch_size, drop_last=True, sampler=SubsetRandomSampler(indices))`` (a fresh
+    permutation from torch's global generator every epoch, the last incomplete batch dropped), but each batch is one
+    tensor indexing per array instead of ``batch_size`` single-row fetches and a collate: 0.77 s -> 0.05 s per epoch
+    of 180 000 rows (measured). ``batch_size`` and ``len()`` are what sbi's loss averaging reads.
+    """
+
+    def __init__(self, tensors: Sequence[torch.Tensor], indices: torch.Tensor, batch_size: int, shuffle: bool):
+        self.tensors = tuple(tensors)
+        self.indices = torch.as_tensor(indices, dtype=torch.long)
+        self.batch_size = int(min(batch_size, len(self.indices)))
+        self.shuffle = shuffle
+
+    def __len__(self) -> int:
+        return len(self.indices) // self.batch_size
+
+    def __iter__(self) -> Iterator[tuple[torch.Tensor, ...]]:
+        order = self.indices[torch.randperm(len(self.indices))] if self.shuffle else self.indices
+        for k in range(len(self)):
+            rows = order[k * self.batch_size : (k + 1) * self.batch_size]
+            yield tuple(t[rows] for t in self.tensors)
+
+
+def _logging_npe_class(
+    lr_decay_factor: float = 1.0,
+    lr_decay_patience: int = 0,
+    min_learning_rate: float = 0.0,
+    lr_schedule: str = "plateau",
+    max_num_epochs: int = 1,
+) -> type:
+    """``sbi.inference.NPE`` that logs every epoch (epoch, train/val loss, learning rate, seconds) to :mod:`logging`,
+    schedules Adam's learning rate, and feeds sbi's training loop faster.
+
+    Learning-rate schedules (sbi 0.27 has no scheduler argument; the torch scheduler is attached to the Adam
+    optimiser that sbi's training loop creates and stepped once per epoch):
+
+    * ``plateau``: if ``lr_decay_factor < 1``, ``torch.optim.lr_scheduler.ReduceLROnPlateau(factor=lr_decay_factor,
+      patience=lr_decay_patience, min_lr=min_learning_rate)`` stepped on sbi's validation loss; with
+      ``lr_decay_factor == 1`` the rate stays constant (the papers' training).
+    * ``cosine``: ``torch.optim.lr_scheduler.CosineAnnealingLR(T_max=max_num_epochs, eta_min=min_learning_rate)``:
+      the rate falls from ``learning_rate`` to ``min_learning_rate`` over the epoch budget (Loshchilov & Hutter
+      2017, without restarts).
+
+    sbi's early stopping (``stop_after_epochs``), its choice of the best-validation weights, its loss, gradient
+    clipping and validation are unchanged. Two speed-ups that do not change what is computed: batches are cut
+    from the tensors directly (:class:`_BatchLoader`) instead of sbi's row-by-row ``DataLoader``, and Adam runs
+    torch's fused CPU/CUDA kernel (``Adam(fused=True)``, same update rule as sbi's ``Adam``; ~10 % per step on CPU).
     """
     from sbi.inference import NPE
 
+    if lr_schedule not in _LR_SCHEDULES:
+        raise ValueError(f"npe.lr_schedule must be one of {_LR_SCHEDULES}, got {lr_schedule!r}")
+
     class _LoggingNPE(NPE):
         _scheduler: Any = None
+
+        def get_dataloaders(self, *args, **kwargs):  # type: ignore[override]
+            train_loader, val_loader = super().get_dataloaders(*args, **kwargs)  # sets the train/val split
+            tensors = train_loader.dataset.tensors
+            return (
+                _BatchLoader(tensors, self.train_indices, train_loader.batch_size, shuffle=True),
+                _BatchLoader(tensors, self.val_indices, val_loader.batch_size, shuffle=False),
+            )
+
+        def _train_epoch(self, *args, **kwargs):  # type: ignore[override]
+            if not getattr(self.optimizer, "_nutune_fused", False):  # sbi made a new optimiser: replace it
+                group = self.optimizer.param_groups[0]
+                self.optimizer = torch.optim.Adam(group["params"], lr=group["lr"], fused=True)
+                self.optimizer._nutune_fused = True  # type: ignore[attr-defined]
+                self._scheduler = None
+                if lr_schedule == "cosine":
+                    self._scheduler = torch.optim.lr_scheduler.CosineAnnealingLR(
+                        self.optimizer, T_max=max(int(max_num_epochs), 1), eta_min=min_learning_rate
+                    )
+                elif lr_decay_factor < 1.0:
+                    self._scheduler = torch.optim.lr_scheduler.ReduceLROnPlateau(
+                        self.optimizer, mode="min", factor=lr_decay_factor, patience=lr_decay_patience,
+                        min_lr=min_learning_rate,
+                    )
+            return super()._train_epoch(*args, **kwargs)
 
         def _summarize_epoch(self, train_loss, val_loss, epoch_start_time, *args, **kwargs):  # type: ignore[override]
             super()._summarize_epoch(train_loss, val_loss, epoch_start_time, *args, **kwargs)
@@ -209,13 +390,10 @@ def _logging_npe_class(
                 "epoch %d  train_loss %.5f  val_loss %.5f  lr %.2e  (%.2f s)",
                 self.epoch + 1, train_loss, val_loss, learning_rate, seconds,
             )
-            if lr_decay_factor < 1.0:
-                if self._scheduler is None or self._scheduler.optimizer is not self.optimizer:
-                    self._scheduler = torch.optim.lr_scheduler.ReduceLROnPlateau(
-                        self.optimizer, mode="min", factor=lr_decay_factor, patience=lr_decay_patience,
-                        min_lr=min_learning_rate,
-                    )
+            if isinstance(self._scheduler, torch.optim.lr_scheduler.ReduceLROnPlateau):
                 self._scheduler.step(val_loss)
+            elif self._scheduler is not None:
+                self._scheduler.step()
 
     return _LoggingNPE
 
@@ -366,6 +544,7 @@ def train_npe(
     training = {
         "batch_size": int(_setting(settings, "batch_size")),
         "learning_rate": float(_setting(settings, "learning_rate")),
+        "lr_schedule": str(_setting_or(settings, "lr_schedule", "plateau")),
         "lr_decay_factor": float(_setting_or(settings, "lr_decay_factor", 1.0)),
         "lr_decay_patience": int(_setting_or(settings, "lr_decay_patience", 0)),
         "min_learning_rate": float(_setting_or(settings, "min_learning_rate", 0.0)),
@@ -394,7 +573,8 @@ def train_npe(
         embedding_net=build_embedding_net(bins, network["embedding_hidden"], network["embedding_dim"]),
     )
     inference = _logging_npe_class(
-        training["lr_decay_factor"], training["lr_decay_patience"], training["min_learning_rate"]
+        training["lr_decay_factor"], training["lr_decay_patience"], training["min_learning_rate"],
+        training["lr_schedule"], training["max_num_epochs"],
     )(
         prior=prior_u, density_estimator=builder, device=device, show_progress_bars=False, tracker=_NullTracker()
     )
