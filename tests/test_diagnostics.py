@@ -95,6 +95,7 @@ def test_exact_posterior_is_calibrated(calibrated):
         assert abs(metrics["pull_mean"][name]) < 0.15
         assert metrics["mean_halfwidth_68"][name] == pytest.approx(np.sqrt(POST_VAR), rel=0.1)
     np.testing.assert_allclose(arrays["pulls_full_width"], arrays["pulls"] / 2)
+    assert metrics["n_without_pull"] == 0
     assert arrays["samples"].shape == (400, 200, 4) and arrays["theta_true"].shape == (400, 4)
     # sbi's random-forest C2STs are reported (their value on integer ranks is not a sharp test, so only sanity).
     assert all(0.0 <= metrics["sbc_c2st_ranks"][n] <= 1.0 for n in PARAMETER_NAMES)
@@ -110,6 +111,23 @@ def test_overconfident_posterior_fails_every_check():
     assert max(metrics["sbc_ks_pvalue"].values()) < 1e-3
     assert metrics["tarp_atc"] < 0  # sbi: negative area to curve = under-dispersed
     assert min(metrics["pull_std"].values()) > 2.0
+
+
+class EdgeClippedPosterior(GaussianPosterior):
+    """Row 0's draws of the last parameter all sit on the box edge (the sampler's clipped fallback): zero width."""
+
+    def sample_batched(self, n, xs, seed):
+        samples = super().sample_batched(n, xs, seed)
+        samples[0, :, 3] = 1.0
+        return samples
+
+
+def test_zero_width_rows_have_no_pull_and_are_counted():
+    theta, x = gaussian_test_set(300, seed=2)
+    metrics, arrays = run_diagnostics(EdgeClippedPosterior(), theta, x, SETTINGS, seed=3, sbc_c2st=False)
+    assert metrics["n_without_pull"] == 1
+    assert np.isnan(arrays["pulls"][0, 3]) and np.isfinite(arrays["pulls"][1:]).all()
+    assert abs(metrics["pull_std"]["RPA_CCQE"] - 1.0) < 0.2  # the other 299 rows, not NaN
 
 
 def test_diagnostics_are_seeded(calibrated):

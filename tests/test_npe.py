@@ -292,6 +292,58 @@ def test_nsf_round_trip(tmp_path):
                                   NutunePosterior.from_trained(trained).log_prob(theta[:3], x[0], normalize=False))
 
 
+def test_marginal_calibration_maps_held_out_base_coordinates_to_a_standard_normal():
+    """ML fit of the elementwise spline: too-narrow (sd 0.7) and peaked (Laplace) base coordinates become N(0, 1)."""
+    from nutune.npe import fit_marginal_calibration
+
+    generator = torch.Generator().manual_seed(0)
+    narrow = 0.7 * torch.randn(20000, 2, generator=generator)
+    peaked = torch.distributions.Laplace(0.0, 0.5).sample((20000, 2))
+    z = torch.cat([narrow, peaked], dim=1)
+    layer, stats = fit_marginal_calibration(z)
+    assert stats["rows"] == 20000 and stats["nll_after"] < stats["nll_before"] - 0.1
+    np.testing.assert_allclose(stats["second_moment_before"][:2], 0.49, atol=0.02)
+    np.testing.assert_allclose(stats["second_moment_after"], 1.0, atol=0.05)
+    with torch.no_grad():
+        calibrated, _ = layer(z)
+        grid = torch.linspace(-4, 4, 201)[:, None].repeat(1, 4)
+        mapped, _ = layer(grid)
+    # the central 68 % of the calibrated values lies within +-1 (a standard normal), for every column
+    inside = (calibrated.abs() < 1.0).float().mean(0).numpy()
+    np.testing.assert_allclose(inside, 0.6827, atol=0.02)
+    assert torch.all(mapped[1:] > mapped[:-1])  # a bijection: strictly increasing in every column
+
+
+def test_calibrated_network_round_trips_and_records_its_fit(tmp_path):
+    """calibration: marginal appends the fitted layer (fitted on sbi's validation rows) and survives save/load."""
+    theta, x = linear_gaussian(1000, seed=8)
+    trained = train_npe(theta, x, prior_low=LOW, prior_high=HIGH, seed=3,
+                        settings=tiny_settings(calibration="marginal", max_num_epochs=5))
+    network, fit = trained.metadata["network"], trained.metadata["results"]["calibration"]
+    assert network["calibration"] == "marginal" and network["calibration_bins"] > 0
+    assert fit["rows"] == 100 and fit["nll_after"] <= fit["nll_before"]
+    paths = (tmp_path / "npe_0.safetensors", tmp_path / "npe_0.json", tmp_path / "loss_0.csv")
+    save_npe(trained, *paths)
+    assert any("unnormalized_widths" in name for name in load_file(str(paths[0])))
+    loaded = load_posterior(paths[0], paths[1], expected={"calibration": "marginal"})
+    direct = NutunePosterior.from_trained(trained)
+    np.testing.assert_array_equal(loaded.log_prob(theta[:5], x[0], normalize=False),
+                                  direct.log_prob(theta[:5], x[0], normalize=False))
+    np.testing.assert_array_equal(loaded.sample(20, x[0], seed=4), direct.sample(20, x[0], seed=4))
+    # the same network without the layer is a different density: the calibration is not a no-op
+    uncalibrated = train_npe(theta, x, prior_low=LOW, prior_high=HIGH, seed=3,
+                             settings=tiny_settings(max_num_epochs=5))
+    assert uncalibrated.metadata["network"]["calibration"] == "none"
+    assert not np.allclose(NutunePosterior.from_trained(uncalibrated).log_prob(theta[:5], x[0], normalize=False),
+                           direct.log_prob(theta[:5], x[0], normalize=False))
+
+
+def test_unknown_calibration_is_refused():
+    theta, x = linear_gaussian(200, seed=3)
+    with pytest.raises(ValueError, match="npe.calibration"):
+        train_npe(theta, x, prior_low=LOW, prior_high=HIGH, settings=tiny_settings(calibration="isotonic"), seed=2)
+
+
 def test_observation_far_outside_the_prior_does_not_stall_sampling(trained):
     """sbi's rejection loop never ends when the posterior lies outside the box (sbi #741); nutune's stops and says so."""
     posterior = NutunePosterior.from_trained(trained)

@@ -282,6 +282,7 @@ class NPEConfig:
     stop_after_epochs: int
     max_num_epochs: int
     validation_fraction: float
+    calibration: str
     x_transform: str
     noise: str
     noise_components: tuple[str, ...]

@@ -27,7 +27,8 @@ Metric keys of ``results/diagnostics/metrics.json`` (read by :mod:`nutune.gates`
 {param: max over levels |empirical − nominal| marginal coverage}, ``joint_coverage_error`` (same for the joint
 HPD coverage), ``tarp_error`` (max |ECP − α|), ``tarp_atc``, ``tarp_ks_pvalue``, ``sbc_ks_pvalue`` {param},
 ``sbc_c2st_ranks`` {param}, ``sbc_c2st_dap`` {param}, ``bias`` / ``rmse`` / ``mean_halfwidth_68`` /
-``mean_width_68`` / ``pull_mean`` / ``pull_std`` / ``mean_abs_residual_unit`` {param}, the curves
+``mean_width_68`` / ``pull_mean`` / ``pull_std`` / ``mean_abs_residual_unit`` {param} (pulls over rows with a
+non-zero posterior width; ``n_without_pull`` counts the others), the curves
 ``coverage`` {levels, marginal (n_params × n_levels), joint, parameters} and ``tarp`` {alpha, ecp}, and
 ``n_test``, ``num_posterior_samples``, ``pull_convention``. Parameters are keyed by their GENIE dial name.
 """
@@ -205,7 +206,12 @@ def run_diagnostics(
     residual = stats["median"] - theta_test
     with np.errstate(divide="ignore", invalid="ignore"):
         residual_fractional = np.where(np.abs(theta_test) > 1e-12, residual / theta_test, np.nan)
-        pulls = (stats["mean"] - theta_test) / stats["halfwidth_68"]
+        # A zero-width posterior (every draw on a box edge: the sampler's clipped fallback for a row whose posterior
+        # lies outside the prior box) has no pull; such rows are left out of the pull statistics (as in the figure).
+        pulls = np.where(stats["halfwidth_68"] > 0, (stats["mean"] - theta_test) / stats["halfwidth_68"], np.nan)
+    n_no_pull = int(np.sum(~np.isfinite(pulls).all(axis=1)))
+    if n_no_pull:
+        logger.warning("diagnostics: %d test row(s) have a zero-width posterior in some parameter: no pull", n_no_pull)
     logger.info("diagnostics: %d x %d posterior draws (%.1f s)", n_test, num_samples, time.perf_counter() - start)
 
     # 2. marginal and joint (HPD) coverage ---------------------------------------------------------------------------
@@ -267,6 +273,7 @@ def run_diagnostics(
         "mean_width_68": _per_param(2 * stats["halfwidth_68"].mean(axis=0)),
         "pull_mean": _per_param(np.nanmean(pulls, axis=0)),
         "pull_std": _per_param(np.nanstd(pulls, axis=0)),
+        "n_without_pull": n_no_pull,
         "pull_convention": PULL_CONVENTION,
         "coverage": {
             "levels": levels.tolist(),

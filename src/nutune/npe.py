@@ -19,6 +19,9 @@ Implements the network of arXiv:2510.07454 / arXiv:2603.09778 (paper.md ยง4.4, ย
   components (passed in as an array). The draws come from ``nutune.io.rng(seed, "npe", member, "noise")``, so
   every ensemble member sees its own noise realisation. Noisy x can be negative: ``max`` still works (a global
   scale), ``log`` is refused.
+* **post-hoc marginal calibration** (``calibration: marginal``, nutune's addition): after training, one elementwise
+  monotone spline on the flow's base coordinates is fitted by maximum likelihood on sbi's validation rows
+  (:func:`fit_marginal_calibration`) and appended to the flow; ``none`` keeps the papers' network as trained.
 * **ensembles**: member k is trained with torch seed ``derive_seed(seed, "npe", k)`` (weight init, validation
   split, batch order); :class:`NutunePosterior` mixes members with equal weights.
 
@@ -56,6 +59,8 @@ __all__ = [
     "TrainedNPE",
     "NutunePosterior",
     "build_embedding_net",
+    "base_coordinates",
+    "fit_marginal_calibration",
     "train_npe",
     "save_npe",
     "load_posterior",
@@ -211,9 +216,11 @@ def base_coordinates(estimator: nn.Module, u: torch.Tensor, xt: torch.Tensor, ch
 
 
 def fit_marginal_calibration(
-    z: torch.Tensor, *, seed: int, steps: int = 1500, learning_rate: float = 1e-2
+    z: torch.Tensor, *, max_iterations: int = 100
 ) -> tuple[nn.Module, dict[str, Any]]:
     """Maximum-likelihood fit of an elementwise monotone spline g with g(z) ~ N(0, 1) on held-out base coordinates.
+
+    Deterministic: the spline starts as the identity and L-BFGS draws no random numbers.
 
     Why (nutune's addition; not in the papers): on a deterministic simulator the NPE's posterior width is only the
     network's own approximation error, which keeps shrinking during training; the flow's predicted width lags
@@ -226,8 +233,8 @@ def fit_marginal_calibration(
 
     Args:
         z: (n, d) base coordinates of held-out rows (from :func:`base_coordinates`).
-        seed: torch seed (the fit itself is deterministic; kept for reproducible initialisation).
-        steps, learning_rate: full-batch Adam iterations and step size.
+        max_iterations: iterations of full-batch L-BFGS (torch, strong-Wolfe line search); 100 reach the optimum
+            of 20 000 x 4 coordinates to ~1e-3 nats in ~10 s (60: 6 s; Adam needs >1500 steps for the same).
 
     Returns:
         ``(layer, stats)``: the fitted layer (eval mode, no gradients needed) and JSON-serialisable numbers:
@@ -235,11 +242,13 @@ def fit_marginal_calibration(
     """
     from nflows.distributions import StandardNormal
 
-    torch.manual_seed(seed)
     z = z.detach().to(torch.float32)
-    layer = _marginal_calibration_layer()
-    base = StandardNormal((z.shape[1],))
-    optimizer = torch.optim.Adam(layer.parameters(), lr=learning_rate)
+    layer = _marginal_calibration_layer().to(z.device)
+    base = StandardNormal((z.shape[1],)).to(z.device)
+    optimizer = torch.optim.LBFGS(
+        layer.parameters(), lr=1.0, max_iter=int(max_iterations), history_size=20, line_search_fn="strong_wolfe",
+        tolerance_grad=1e-9, tolerance_change=1e-12,
+    )
 
     def nll() -> torch.Tensor:
         zp, logdet = layer(z)
@@ -247,11 +256,14 @@ def fit_marginal_calibration(
 
     with torch.no_grad():
         before = float(nll())
-    for _ in range(int(steps)):
+
+    def closure() -> torch.Tensor:
         optimizer.zero_grad()
         loss = nll()
         loss.backward()
-        optimizer.step()
+        return loss
+
+    optimizer.step(closure)
     layer.eval()
     for parameter in layer.parameters():
         parameter.requires_grad_(False)
@@ -498,6 +510,9 @@ def train_npe(
     x_transform = str(_setting(settings, "x_transform"))
     if x_transform not in _X_TRANSFORMS:
         raise ValueError(f"npe.x_transform must be one of {_X_TRANSFORMS}, got {x_transform!r}")
+    calibration = str(_setting_or(settings, "calibration", "none"))
+    if calibration not in _CALIBRATIONS:
+        raise ValueError(f"npe.calibration must be one of {_CALIBRATIONS}, got {calibration!r}")
     noise_mode = str(_setting(settings, "noise"))
     if noise_mode not in ("none", "covariance"):
         raise ValueError(f"npe.noise must be 'none' or 'covariance', got {noise_mode!r}")
@@ -540,6 +555,9 @@ def train_npe(
         "num_bins": _NSF_NUM_BINS,
         "z_score_theta": "independent",
         "z_score_x": "independent",
+        "calibration": calibration,
+        "calibration_bins": _CALIBRATION_BINS,
+        "calibration_tail_bound": _CALIBRATION_TAIL_BOUND,
     }
     training = {
         "batch_size": int(_setting(settings, "batch_size")),
@@ -578,9 +596,9 @@ def train_npe(
     )(
         prior=prior_u, density_estimator=builder, device=device, show_progress_bars=False, tracker=_NullTracker()
     )
-    inference.append_simulations(
-        torch.as_tensor(u, dtype=torch.float32), torch.as_tensor(xt, dtype=torch.float32), data_device="cpu"
-    )
+    u_tensor = torch.as_tensor(u, dtype=torch.float32)
+    xt_tensor = torch.as_tensor(xt, dtype=torch.float32)
+    inference.append_simulations(u_tensor, xt_tensor, data_device="cpu")
     start = time.perf_counter()
     estimator = inference.train(
         training_batch_size=training["batch_size"],
@@ -592,6 +610,14 @@ def train_npe(
     )
     seconds = time.perf_counter() - start
     estimator.eval()
+    calibration_stats = None
+    if network["calibration"] == "marginal":
+        # sbi's validation rows: never used for a gradient step, only for early stopping and the lr schedule.
+        rows = inference.val_indices
+        parameter = next(estimator.parameters())
+        z = base_coordinates(estimator, u_tensor[rows].to(parameter.device), xt_tensor[rows].to(parameter.device))
+        layer, calibration_stats = fit_marginal_calibration(z)
+        _attach_calibration(estimator, layer.to(parameter.device))
 
     summary = inference.summary
     n_epochs = len(summary["training_loss"])
@@ -635,6 +661,7 @@ def train_npe(
             "best_validation_loss": best_val,
             "training_seconds": float(seconds),
             "seconds_per_epoch": float(seconds / max(n_epochs, 1)),
+            "calibration": calibration_stats,
         },
     }
     return TrainedNPE(density_estimator=estimator, metadata=metadata, loss_curve=loss_curve)
