@@ -168,9 +168,8 @@ def _build_density_estimator(network: Mapping[str, Any], bins: int, seed: int) -
     estimator = builder(dummy_u, dummy_x)
     calibration = network.get("calibration", "none")
     if calibration == "marginal":
-        _attach_calibration(
-            estimator, _marginal_calibration_layer(int(network["calibration_bins"]), float(network["calibration_tail_bound"]))
-        )
+        layer = _marginal_calibration_layer(int(network["calibration_bins"]), float(network["calibration_tail_bound"]))
+        _attach_calibration(estimator, layer)
     elif calibration != "none":
         raise ValueError(f"unknown calibration {calibration!r} in the network metadata; allowed: {_CALIBRATIONS}")
     return estimator
@@ -188,7 +187,9 @@ _CALIBRATION_TAIL_BOUND = 5.0
 _CALIBRATION_ROWS_PER_BIN = 1000
 
 
-def _marginal_calibration_layer(num_bins: int = _CALIBRATION_BINS, tail_bound: float = _CALIBRATION_TAIL_BOUND):
+def _marginal_calibration_layer(
+    num_bins: int = _CALIBRATION_BINS, tail_bound: float = _CALIBRATION_TAIL_BOUND
+) -> nn.Module:
     """An elementwise monotone rational-quadratic spline (nflows ``PiecewiseRationalQuadraticCDF``, Durkan et al.
     2019) on the flow's base coordinates, initialised to the identity, with linear (identity) tails."""
     from nflows.transforms import PiecewiseRationalQuadraticCDF
