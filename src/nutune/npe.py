@@ -207,16 +207,21 @@ def _attach_calibration(estimator: nn.Module, layer: nn.Module) -> None:
     flow._transform = CompositeTransform([flow._transform, layer])
 
 
-def base_coordinates(estimator: nn.Module, u: torch.Tensor, xt: torch.Tensor, chunk_size: int = 8192) -> torch.Tensor:
-    """z = f(u; x): the flow's base-space image of unit-box parameters u given transformed histograms xt."""
+def _detach_calibration(estimator: nn.Module) -> None:
+    """Undo :func:`_attach_calibration`: the flow as sbi trained it."""
     flow = estimator.net
-    out = []
+    flow._transform = flow._transform._transforms[0]
+
+
+def base_coordinates(estimator: nn.Module, u: torch.Tensor, xt: torch.Tensor, chunk_size: int = 8192) -> torch.Tensor:
+    """z = f(u; x): the flow's base-space image of unit-box parameters u given transformed histograms xt (nflows'
+    ``Flow.transform_to_noise``, in chunks)."""
+    flow = estimator.net
     with torch.no_grad():
-        for lo in range(0, len(u), chunk_size):
-            context = flow._embedding_net(xt[lo : lo + chunk_size])
-            z, _ = flow._transform(u[lo : lo + chunk_size], context=context)
-            out.append(z)
-    return torch.cat(out)
+        return torch.cat([
+            flow.transform_to_noise(u[lo : lo + chunk_size], context=xt[lo : lo + chunk_size])
+            for lo in range(0, len(u), chunk_size)
+        ])
 
 
 def fit_marginal_calibration(
@@ -291,8 +296,6 @@ def fit_marginal_calibration(
         np.round(stats["second_moment_before"], 3).tolist(), np.round(stats["second_moment_after"], 3).tolist(),
     )
     return layer, stats
-
-
 
 
 class _NullTracker:
@@ -833,7 +836,7 @@ class NutunePosterior:
         for member, meta in zip(self.members, self.metadata, strict=True):
             estimator = copy.deepcopy(member.posterior_estimator)
             if meta["network"].get("calibration", "none") != "none":
-                estimator.net._transform = estimator.net._transform._transforms[0]
+                _detach_calibration(estimator)
             meta = copy.deepcopy(meta)
             meta["network"]["calibration"] = "none"
             estimators.append(estimator)
