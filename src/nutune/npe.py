@@ -243,8 +243,10 @@ def fit_marginal_calibration(
 
     Args:
         z: (n, d) base coordinates of held-out rows (from :func:`base_coordinates`).
-        max_iterations: iterations of full-batch L-BFGS (torch, strong-Wolfe line search); 100 reach the optimum
-            of 20 000 x 4 coordinates to ~1e-3 nats in ~10 s (60: 6 s; Adam needs >1500 steps for the same).
+        max_iterations: iterations of full-batch L-BFGS (torch, strong-Wolfe line search). Measured on 20 000 x 4
+            synthetic coordinates (another process on the core): 60 iterations 5.9 s, 120 iterations 9.3 s, NLL
+            within 0.0011 nats of each other; 1500 Adam steps (lr 1e-2) took 147 s and ended 0.016 nats higher.
+            In the default run the 100-iteration fit took 7 s.
         num_bins: spline bins; default one per 1000 rows, clipped to [2, 16].
 
     Returns:
