@@ -143,16 +143,29 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from nutune.dials import MICROBOONE_TUNE_PHYSICAL
+from nutune.dials import MICROBOONE_TUNE_PHYSICAL, PARAMETER_NAMES
 from nutune.io import atomic_write
 from nutune.simulator.flux import resources_dir
 from nutune.simulator.templates import get_templates
 
-__all__ = ["PUBLISHED_FILE", "NUWRO_LIKE_POINT", "chi2", "calibration_table", "write_calibration_table"]
+__all__ = [
+    "PUBLISHED_FILE",
+    "NUWRO_LIKE_POINT",
+    "TUNE_SIGMA",
+    "chi2",
+    "fit_to_reference",
+    "calibration_table",
+    "write_calibration_table",
+]
 
 PUBLISHED_FILE = Path("published_predictions") / "t2k_cc0pi_anaI_genie_tune_and_nuwro_58bin.csv"
 #: θ at which the nuwro_like variant is compared with NuWro (config ``observations.nuwro_like.point``).
 NUWRO_LIKE_POINT = np.array([1.03, 1.0, 0.0, 1.0])
+#: The MicroBooNE tune's 1σ per parameter (M_A [GeV], N, x, s) — the unit of the fit test's shift θ̂ − θ (the
+#: tune's uncertainties as quoted by MicroBooNE, PRD 105, 072001 (2022), rounded as in issue 12).
+TUNE_SIGMA = np.array([0.10, 0.5, 1.0, 0.4])
+#: Bounds of the fit test (the physical validity box of the templates, :data:`VALID_RANGES`).
+_FIT_LIMITS = [(0.5, 1.5), (0.0, 10.0), (0.0, 1.0), (0.0, 2.0)]
 
 
 def chi2(prediction: np.ndarray, reference: np.ndarray, cov: np.ndarray, diagonal: bool = False) -> float:
@@ -161,6 +174,40 @@ def chi2(prediction: np.ndarray, reference: np.ndarray, cov: np.ndarray, diagona
     if diagonal:
         return float(np.sum(r**2 / np.diag(cov)))
     return float(r @ np.linalg.solve(cov, r))
+
+
+def fit_to_reference(templates, reference: np.ndarray, cov: np.ndarray, start: np.ndarray) -> tuple[np.ndarray, float]:
+    """θ̂ = argmin_θ χ²(builtin(θ), reference) over the 4 physical parameters (iminuit MIGRAD from ``start``,
+    bounded by the templates' valid box) and the minimum χ²: where the builtin would have to sit to reproduce a
+    GENIE curve. A builtin that lands where GENIE lands has θ̂ at GENIE's own θ."""
+    from iminuit import Minuit
+
+    inv = np.linalg.inv(cov)
+    reference = np.asarray(reference, float)
+
+    def objective(ma, norm, shape, strength):
+        r = templates.evaluate([ma, norm, shape, strength], bins=58)[0] - reference
+        return float(r @ inv @ r)
+
+    fit = Minuit(objective, *np.asarray(start, float))
+    fit.limits = _FIT_LIMITS
+    fit.errordef = Minuit.LEAST_SQUARES
+    fit.migrad()
+    return np.array(fit.values), float(fit.fval)
+
+
+def _fit_rows(common: dict, templates, theta, ref, cov) -> list[dict]:
+    theta_hat, chi2_min = fit_to_reference(templates, ref, cov, theta)
+    rows = [
+        {**common, "quantity": "fit_chi2_min", "cos_lo": np.nan, "cos_hi": np.nan, "builtin": np.nan,
+         "reference_value": np.nan, "value": chi2_min}
+    ]
+    for name, hat, true, sigma in zip(PARAMETER_NAMES, theta_hat, theta, TUNE_SIGMA):
+        rows.append(
+            {**common, "quantity": f"fit_shift_sigma:{name}", "cos_lo": np.nan, "cos_hi": np.nan,
+             "builtin": float(hat), "reference_value": float(true), "value": float((hat - true) / sigma)}
+        )
+    return rows
 
 
 def _comparison_rows(name, variant, ref_col, theta, builtin, ref, cov, table) -> list[dict]:
@@ -224,11 +271,14 @@ def calibration_table(
     cache_dir: str | os.PathLike | None = None,
     include_nuwro: bool = True,
 ) -> pd.DataFrame:
-    """Builtin vs real GENIE at the MicroBooNE tune (and nuwro_like vs NuWro): χ² and per-slice ratios.
+    """Builtin vs real GENIE at the MicroBooNE tune (and nuwro_like vs NuWro): χ², per-slice ratios, fit test.
 
     Returns a long table with columns ``comparison, variant, reference, theta, quantity, cos_lo, cos_hi,
     builtin, reference_value, value``; ``quantity`` is ``chi2_full_cov``, ``chi2_diag_cov``,
-    ``integral_ratio_58bins`` or ``slice_integral_ratio`` (builtin/reference integral over one cosθ slice).
+    ``integral_ratio_58bins`` (builtin/reference integral over the 58 bins; ``builtin`` and ``reference_value``
+    hold the two integrals), ``slice_integral_ratio`` (the same over one cosθ slice), and for the GENIE curve the
+    fit test: ``fit_chi2_min`` and ``fit_shift_sigma:<parameter>`` = (θ̂ − θ)/σ_tune with θ̂ of
+    :func:`fit_to_reference` in ``builtin`` and the true θ in ``reference_value`` (σ_tune = :data:`TUNE_SIGMA`).
     """
     table = pd.read_csv(resources_dir() / PUBLISHED_FILE)
     with np.load(resources_dir() / "t2k" / "t2k_cc0pi_2016_anaI.npz", allow_pickle=False) as data:
@@ -245,6 +295,13 @@ def calibration_table(
         table["microboone_tune"].to_numpy(float),
         cov,
         table,
+    )
+    rows += _fit_rows(
+        {key: rows[0][key] for key in ("comparison", "variant", "reference", "theta")},
+        nominal,
+        MICROBOONE_TUNE_PHYSICAL,
+        table["microboone_tune"].to_numpy(float),
+        cov,
     )
     if include_nuwro:
         alt = get_templates("nuwro_like", sample_seed=sample_seed, n_events=n_events, cache_dir=cache_dir)
@@ -268,3 +325,50 @@ def write_calibration_table(path: str | os.PathLike, **kwargs) -> pd.DataFrame:
     with atomic_write(path) as tmp:
         frame.to_csv(tmp, index=False)
     return frame
+
+
+def summary_lines(frame: pd.DataFrame) -> list[str]:
+    """Human-readable lines of :func:`calibration_table` (χ², integrals, slice ratios, fit test)."""
+    lines = []
+    for name, part in frame.groupby("comparison", sort=False):
+        get = dict(zip(part["quantity"], part["value"]))
+        integral = part[part["quantity"] == "integral_ratio_58bins"].iloc[0]
+        lines.append(
+            f"{name} (variant {part['variant'].iloc[0]}, θ = {part['theta'].iloc[0]}): "
+            f"χ² FULL {get['chi2_full_cov']:.2f}, DIAG {get['chi2_diag_cov']:.2f}; 58-bin integral builtin "
+            f"{integral['builtin']:.4f} vs reference {integral['reference_value']:.4f} ({integral['value']:.3f})"
+        )
+        slices = part[part["quantity"] == "slice_integral_ratio"]
+        lines.append(
+            "  slice ratios builtin/reference: "
+            + " ".join(f"[{lo:g},{hi:g}] {v:.3f}" for lo, hi, v in zip(slices.cos_lo, slices.cos_hi, slices.value))
+        )
+        shifts = part[part["quantity"].str.startswith("fit_shift_sigma:")]
+        if len(shifts):
+            lines.append(
+                f"  fit test: min χ² {get['fit_chi2_min']:.2f}; θ̂ − θ in tune σ: "
+                + ", ".join(
+                    f"{q.split(':', 1)[1]} {v:+.2f} (θ̂ {b:.4g})"
+                    for q, v, b in zip(shifts.quantity, shifts.value, shifts.builtin)
+                )
+            )
+    return lines
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m nutune.simulator.calibration [--output CSV] [--events N]``: print the calibration summary."""
+    import argparse
+
+    parser = argparse.ArgumentParser(description=main.__doc__)
+    parser.add_argument("--output", help="also write the long table to this CSV")
+    parser.add_argument("--events", type=int, default=1_000_000, help="thrown events per channel (1e6)")
+    parser.add_argument("--seed", type=int, default=20240601, help="template sample seed (20240601)")
+    args = parser.parse_args(argv)
+    kwargs = {"sample_seed": args.seed, "n_events": args.events}
+    frame = write_calibration_table(args.output, **kwargs) if args.output else calibration_table(**kwargs)
+    print("\n".join(summary_lines(frame)))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

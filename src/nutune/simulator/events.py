@@ -29,6 +29,7 @@ from nutune.simulator.crosssections import (
 from nutune.simulator.flux import T2KFlux, sample_energy
 from nutune.simulator.nieves_rpa import polarisation_factors, tensor_contraction
 from nutune.simulator.nuclear import local_fermi_momentum, sample_nucleon_momentum
+from nutune.simulator.valencia import NSV_Q3_MAX, d2sigma_dq0_dq3, sigma_total
 from nutune.simulator.variants import PhysicsConfig
 
 __all__ = [
@@ -122,9 +123,11 @@ def _lepton_kinematics(enu, q0, q3):
 
 def _observed_muon(enu, q0, q3, phys: PhysicsConfig, binning: Binning):
     """(p_μ, cosθ_μ, physical mask, 67-bin index) of channels generated in (E, q0, q3): the lepton kinematics, the
-    Coulomb shift of the outgoing muon's momentum (``phys.coulomb_shift``) and the T2K bin it lands in."""
+    Coulomb shift of the outgoing muon's momentum (``phys.coulomb_shift``, unless ``phys.coulomb_qe_only``: in
+    GENIE only ``NievesQELCCPXSec`` corrects the lepton for the nuclear Coulomb field) and the T2K bin."""
     p_mu, cos_mu, ok = _lepton_kinematics(enu, q0, q3)
-    p_mu = p_mu + phys.coulomb_shift
+    if not phys.coulomb_qe_only:
+        p_mu = p_mu + phys.coulomb_shift
     return p_mu, cos_mu, ok, binning.assign(p_mu, cos_mu)
 
 
@@ -266,11 +269,13 @@ def _gauss(x, mu, sigma):
 
 
 def _default_mec_q3_max(phys: PhysicsConfig) -> float:
+    if phys.mec_model == "genie_valencia":
+        return NSV_Q3_MAX
     return phys.val_q3_cut if phys.mec_model == "valencia" else phys.mar_q3_max
 
 
 def _default_mec_q0_shape(phys: PhysicsConfig, q0: np.ndarray, q3: np.ndarray) -> np.ndarray:
-    """q0 profile at fixed q3 of the default 2p2h model (normalised in q0 over the real line)."""
+    """q0 profile at fixed q3 of the parametrised 2p2h models (normalised in q0 over the real line)."""
     qe_ridge = np.sqrt(q3**2 + C.M_NUCLEON**2) - C.M_NUCLEON
     delta_ridge = np.sqrt(q3**2 + C.M_DELTA**2) - C.M_NUCLEON
     if phys.mec_model == "valencia":
@@ -279,7 +284,7 @@ def _default_mec_q0_shape(phys: PhysicsConfig, q0: np.ndarray, q3: np.ndarray) -
         return phys.val_f_nn * g1 + (1.0 - phys.val_f_nn) * g2
     if phys.mec_model == "martini":
         return _gauss(q0, 0.5 * (qe_ridge + delta_ridge), phys.mar_width_a + phys.mar_width_b * q3)
-    raise ValueError(f"mec_model {phys.mec_model!r} unknown; allowed: valencia, martini")
+    raise ValueError(f"mec_model {phys.mec_model!r} has no parametrised q0 profile; allowed: valencia, martini")
 
 
 def _default_mec_q3_envelope(phys: PhysicsConfig, q3: np.ndarray) -> np.ndarray:
@@ -288,24 +293,14 @@ def _default_mec_q3_envelope(phys: PhysicsConfig, q3: np.ndarray) -> np.ndarray:
     return np.where(q3 < phys.mar_q3_max, np.exp(-q3 / phys.mar_envelope_q3), 0.0)
 
 
-def mec_densities(phys: PhysicsConfig, enu, q0, q3) -> tuple[np.ndarray, np.ndarray]:
-    """Unnormalised (q0, q3) densities of the default 2p2h model and of GENIE's Empirical MEC at fixed E.
-
-    Default (physics.md §2.3b / §5): f_V = L(E, Q²)/E² · H(q0, q3). Empirical (GENIE ``EmpiricalMECPXSec2015``,
-    physics.md §2.3a): f_E = exp[−½((W − 2.15)/0.05)²]·Q²(1 + Q²/0.4)⁻⁸·L(E, Q²)·|∂(W, Q²)/∂(q0, q3)| with
-    W² = M₂² + 2M₂q0 − Q² for a cluster at rest and Jacobian 2q3M₂/W. Both vanish outside the physical region.
-    """
-    enu, q0, q3 = (np.asarray(a, dtype=float) for a in (enu, q0, q3))
-    _, _, phys_ok = _lepton_kinematics(enu, q0, q3)
+def _empirical_density(enu, q0, q3, phys_ok) -> np.ndarray:
+    """GENIE Empirical-MEC (q0, q3) density, unnormalised (physics.md §2.3a), zero outside ``phys_ok``."""
     q2 = q3**2 - q0**2
     lep = mec_lepton_factor(enu, q2)
-    f_v = np.where(
-        phys_ok, lep / enu**2 * _default_mec_q0_shape(phys, q0, q3) * _default_mec_q3_envelope(phys, q3), 0.0
-    )
     w2 = (q0 + C.M_CLUSTER) ** 2 - q3**2
     w_cl = np.sqrt(np.clip(w2, 1e-12, None))
     ok_e = phys_ok & (w2 > 0) & (q3 < EMPIRICAL_Q3_MAX)
-    f_e = np.where(
+    return np.where(
         ok_e,
         np.exp(-0.5 * ((w_cl - C.EMPIRICAL_MEC_MASS) / C.EMPIRICAL_MEC_WIDTH) ** 2)
         * q2
@@ -317,39 +312,62 @@ def mec_densities(phys: PhysicsConfig, enu, q0, q3) -> tuple[np.ndarray, np.ndar
         / w_cl,
         0.0,
     )
-    return f_v, f_e
+
+
+def mec_densities(phys: PhysicsConfig, enu, q0, q3) -> tuple[np.ndarray, np.ndarray]:
+    """(q0, q3) densities at fixed E of the default 2p2h model and of GENIE's Empirical MEC.
+
+    Default: for ``mec_model == "genie_valencia"`` GENIE's own Valencia d²σ/dq0 dq3 per ¹²C from the hadron
+    tensors (:mod:`nutune.simulator.valencia`, absolute, 1e-38 cm²/GeV²); for the parametrised models
+    (physics.md §2.3b / §5) the unnormalised f_V = L(E, Q²)/E² · H(q0, q3). Empirical (GENIE
+    ``EmpiricalMECPXSec2015``, physics.md §2.3a): f_E = exp[−½((W − 2.15)/0.05)²]·Q²(1 + Q²/0.4)⁻⁸·L(E, Q²)·
+    |∂(W, Q²)/∂(q0, q3)| with W² = M₂² + 2M₂q0 − Q² for a cluster at rest and Jacobian 2q3M₂/W, unnormalised.
+    Both vanish outside the physical region.
+    """
+    enu, q0, q3 = (np.asarray(a, dtype=float) for a in (enu, q0, q3))
+    _, _, phys_ok = _lepton_kinematics(enu, q0, q3)
+    if phys.mec_model == "genie_valencia":
+        f_v = np.where(phys_ok, d2sigma_dq0_dq3(enu, q0, q3), 0.0)
+    else:
+        lep = mec_lepton_factor(enu, q3**2 - q0**2)
+        shape = _default_mec_q0_shape(phys, q0, q3) * _default_mec_q3_envelope(phys, q3)
+        f_v = np.where(phys_ok, lep / enu**2 * shape, 0.0)
+    return f_v, _empirical_density(enu, q0, q3, phys_ok)
+
+
+def _integrate_q0q3(density, enu: float, q3_max: float, n_q3: int, n_q0: int) -> float:
+    """∫∫ density(E, q0, q3) dq0 dq3 over the physical region by Gauss–Legendre quadrature: q3 on (0, q3_max), at
+    fixed (E, q3) q0 on the single interval (0, E − √((E − q3)² + m_μ²))."""
+    xq, wq = np.polynomial.legendre.leggauss(n_q0)
+    x3, w3 = np.polynomial.legendre.leggauss(n_q3)
+    q3 = 0.5 * q3_max * (x3 + 1.0)
+    q0_max = enu - np.sqrt((enu - q3) ** 2 + C.M_MUON**2)
+    good = q0_max > 0
+    if not good.any():
+        return 0.0
+    half = 0.5 * q0_max[good]
+    q0 = half[:, None] * (xq[None, :] + 1.0)
+    f = density(np.full(q0.shape, enu), q0, np.broadcast_to(q3[good][:, None], q0.shape))
+    return float(0.5 * q3_max * np.sum(w3[good] * half * (f @ wq)))
 
 
 def _mec_normalisers(phys: PhysicsConfig, e_grid: np.ndarray, n_q3: int = 400, n_q0: int = 160):
-    """Z_V(E), Z_E(E): ∫∫ f dq0 dq3 over the physical region, by Gauss-Legendre quadrature.
+    """Z_V(E), Z_E(E): the integrals of :func:`mec_densities` over the physical region at each E of ``e_grid``.
 
-    At fixed (E, q3) the physical q0 range is the single interval (0, E − √((E − q3)² + m_μ²)), integrated with
-    ``n_q0`` nodes; q3 runs over the model supports with ``n_q3`` nodes.
+    For ``genie_valencia`` Z_V is GENIE's total Valencia σ(E) (:func:`valencia.sigma_total`, the integral of the
+    tensor density on a 5 MeV grid — the event record's σ_def of ``GReWeightXSecMEC``).
     """
-    xq, wq = np.polynomial.legendre.leggauss(n_q0)
-    x3, w3 = np.polynomial.legendre.leggauss(n_q3)
-    z_v = np.zeros(e_grid.size)
-    z_e = np.zeros(e_grid.size)
-    for j, (q3_max, which) in enumerate(((_default_mec_q3_max(phys), 0), (EMPIRICAL_Q3_MAX, 1))):
-        q3 = 0.5 * q3_max * (x3 + 1.0)
-        for i, enu in enumerate(e_grid):
-            q0_max = enu - np.sqrt((enu - q3) ** 2 + C.M_MUON**2)
-            good = q0_max > 0
-            if not good.any():
-                continue
-            q3g = q3[good]
-            half = 0.5 * q0_max[good]
-            q0 = half[:, None] * (xq[None, :] + 1.0)
-            f = mec_densities(phys, np.full(q0.shape, enu), q0, np.broadcast_to(q3g[:, None], q0.shape))[
-                which
-            ]
-            inner = half * (f @ wq)
-            val = 0.5 * q3_max * np.sum(w3[good] * inner)
-            if j == 0:
-                z_v[i] = val
-            else:
-                z_e[i] = val
-        del which
+    def empirical(enu, q0, q3):
+        return mec_densities(phys, enu, q0, q3)[1]
+
+    def default(enu, q0, q3):
+        return mec_densities(phys, enu, q0, q3)[0]
+
+    z_e = np.array([_integrate_q0q3(empirical, e, EMPIRICAL_Q3_MAX, n_q3, n_q0) for e in e_grid])
+    if phys.mec_model == "genie_valencia":
+        return sigma_total(e_grid), z_e
+    q3_max = _default_mec_q3_max(phys)
+    z_v = np.array([_integrate_q0q3(default, e, q3_max, n_q3, n_q0) for e in e_grid])
     return z_v, z_e
 
 
@@ -358,16 +376,76 @@ def mec_energy_grid() -> np.ndarray:
     return np.unique(np.concatenate([np.linspace(0.1, 3.0, 146), np.geomspace(3.0, 30.0, 40)]))
 
 
+#: (q0, q3) cells [GeV] of the tensor-model proposal: 5 MeV squares on the hadron tensor's [0.01, 1.2]² grid.
+_TENSOR_CELLS = 238
+_TENSOR_UNIFORM_SHARE = 0.1
+
+
+def _tensor_proposal_table(flux: T2KFlux) -> tuple[np.ndarray, float, np.ndarray]:
+    """Cell edges, cell width and cell probabilities of the Valencia-tensor (q0, q3) proposal: the flux-averaged
+    GENIE density at the cell centres (E at the flux-bin centres), mixed with 10 % uniform over the square."""
+    edges = np.linspace(0.01, NSV_Q3_MAX, _TENSOR_CELLS + 1)
+    width = float(edges[1] - edges[0])
+    mid = 0.5 * (edges[1:] + edges[:-1])
+    g0, g3 = np.meshgrid(mid, mid, indexing="ij")
+    centres = 0.5 * (flux.edges[1:] + flux.edges[:-1])
+    avg = np.zeros(g0.shape)
+    for e, rate in zip(centres, flux.rate):
+        if rate > 0:
+            avg += rate * d2sigma_dq0_dq3(e, g0, g3)
+    prob = avg.ravel() / avg.sum()
+    prob = (1.0 - _TENSOR_UNIFORM_SHARE) * prob + _TENSOR_UNIFORM_SHARE / prob.size
+    return edges, width, prob
+
+
+def _sample_default_mec_q0q3(phys: PhysicsConfig, flux: T2KFlux, rng: np.random.Generator, n: int):
+    """(q0, q3) draws from the default model's proposal and a function giving that proposal's density."""
+    if phys.mec_model == "genie_valencia":
+        edges, width, prob = _tensor_proposal_table(flux)
+        cells = rng.choice(prob.size, size=n, p=prob)
+        i0, i3 = np.divmod(cells, _TENSOR_CELLS)
+        q0 = edges[i0] + width * rng.random(n)
+        q3 = edges[i3] + width * rng.random(n)
+
+        def density(q0, q3):
+            j0 = np.floor((q0 - edges[0]) / width).astype(int)
+            j3 = np.floor((q3 - edges[0]) / width).astype(int)
+            inside = (j0 >= 0) & (j0 < _TENSOR_CELLS) & (j3 >= 0) & (j3 < _TENSOR_CELLS)
+            flat = np.where(inside, j0 * _TENSOR_CELLS + j3, 0)
+            return np.where(inside, prob[flat] / width**2, 0.0)
+
+        return q0, q3, density
+    q3_max_v = _default_mec_q3_max(phys)
+    q3 = q3_max_v * rng.random(n)
+    qe_ridge = np.sqrt(q3**2 + C.M_NUCLEON**2) - C.M_NUCLEON
+    de_ridge = np.sqrt(q3**2 + C.M_DELTA**2) - C.M_NUCLEON
+    if phys.mec_model == "valencia":
+        first = rng.random(n) < phys.val_f_nn
+        mu = np.where(first, qe_ridge + phys.val_delta1, de_ridge + phys.val_delta2)
+        sd = np.where(first, phys.val_sigma1_a + phys.val_sigma1_b * q3, phys.val_sigma2)
+    else:
+        mu = 0.5 * (qe_ridge + de_ridge)
+        sd = phys.mar_width_a + phys.mar_width_b * q3
+    q0 = mu + sd * rng.standard_normal(n)
+
+    def density(q0, q3):
+        return np.where(q3 < q3_max_v, _default_mec_q0_shape(phys, q0, q3) / q3_max_v, 0.0)
+
+    return q0, q3, density
+
+
 def generate_mec(
     phys: PhysicsConfig, flux: T2KFlux, binning: Binning, rng: np.random.Generator, n: int
 ) -> MECSample:
     """CC 2p2h on ¹²C: default-model and Empirical-shape weights from one mixture-sampled (q0, q3) sample.
 
-    E_ν ~ flux × σ(E); (q0, q3) ~ ½ q_V + ½ q_E where q_V samples q3 uniformly on the default support and q0 from
-    the default model's q0 profile, and q_E samples q3 uniformly on [0.2, 2] GeV and W ~ N(2.15, 0.05) with
-    q0 = √(W² + q3²) − M₂ (physics.md §4.2). Then w_V = σ(E)·p_V/q and w_E = σ(E)·p_E/q·1[p_V > 0] per ¹²C / 13,
-    i.e. the Empirical shape at the *default* model's σ(E) on the default model's support — GENIE
-    ``GReWeightXSecMEC::CalcWeightXSecShape`` (§1.4) applied to Valencia-generated events.
+    E_ν ~ flux × σ_V(E); (q0, q3) ~ ½ q_V + ½ q_E where q_V is the default model's proposal (for GENIE's Valencia
+    tensors: the flux-averaged tensor density on 5 MeV cells plus 10 % uniform; for the parametrised models: q3
+    uniform on the support, q0 from the model's q0 profile) and q_E samples q3 uniformly on [0.2, 2] GeV and
+    W ~ N(2.15, 0.05) with q0 = √(W² + q3²) − M₂ (physics.md §4.2). Then w_V = σ_V(E)·p_V/q and
+    w_E = σ_V(E)·p_E/q·1[p_V > 0] per ¹²C / 13 with p = f/Z normalised at each E, i.e. the Empirical shape at the
+    *default* model's σ(E) on the default model's support — GENIE ``GReWeightXSecMEC::CalcWeightXSecShape``
+    (§1.4) applied to Valencia-generated events. For the tensor model σ_V·p_V is GENIE's d²σ/dq0 dq3 itself.
 
     Hit-cluster kinematics (GENIE source, see ``calibration.py``): the muon of a Valencia event is drawn in the
     lab at the lab E_ν (``MECGenerator::SelectNSVLeptonKinematics``; the cluster's Fermi momentum and removal
@@ -375,28 +453,17 @@ def generate_mec(
     Empirical density for a cluster *at rest* with its PDG mass ≈ 2M (``Target::SetHitNucPdg`` resets the hit
     cluster 4-momentum to (0, 0, 0, M_cluster); W stored with 2M), hence M₂ = 2M at rest and lab E here.
     """
-    sigma_fn = (
-        (lambda e: sigma_valencia(e, phys))
-        if phys.mec_model == "valencia"
-        else (lambda e: sigma_martini(e, phys))
-    )
-    enu, w_flux = sample_energy(flux, rng, n, sigma_fn)
-    q3_max_v = _default_mec_q3_max(phys)
-    use_v = rng.random(n) < 0.5
-    # component V: q3 uniform, q0 from the default q0 profile (a Gaussian or a 2-Gaussian mixture)
-    q3_v = q3_max_v * rng.random(n)
-    if phys.mec_model == "valencia":
-        qe_ridge = np.sqrt(q3_v**2 + C.M_NUCLEON**2) - C.M_NUCLEON
-        de_ridge = np.sqrt(q3_v**2 + C.M_DELTA**2) - C.M_NUCLEON
-        first = rng.random(n) < phys.val_f_nn
-        mu = np.where(first, qe_ridge + phys.val_delta1, de_ridge + phys.val_delta2)
-        sd = np.where(first, phys.val_sigma1_a + phys.val_sigma1_b * q3_v, phys.val_sigma2)
+    e_grid = mec_energy_grid()
+    z_v_tab, z_e_tab = _mec_normalisers(phys, e_grid)
+    if phys.mec_model == "genie_valencia":
+        sigma_fn = lambda e: np.interp(e, e_grid, z_v_tab, left=0.0)  # noqa: E731
+    elif phys.mec_model == "valencia":
+        sigma_fn = lambda e: sigma_valencia(e, phys)  # noqa: E731
     else:
-        qe_ridge = np.sqrt(q3_v**2 + C.M_NUCLEON**2) - C.M_NUCLEON
-        de_ridge = np.sqrt(q3_v**2 + C.M_DELTA**2) - C.M_NUCLEON
-        mu = 0.5 * (qe_ridge + de_ridge)
-        sd = phys.mar_width_a + phys.mar_width_b * q3_v
-    q0_v = mu + sd * rng.standard_normal(n)
+        sigma_fn = lambda e: sigma_martini(e, phys)  # noqa: E731
+    enu, w_flux = sample_energy(flux, rng, n, sigma_fn)
+    use_v = rng.random(n) < 0.5
+    q0_v, q3_v, density_v = _sample_default_mec_q0q3(phys, flux, rng, n)
     # component E: q3 uniform, W Gaussian
     q3_e = _EMPIRICAL_Q3_MIN + (EMPIRICAL_Q3_MAX - _EMPIRICAL_Q3_MIN) * rng.random(n)
     w_cl = C.EMPIRICAL_MEC_MASS + C.EMPIRICAL_MEC_WIDTH * rng.standard_normal(n)
@@ -404,7 +471,6 @@ def generate_mec(
     q0 = np.where(use_v, q0_v, q0_e)
     q3 = np.where(use_v, q3_v, q3_e)
     # mixture proposal density in (q0, q3)
-    dens_v = np.where(q3 < q3_max_v, _default_mec_q0_shape(phys, q0, q3) / q3_max_v, 0.0)
     w2 = (q0 + C.M_CLUSTER) ** 2 - q3**2
     w_at = np.sqrt(np.clip(w2, 1e-12, None))
     in_e = (w2 > 0) & (q3 >= _EMPIRICAL_Q3_MIN) & (q3 < EMPIRICAL_Q3_MAX)
@@ -416,10 +482,8 @@ def generate_mec(
         / (EMPIRICAL_Q3_MAX - _EMPIRICAL_Q3_MIN),
         0.0,
     )
-    proposal = 0.5 * dens_v + 0.5 * dens_e
+    proposal = 0.5 * density_v(q0, q3) + 0.5 * dens_e
     f_v, f_e = mec_densities(phys, enu, q0, q3)
-    e_grid = mec_energy_grid()
-    z_v_tab, z_e_tab = _mec_normalisers(phys, e_grid)
     z_v = np.interp(enu, e_grid, z_v_tab)
     z_e = np.interp(enu, e_grid, z_e_tab)
     sigma = sigma_fn(enu)
@@ -444,7 +508,6 @@ def generate_mec(
         w_e=w_e[keep],
         n_thrown=n,
     )
-
 
 # --------------------------------------------------------------------------------------------------------------
 # Δ production followed by pion absorption

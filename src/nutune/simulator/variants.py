@@ -55,6 +55,7 @@ class PhysicsConfig:
     mho_alpha: float = 1.08  # 12C modified harmonic oscillator (de Vries 1987)
     mho_a_fm: float = 1.69
     coulomb_shift: float = 0.0  # shift of the outgoing muon momentum [GeV] (negative = slower mu-)
+    coulomb_qe_only: bool = False  # GENIE: only NievesQELCCPXSec corrects the lepton (MEC and RES do not)
     # --- form factors ---
     vector_ff: str = "dipole"  # "dipole" (G_E^n = 0), "galster", "bbba05"
     # --- RPA (physics.md §2.2, NUISANCE BeRPA.h) ---
@@ -68,7 +69,7 @@ class PhysicsConfig:
     berpa_e: float = 0.88
     berpa_u: float = 1.2
     # --- 2p2h (physics.md §2.3) ---
-    mec_model: str = "valencia"  # "valencia" (Nieves-like, q3 cut) or "martini"
+    mec_model: str = "valencia"  # "genie_valencia" (GENIE's hadron tensors), "valencia" (parametrised), "martini"
     val_delta1: float = 0.06
     val_sigma1_a: float = 0.05
     val_sigma1_b: float = 0.06
@@ -105,7 +106,13 @@ class PhysicsConfig:
 PROTOTYPE = PhysicsConfig(name="prototype")
 
 NOMINAL = PhysicsConfig(
-    name="nominal", nuclear_model="lfg", binding_energy=0.027, coulomb_shift=-0.003, rpa="nieves"
+    name="nominal",
+    nuclear_model="lfg",
+    binding_energy=0.027,
+    coulomb_shift=-0.003,
+    coulomb_qe_only=True,
+    rpa="nieves",
+    mec_model="genie_valencia",
 )
 
 NUWRO_LIKE = PhysicsConfig(
