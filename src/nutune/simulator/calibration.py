@@ -202,7 +202,7 @@ def _fit_rows(common: dict, templates, theta, ref, cov) -> list[dict]:
         {**common, "quantity": "fit_chi2_min", "cos_lo": np.nan, "cos_hi": np.nan, "builtin": np.nan,
          "reference_value": np.nan, "value": chi2_min}
     ]
-    for name, hat, true, sigma in zip(PARAMETER_NAMES, theta_hat, theta, TUNE_SIGMA):
+    for name, hat, true, sigma in zip(PARAMETER_NAMES, theta_hat, theta, TUNE_SIGMA, strict=False):
         rows.append(
             {**common, "quantity": f"fit_shift_sigma:{name}", "cos_lo": np.nan, "cos_hi": np.nan,
              "builtin": float(hat), "reference_value": float(true), "value": float((hat - true) / sigma)}
@@ -331,7 +331,7 @@ def summary_lines(frame: pd.DataFrame) -> list[str]:
     """Human-readable lines of :func:`calibration_table` (χ², integrals, slice ratios, fit test)."""
     lines = []
     for name, part in frame.groupby("comparison", sort=False):
-        get = dict(zip(part["quantity"], part["value"]))
+        get = dict(zip(part["quantity"], part["value"], strict=False))
         integral = part[part["quantity"] == "integral_ratio_58bins"].iloc[0]
         lines.append(
             f"{name} (variant {part['variant'].iloc[0]}, θ = {part['theta'].iloc[0]}): "
@@ -341,7 +341,7 @@ def summary_lines(frame: pd.DataFrame) -> list[str]:
         slices = part[part["quantity"] == "slice_integral_ratio"]
         lines.append(
             "  slice ratios builtin/reference: "
-            + " ".join(f"[{lo:g},{hi:g}] {v:.3f}" for lo, hi, v in zip(slices.cos_lo, slices.cos_hi, slices.value))
+            + " ".join(f"[{lo:g},{hi:g}] {v:.3f}" for lo, hi, v in zip(slices.cos_lo, slices.cos_hi, slices.value, strict=False))
         )
         shifts = part[part["quantity"].str.startswith("fit_shift_sigma:")]
         if len(shifts):
@@ -349,7 +349,7 @@ def summary_lines(frame: pd.DataFrame) -> list[str]:
                 f"  fit test: min χ² {get['fit_chi2_min']:.2f}; θ̂ − θ in tune σ: "
                 + ", ".join(
                     f"{q.split(':', 1)[1]} {v:+.2f} (θ̂ {b:.4g})"
-                    for q, v, b in zip(shifts.quantity, shifts.value, shifts.builtin)
+                    for q, v, b in zip(shifts.quantity, shifts.value, shifts.builtin, strict=False)
                 )
             )
     return lines

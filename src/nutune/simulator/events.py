@@ -390,7 +390,7 @@ def _tensor_proposal_table(flux: T2KFlux) -> tuple[np.ndarray, float, np.ndarray
     g0, g3 = np.meshgrid(mid, mid, indexing="ij")
     centres = 0.5 * (flux.edges[1:] + flux.edges[:-1])
     avg = np.zeros(g0.shape)
-    for e, rate in zip(centres, flux.rate):
+    for e, rate in zip(centres, flux.rate, strict=False):
         if rate > 0:
             avg += rate * d2sigma_dq0_dq3(e, g0, g3)
     prob = avg.ravel() / avg.sum()
