@@ -60,8 +60,10 @@ def _mono_flux(enu: float) -> T2KFlux:
     return T2KFlux(edges=np.array([enu - 1e-4, enu + 1e-4]), rate=np.array([1.0]))
 
 
-@pytest.mark.parametrize(("physics", "band"), [(PROTOTYPE, (0.88, 0.95)), (NOMINAL, (0.88, 0.96))])
+@pytest.mark.parametrize(("physics", "band"), [(PROTOTYPE, (0.88, 0.95)), (NOMINAL, (0.80, 0.88))])
 def test_fermi_gas_over_free_ratio_at_1gev(physics, band):
+    """RPA-off σ per neutron over the free dipole Llewellyn Smith σ at 1 GeV. NOMINAL is GENIE's Nieves model:
+    Pauli blocking, GENIE's binding (≈ −5 %), form factors at Q̃² (≈ −5 %) and BBA07 (≈ −3 %) give 0.84."""
     qe = generate_qe(physics, _mono_flux(1.0), load_binning(), rng(1, "test", "rfg"), 200_000)
     sigma_per_neutron = np.sum(qe.w_nom / qe.rpa_ratio) * 13.0 / 6.0
     ratio = sigma_per_neutron / free_ccqe_sigma(1.0, MA_NOMINAL_GEV)
@@ -175,7 +177,8 @@ def test_nieves_rpa_is_q0_q3_dependent_and_matches_berpa_at_low_q2(sample):
     r_lo_q3 = np.sum(qe.w_nom[qe.q3 < 0.3]) / np.sum(off[qe.q3 < 0.3])
     r_hi_q3 = np.sum(qe.w_nom[qe.q3 > 0.8]) / np.sum(off[qe.q3 > 0.8])
     assert r_lo_q3 < 0.75 < 1.05 < r_hi_q3
-    assert qe.rpa_ratio.min() >= NOMINAL.nieves_rpa_floor - 1e-12
+    # GENIE's Nieves R has no floor: a few per cent of the low-Q² strength has R < 1/3
+    assert 0.1 < qe.rpa_ratio.min() < 1.0 / 3.0
 
 
 def test_local_fermi_gas_density_and_momentum():

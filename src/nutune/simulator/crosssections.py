@@ -45,7 +45,8 @@ def vector_form_factors(q2: np.ndarray, model: str = "dipole") -> tuple[np.ndarr
         q2: Q² [GeV²].
         model: ``"dipole"`` (GENIE ``LwlynSmithFFCC/Dipole``: G_E^n = 0, M_V = 0.84 GeV), ``"galster"``
             (dipole with G_E^n = −μ_n τ G_D/(1 + 5.6τ), Galster et al., NPB 32, 221 (1971)) or ``"bbba05"``
-            (Bradford, Bodek, Budd, Arrington, NPB PS 159, 127 (2006)).
+            (Bradford, Bodek, Budd, Arrington, NPB PS 159, 127 (2006)) or ``"bba07"`` (GENIE G18_10a's elastic
+            form factors, :func:`nutune.simulator.qe_nieves.bba07_form_factors`).
     """
     q2 = np.asarray(q2, dtype=float)
     tau = q2 / (4.0 * C.M_NUCLEON**2)
@@ -53,13 +54,17 @@ def vector_form_factors(q2: np.ndarray, model: str = "dipole") -> tuple[np.ndarr
         gd = (1.0 + q2 / C.M_V**2) ** -2
         gep, gmp, gmn = gd, C.MU_P * gd, C.MU_N * gd
         gen = -C.MU_N * tau * gd / (1.0 + 5.6 * tau) if model == "galster" else np.zeros_like(q2)
+    elif model == "bba07":
+        from nutune.simulator.qe_nieves import bba07_form_factors
+
+        return bba07_form_factors(q2)
     elif model == "bbba05":
         gep = _bbba05(tau, (1.0, -0.0578), (11.1, 13.6, 33.0))
         gmp = C.MU_P * _bbba05(tau, (1.0, 0.150), (11.1, 19.6, 7.54))
         gmn = C.MU_N * _bbba05(tau, (1.0, 1.81), (14.1, 20.7, 68.7))
         gen = _bbba05(tau, (0.0, 1.25, 1.30), (-9.86, 305.0, -758.0, 802.0))
     else:
-        raise ValueError(f"vector form-factor model {model!r} unknown; allowed: dipole, galster, bbba05")
+        raise ValueError(f"vector form-factor model {model!r} unknown; allowed: dipole, galster, bbba05, bba07")
     gev = gep - gen
     gmv = gmp - gmn
     f1 = (gev + tau * gmv) / (1.0 + tau)

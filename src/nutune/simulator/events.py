@@ -29,6 +29,7 @@ from nutune.simulator.crosssections import (
 from nutune.simulator.flux import T2KFlux, sample_energy
 from nutune.simulator.nieves_rpa import polarisation_factors, tensor_contraction
 from nutune.simulator.nuclear import local_fermi_momentum, sample_nucleon_momentum
+from nutune.simulator.qe_nieves import generate_kinematics, genie_sampling_factor, nieves_weights
 from nutune.simulator.valencia import NSV_Q3_MAX, d2sigma_dq0_dq3, sigma_total
 from nutune.simulator.variants import PhysicsConfig
 
@@ -61,13 +62,14 @@ class QESample:
     bin67: np.ndarray
     w_nom: np.ndarray  # includes R: 1e-38 cm² per CH nucleon per thrown event at M_A,nom with RPA on
     rpa_ratio: np.ndarray  # R = σ_on/σ_off
-    c_hat: np.ndarray  # (3, n): dσ/dQ²(M_A)/dσ/dQ²(M_A,nom) = ĉ₀ + ĉ₁ g + ĉ₂ g²
+    c_hat: np.ndarray  # (3, n): dσ(M_A)/dσ(M_A,nom) = ĉ₀ + ĉ₁ g + ĉ₂ g², g = g(q2_axial; M_A)
     n_thrown: int
     ma_generation: float = MA_NOMINAL_GEV
+    q2_axial: np.ndarray | None = None  # Q² of the axial form factor (Nieves: Q̃², de Forest); None = q2
 
     def ma_ratio(self, ma: float) -> np.ndarray:
         """Per-event GENIE MaCCQE weight dσ(M_A)/dσ(M_A,nom) at the stored kinematics (physics.md §1.2)."""
-        g = dipole_axial(self.q2, ma)
+        g = dipole_axial(self.q2 if self.q2_axial is None else self.q2_axial, ma)
         return self.c_hat[0] + g * (self.c_hat[1] + g * self.c_hat[2])
 
 
@@ -132,6 +134,53 @@ def _observed_muon(enu, q0, q3, phys: PhysicsConfig, binning: Binning):
 
 
 def generate_qe(
+    phys: PhysicsConfig, flux: T2KFlux, binning: Binning, rng: np.random.Generator, n: int
+) -> QESample:
+    """CCQE ν_μ n → μ⁻ p on ¹²C: GENIE's Nieves model (``phys.qe_model == "genie_nieves"``, :func:`_generate_qe_nieves`)
+    or Llewellyn Smith × an RPA ratio on a Fermi gas (:func:`_generate_qe_llewellyn_smith`)."""
+    if phys.qe_model == "genie_nieves":
+        return _generate_qe_nieves(phys, flux, binning, rng, n)
+    if phys.qe_model == "llewellyn_smith":
+        return _generate_qe_llewellyn_smith(phys, flux, binning, rng, n)
+    raise ValueError(f"qe_model {phys.qe_model!r} unknown; allowed: genie_nieves, llewellyn_smith")
+
+
+def _generate_qe_nieves(
+    phys: PhysicsConfig, flux: T2KFlux, binning: Binning, rng: np.random.Generator, n: int
+) -> QESample:
+    """CCQE exactly as GENIE G18_10a's ``NievesQELCCPXSec`` + ``LocalFGM`` + ``QELEventGenerator`` (:mod:`qe_nieves`).
+
+    Weight per thrown event: (6/13)·4π dσ/dΩ₀ (RPA on, nominal M_A, Coulomb factor) / n, optionally reshaped to
+    GENIE's generator sampling (``phys.genie_qel_sampling``, :func:`qe_nieves.genie_sampling_factor` on 40 × 16
+    equal-population E_ν × radius cells); the MaCCQE coefficients come from the same Nieves contraction.
+    """
+    enu, w_e = sample_energy(flux, rng, n)
+    kin = generate_kinematics(enu, rng, phys)
+    out = nieves_weights(kin, phys, MA_NOMINAL_GEV)
+    w = (C.NEUTRONS_C12 / C.NUCLEONS_PER_CH) * out["w"] * w_e / n
+    if phys.genie_qel_sampling:
+        w = w * genie_sampling_factor(kin, out["w"])
+    if phys.rpa == "none":
+        raise ValueError("qe_model genie_nieves always has GENIE's RPA (RPA_CCQE reweights it off)")
+    bin67 = binning.assign(out["p_mu"], out["cos_mu"])
+    keep = out["ok"] & (bin67 >= 0) & (w > 0)
+    return QESample(
+        enu=enu[keep],
+        q0=out["q0"][keep],
+        q3=out["q3"][keep],
+        q2=out["q2"][keep],
+        p_mu=out["p_mu"][keep],
+        cos_mu=out["cos_mu"][keep],
+        bin67=bin67[keep],
+        w_nom=w[keep],
+        rpa_ratio=out["rpa_ratio"][keep],
+        c_hat=out["c_hat"][:, keep],
+        n_thrown=n,
+        q2_axial=out["q2_axial"][keep],
+    )
+
+
+def _generate_qe_llewellyn_smith(
     phys: PhysicsConfig, flux: T2KFlux, binning: Binning, rng: np.random.Generator, n: int
 ) -> QESample:
     """CCQE ν_μ n → μ⁻ p on ¹²C in a relativistic (or local) Fermi gas, GENIE-v2-like (physics.md §2.1).

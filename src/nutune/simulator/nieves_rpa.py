@@ -93,8 +93,8 @@ def _pzeta(z):
     return np.where(az > 50.0, big, np.where(az < 1e-2, small, mid))
 
 
-def _delta_width(s, m):
-    """In-free-space Δ → πN width (p-wave, f*²/4π from f*²/f² = 4.5) at invariant mass² s [GeV]."""
+def _delta_width(s, m, fs2_f2=_FS2_F2):
+    """In-free-space Δ → πN width (p-wave, f*²/4π from f*²/f², default 4.5) at invariant mass² s [GeV]."""
     mpi2 = C.M_PION**2
     ok = s > (m + C.M_PION) ** 2
     s_safe = np.where(ok, s, (m + C.M_PION + 1e-3) ** 2)
@@ -103,31 +103,32 @@ def _delta_width(s, m):
         np.clip(s_safe**2 + mpi2**2 + m**4 - 2.0 * (s_safe * mpi2 + s_safe * m * m + mpi2 * m * m), 0, None)
     )
     qcm = qcm / (2.0 * rs)
-    g = _FS2_F2 * qcm**3 * (m + np.sqrt(m * m + qcm**2)) / (mpi2 * 12.0 * np.pi * rs)
+    g = fs2_f2 * qcm**3 * (m + np.sqrt(m * m + qcm**2)) / (mpi2 * 12.0 * np.pi * rs)
     return np.where(ok, g, 0.0)
 
 
-def delta_lindhard(q0, dq, rho, kf, m=C.M_NUCLEON):
-    """Δh Lindhard function U_Δ [GeV²] (Oset et al., Phys. Rep. 188, 79 (1990), Eq. A.4); ρ in GeV³."""
+def delta_lindhard(q0, dq, rho, kf, m=C.M_NUCLEON, fs2_f2=_FS2_F2):
+    """Δh Lindhard function U_Δ [GeV²] (Oset et al., Phys. Rep. 188, 79 (1990), Eq. A.4); ρ in GeV³; f*²/f²."""
     md = C.M_DELTA
     w_r = md - m
     aux1 = m * m + q0 * q0 - dq * dq
     aux2 = 2.0 * q0 * np.sqrt(m * m + 3.0 * kf * kf / 5.0)
-    gamma = _delta_width(aux1 + aux2, m)
-    gammap = _delta_width(aux1 - aux2, m)
+    gamma = _delta_width(aux1 + aux2, m, fs2_f2)
+    gammap = _delta_width(aux1 - aux2, m, fs2_f2)
     z = (q0 - dq * dq / (2.0 * md) - w_r + 0.5j * gamma) * md / (dq * kf)
     zp = (-q0 - dq * dq / (2.0 * md) - w_r + 0.5j * gammap) * md / (dq * kf)
-    return 2.0 * rho * md * (_pzeta(z) + _pzeta(zp)) * _FS2_F2 / (dq * kf * 3.0)
+    return 2.0 * rho * md * (_pzeta(z) + _pzeta(zp)) * fs2_f2 / (dq * kf * 3.0)
 
 
-def polarisation_factors(q0t, dq, kf, rho_over_rho0):
-    """(C_N, C_T, C_L) of the Nieves RPA at effective energy transfer q̃⁰, |q⃗|, local k_F and ρ/ρ₀ (GeV units)."""
+def polarisation_factors(q0t, dq, kf, rho_over_rho0, fs2_f2=_FS2_F2):
+    """(C_N, C_T, C_L) of the Nieves RPA at effective energy transfer q̃⁰, |q⃗|, local k_F and ρ/ρ₀ (GeV units);
+    ``fs2_f2`` = f*²/f² of the Δh part (4.5 here; GENIE's ``NievesQELCCPXSec`` uses f*/f = 2.13)."""
     q0t, dq, kf, x = (np.asarray(a, dtype=float) for a in (q0t, dq, kf, rho_over_rho0))
     rho = 2.0 * kf**3 / (3.0 * np.pi**2)  # nucleon density [GeV³] of symmetric matter with Fermi momentum k_F
     q2 = q0t * q0t - dq * dq
     f_prime = (_F_IN * x + _F_EX * (1.0 - x)) * _C0
     u_n = relativistic_lindhard(q0t, dq, kf)
-    u_tot = u_n + delta_lindhard(q0t, dq, rho, kf)
+    u_tot = u_n + delta_lindhard(q0t, dq, rho, kf, fs2_f2=fs2_f2)
     v_t = _F2_OVER_MPI2 * (
         _C_RHO * ((_LAMBDA_RHO2 - _M_RHO2) / (_LAMBDA_RHO2 - q2)) ** 2 * dq * dq / (q2 - _M_RHO2) + _G_PRIME
     )

@@ -60,7 +60,6 @@ VALID_RANGES: dict[str, tuple[float, float]] = {
 MA_GRID = np.linspace(0.5, 1.5, 101)
 _LOWER = np.array([VALID_RANGES[name][0] for name in PARAMETER_NAMES])
 _UPPER = np.array([VALID_RANGES[name][1] for name in PARAMETER_NAMES])
-_RPA_RATIO_MIN = 1.0 / 3.0 - 1e-12
 _SMALL_BATCH = 64
 _CHUNK = 65536
 
@@ -150,6 +149,16 @@ def reweight_histogram(sample: BaseSample, theta: np.ndarray) -> np.ndarray:
         + np.bincount(sample.res.bin67, sample.res.w, 67)
     )
     return hist / sample.binning.area
+
+
+def exact_rpa_strength_limit(rpa_ratio: np.ndarray) -> float:
+    """Largest RPA strength s up to which every per-event RPA_CCQE weight 1 + κ(1/R − 1), κ = 1 − s, is ≥ 0.
+
+    Up to it the linear templates equal GENIE's clipped per-event reweighting exactly; beyond it GENIE sets the
+    weights of the events with the smallest R to 0 while the templates extrapolate linearly (see README).
+    """
+    r_min = float(np.min(rpa_ratio)) if np.size(rpa_ratio) else 1.0
+    return float("inf") if r_min >= 1.0 else 1.0 + r_min / (1.0 - r_min)
 
 
 def _spline_coefficients(grid: np.ndarray, values: np.ndarray) -> np.ndarray:
@@ -297,11 +306,6 @@ def build_templates(
     """Generate the base sample and reduce it to templates (no cache; see :func:`get_templates`)."""
     sample = sample if sample is not None else build_base_sample(variant, sample_seed, n_events)
     qe, binning = sample.qe, sample.binning
-    if qe.rpa_ratio.min() < _RPA_RATIO_MIN:
-        raise RuntimeError(
-            f"RPA ratio min {qe.rpa_ratio.min():.3f} < 1/3: RPA strength up to 1.5 (the SBI prior box) "
-            "would produce negative per-event weights"
-        )
     area = binning.area
     rpa_term = 1.0 / qe.rpa_ratio - 1.0
     q_tab = np.empty((MA_GRID.size, 67))
@@ -329,6 +333,7 @@ def build_templates(
             "res": float(sample.res.w.sum()),
         },
         "rpa_ratio_min": float(qe.rpa_ratio.min()),
+        "rpa_exact_max_strength": exact_rpa_strength_limit(qe.rpa_ratio),
     }
     return Templates(
         variant=variant,

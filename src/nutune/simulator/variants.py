@@ -4,17 +4,16 @@ Both variants run through the *same* event generator, binning, normalisation and
 constants below differ (physics.md §5: "implement the alternative as the same code with a physics_variant
 switch"). Every field is hashed into the template cache key, so changing a constant invalidates cached templates.
 
-nominal (physics.md §2, GENIE G18_10a_02_11a-like; calibrated, see ``calibration.py``)
-    *Local* Fermi gas for ¹²C, as G18_10a's nuclear model ``LocalFGM`` (physics.md §1.1), with the ¹²C MHO
-    density; removal energy ε = 27 MeV (GENIE's RFG value is 25 MeV; the ¹²C mean-field missing energy averages
-    p-shell ≈ 18 MeV and s-shell ≈ 38 MeV, physics.md §5, so 25–30 MeV is the physical band); Coulomb shift of
-    the μ⁻ momentum by −3 MeV (G18_10a ``NievesQELCCPXSec`` has Coulomb = true; physics.md §5); dipole vector
-    form factors (GENIE ``LwlynSmithFFCC.xml`` param set ``Dipole`` → ``DipoleELFormFactorsModel``), the full
-    Nieves (q0, q3, ρ) RPA of GENIE's ``NievesQELCCPXSec`` (RPA = true; :mod:`nieves_rpa`, Nieves et al. PRC 70,
-    055503 (2004)) as the per-event on/off ratio R of the RPA_CCQE dial — it replaced the T2K BeRPA(Q²) fit
-    (NUISANCE ``BeRPA.h``, still used by :data:`PROTOTYPE`), see ``calibration.py`` —, Valencia-like 2p2h with the 1.2 GeV q3 cut, π absorption P_abs = 0.20,
-    RES M_A = 1.065 GeV. The prototype physics of physics.md §2 (RFG, ε = 25 MeV, no Coulomb) is
-    :data:`PROTOTYPE`.
+nominal (GENIE G18_10a_02_11a as GENIE v3.0.6 computes it; see ``calibration.py`` for the measured effect)
+    CCQE: GENIE's ``NievesQELCCPXSec`` on ``LocalFGM`` (:mod:`qe_nieves`: ¹²C MHO local Fermi gas, GENIE's binding
+    prescription with E_b = 25 MeV, the Nieves tensor contraction with the (q0, q3, ρ) RPA of :mod:`nieves_rpa`,
+    de Forest q̃, BBA07 vector and dipole axial form factors at Q̃², the Nieves Coulomb correction without a muon
+    momentum shift, and ``QELEventGenerator``'s radius and cosθ₀ sampling). 2p2h: GENIE's Valencia hadron tensors
+    (:mod:`valencia`) with the 1.2 GeV q3 limit; Empirical MEC shape for XSecShape_CCMEC. Background: π-absorbed
+    Δ production (P_abs = 0.20, RES M_A = 1.065 GeV), a parametrised stand-in (GENIE's Berger–Sehgal + hA2018
+    is not reproduced; hA2018's absorption probability for Δ-decay pions is ≈ 0.20–0.22, README). The earlier
+    parametrised model (Llewellyn Smith × Nieves RPA on an LFG with ε = 27 MeV and a −3 MeV Coulomb shift,
+    Valencia-like 2p2h) is the :data:`PROTOTYPE`-style ``llewellyn_smith`` / ``valencia`` path.
 
 nuwro_like (physics.md §5)
     Local Fermi gas from the ¹²C modified-harmonic-oscillator density (de Vries et al., ADNDT 36, 495 (1987)),
@@ -56,6 +55,9 @@ class PhysicsConfig:
     mho_a_fm: float = 1.69
     coulomb_shift: float = 0.0  # shift of the outgoing muon momentum [GeV] (negative = slower mu-)
     coulomb_qe_only: bool = False  # GENIE: only NievesQELCCPXSec corrects the lepton (MEC and RES do not)
+    # --- CCQE model ---
+    qe_model: str = "llewellyn_smith"  # "llewellyn_smith" (× RPA ratio) or "genie_nieves" (qe_nieves.py)
+    genie_qel_sampling: bool = False  # genie_nieves: emulate QELEventGenerator's r and cosθ₀ sampling
     # --- form factors ---
     vector_ff: str = "dipole"  # "dipole" (G_E^n = 0), "galster", "bbba05"
     # --- RPA (physics.md §2.2, NUISANCE BeRPA.h) ---
@@ -108,9 +110,12 @@ PROTOTYPE = PhysicsConfig(name="prototype")
 NOMINAL = PhysicsConfig(
     name="nominal",
     nuclear_model="lfg",
-    binding_energy=0.027,
-    coulomb_shift=-0.003,
+    qe_model="genie_nieves",
+    genie_qel_sampling=True,
+    binding_energy=0.025,
+    coulomb_shift=0.0,
     coulomb_qe_only=True,
+    vector_ff="bba07",
     rpa="nieves",
     mec_model="genie_valencia",
 )
