@@ -10,6 +10,7 @@ in 10⁻³⁸ cm² *per CH nucleon per thrown event* (13 nucleons per CH, NUISAN
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 import numpy as np
 
@@ -384,11 +385,16 @@ def mec_densities(phys: PhysicsConfig, enu, q0, q3) -> tuple[np.ndarray, np.ndar
     return f_v, _empirical_density(enu, q0, q3, phys_ok)
 
 
+@lru_cache(maxsize=8)
+def _gauss_legendre(n: int) -> tuple[np.ndarray, np.ndarray]:
+    return np.polynomial.legendre.leggauss(n)
+
+
 def _integrate_q0q3(density, enu: float, q3_max: float, n_q3: int, n_q0: int) -> float:
     """∫∫ density(E, q0, q3) dq0 dq3 over the physical region by Gauss–Legendre quadrature: q3 on (0, q3_max), at
     fixed (E, q3) q0 on the single interval (0, E − √((E − q3)² + m_μ²))."""
-    xq, wq = np.polynomial.legendre.leggauss(n_q0)
-    x3, w3 = np.polynomial.legendre.leggauss(n_q3)
+    xq, wq = _gauss_legendre(n_q0)
+    x3, w3 = _gauss_legendre(n_q3)
     q3 = 0.5 * q3_max * (x3 + 1.0)
     q0_max = enu - np.sqrt((enu - q3) ** 2 + C.M_MUON**2)
     good = q0_max > 0
@@ -407,7 +413,7 @@ def _mec_normalisers(phys: PhysicsConfig, e_grid: np.ndarray, n_q3: int = 400, n
     tensor density on a 5 MeV grid — the event record's σ_def of ``GReWeightXSecMEC``).
     """
     def empirical(enu, q0, q3):
-        return mec_densities(phys, enu, q0, q3)[1]
+        return _empirical_density(enu, q0, q3, _lepton_kinematics(enu, q0, q3)[2])
 
     def default(enu, q0, q3):
         return mec_densities(phys, enu, q0, q3)[0]
