@@ -33,6 +33,7 @@ from nutune.dials import PARAMETER_NAMES
 
 __all__ = [
     "ConfigError",
+    "allowed_values",
     "Config",
     "Parameter",
     "BuiltinSettings",
@@ -107,6 +108,15 @@ def schema() -> dict:
     """The JSON schema (draft 2020-12) of the configuration, read from ``config.schema.yaml``."""
     with open(SCHEMA_PATH, encoding="utf-8") as fh:
         return yaml.load(fh, Loader=_Yaml12Loader)  # noqa: S506
+
+
+def allowed_values(section: str, key: str) -> tuple[str, ...]:
+    """The allowed values of a categorical key, ``enum`` of ``section.key`` in the schema (their one home).
+
+    >>> allowed_values("npe", "density_estimator")
+    ('maf', 'nsf')
+    """
+    return tuple(schema()["properties"][section]["properties"][key]["enum"])
 
 
 # ---------------------------------------------------------------------------------------------------------------
