@@ -24,6 +24,7 @@ from typing import Any
 import numpy as np
 
 from nutune.io import atomic_write, derive_seed, rng
+from nutune.noise import covariance_noise
 
 __all__ = [
     "npe_trainer",
@@ -212,8 +213,7 @@ def run_learning_curve_stage(
     theta_test, x_test, _ = read_bank(test_bank)
     cov = load_t2k(cfg.simulator.bins).cov(cfg.npe.noise_components)
     seed = derive_seed(cfg.seed, "learning_curve")
-    x_test = x_test + rng(seed, "test_noise").multivariate_normal(np.zeros(x_test.shape[1]), cov, size=len(x_test),
-                                                                  method="cholesky")
+    x_test = x_test + covariance_noise(rng(seed, "test_noise"), cov, len(x_test), method="cholesky")
     refs = load_reference_samples(reference_samples)
     trainer = npe_trainer(noise_aware_settings(cfg.npe), cfg.prior_low, cfg.prior_high, noise_cov=cov)
     return run_learning_curve(theta_train, x_train, theta_test, x_test, cfg.learning_curve.n_train, trainer,

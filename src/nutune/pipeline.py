@@ -238,10 +238,11 @@ def run_diagnose(config: Mapping, *, model_paths: list[str], bank_path: str, sam
         # A noise-aware network is tested on noisy histograms, x = sim(theta) + N(0, C), with the covariance
         # components it was trained with (from its metadata), so the test data follow the likelihood it learned.
         from nutune.io import rng
+        from nutune.noise import covariance_noise
         from nutune.resources import load_t2k
 
         cov = load_t2k(cfg.simulator.bins).cov(noise["components"])
-        x = x + rng(cfg.seed, "diagnostics", "noise").multivariate_normal(np.zeros(x.shape[1]), cov, size=len(x))
+        x = x + covariance_noise(rng(cfg.seed, "diagnostics", "noise"), cov, len(x), method="svd")
         _log.info("noise-aware network: test histograms get N(0, C) noise with C = %s", "+".join(noise["components"]))
     values, arrays = run_diagnostics(posterior, theta, x, cfg.diagnostics, cfg.seed)
     write_test_posteriors(arrays, samples)

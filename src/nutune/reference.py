@@ -38,6 +38,7 @@ import numpy as np
 
 from nutune.dials import PARAMETER_NAMES, PHYSICAL_LABELS
 from nutune.io import atomic_write, derive_seed, rng
+from nutune.noise import covariance_noise
 
 __all__ = [
     "ReferenceResult",
@@ -387,8 +388,7 @@ def make_mock_observations(
     g = rng(seed, "mock")
     theta = lo + (hi - lo) * g.random((n_mock, lo.size))
     clean = np.asarray(simulator(theta), dtype=float)
-    noise = g.multivariate_normal(np.zeros(clean.shape[1]), np.asarray(cov, dtype=float), size=n_mock,
-                                  method="cholesky")
+    noise = covariance_noise(g, cov, n_mock, method="cholesky")
     return theta, clean + noise
 
 
