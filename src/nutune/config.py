@@ -34,6 +34,7 @@ from nutune.dials import PARAMETER_NAMES
 __all__ = [
     "ConfigError",
     "allowed_values",
+    "observation_table",
     "Config",
     "Parameter",
     "BuiltinSettings",
@@ -706,3 +707,21 @@ def load_config(path_or_dict: str | os.PathLike | Mapping, *, check_files: bool 
         if data is None:
             raise ConfigError(f"config file {path} is empty")
     return _build(validate_config_dict(data, check_files=check_files, source=source))
+
+
+def observation_table(name: str, spec: Mapping) -> str:
+    """Name of the table that summarises an observation's posterior.
+
+    ``data`` observations go to ``t2k``; published curves to the table named after their column
+    (``microboone_tune``, ``nuwro``); builtin mocks of the ``nuwro_like`` variant to ``nuwro`` and every other
+    builtin mock to ``microboone_tune`` (the GENIE model the builtin simulator stands in for).
+
+    >>> observation_table("nuwro_like", {"kind": "builtin", "variant": "nuwro_like"})
+    'nuwro'
+    """
+    kind = spec["kind"]
+    if kind == "data":
+        return "t2k"
+    if kind == "published":
+        return str(spec["column"])
+    return "nuwro" if spec.get("variant") == "nuwro_like" else "microboone_tune"

@@ -60,6 +60,7 @@ __all__ = [
     "write_metrics",
     "write_test_posteriors",
     "write_test_metrics_table",
+    "noisy_test_histograms",
 ]
 
 logger = logging.getLogger(__name__)
@@ -364,3 +365,19 @@ def _fmt(value: Any) -> str:
     if isinstance(value, float):
         return repr(value) if np.isfinite(value) else "nan"
     return str(value)
+
+
+def noisy_test_histograms(x: np.ndarray, noise: Mapping[str, Any], bins: int, seed: int) -> np.ndarray:
+    """The test histograms a network is diagnosed on: x itself for a noise-free network; for a noise-aware one
+    (``noise`` = its metadata block, mode ``covariance``) x = sim(theta) + N(0, C) with the covariance components it
+    was trained with, so the test data follow the likelihood it learned (draws: ``rng(seed, "diagnostics",
+    "noise")``, method ``svd``)."""
+    if noise["mode"] != "covariance":
+        return x
+    from nutune.io import rng
+    from nutune.noise import covariance_noise
+    from nutune.resources import load_t2k
+
+    cov = load_t2k(bins).cov(noise["components"])
+    logger.info("noise-aware network: test histograms get N(0, C) noise with C = %s", "+".join(noise["components"]))
+    return x + covariance_noise(rng(seed, "diagnostics", "noise"), cov, len(x), method="svd")

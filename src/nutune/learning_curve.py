@@ -156,6 +156,8 @@ def plot_learning_curve(rows: Sequence[Mapping[str, Any]], out_pdf: str | Path) 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
+    from nutune.figures import save_figure
+
     n = [int(r["n_train"]) for r in rows]
     fig, (a1, a2) = plt.subplots(1, 2, figsize=(9, 3.5), layout="constrained")
     for k in rows[0]:
@@ -176,11 +178,7 @@ def plot_learning_curve(rows: Sequence[Mapping[str, Any]], out_pdf: str | Path) 
     a2.set_xlabel("training simulations")
     a2.set_ylabel("C2ST accuracy")
     a2.legend(fontsize=7)
-    out_pdf = Path(out_pdf)
-    for path in (out_pdf, out_pdf.with_suffix(".png")):
-        with atomic_write(path, suffix=path.suffix) as tmp:
-            fig.savefig(tmp, format=path.suffix[1:], dpi=120)
-    plt.close(fig)
+    save_figure(fig, out_pdf, dpi=120, tight=False)
 
 
 def run_learning_curve_stage(
