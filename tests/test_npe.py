@@ -101,7 +101,7 @@ def test_unknown_schedule_is_refused():
 
 def test_batch_loader_visits_every_training_row_once_per_epoch():
     """The fast loader cuts the same kind of batches as sbi's DataLoader: a fresh permutation, full batches only."""
-    from nutune.npe import _BatchLoader
+    from nutune.npe.training import BatchLoader as _BatchLoader
 
     values = torch.arange(103.0)[:, None]
     indices = torch.arange(3, 103)

@@ -196,18 +196,9 @@ def _describe_bad(theta: np.ndarray, x: np.ndarray, bad_rows: np.ndarray, row_st
 
 
 def _backend_simulator(cfg: Config, workdir: str | os.PathLike | None, events_file: str | os.PathLike | None):
-    bins = cfg.simulator.bins
-    if cfg.simulator.backend == "builtin":
-        from nutune.simulator import get_templates
+    from nutune.forward import backend_simulator
 
-        b = cfg.simulator.builtin
-        templates = get_templates(
-            "nominal", sample_seed=b.sample_seed, n_events=b.n_events, cache_dir=b.cache_dir
-        )
-        return lambda theta: templates.evaluate(theta, bins=bins)
-    from nutune import genie
-
-    return lambda theta: genie.simulate_points(theta, cfg=cfg, workdir=workdir, events_file=events_file)
+    return backend_simulator(cfg, workdir, events_file)
 
 
 def simulate_shard(

@@ -286,6 +286,8 @@ def plot_classical_fits(
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
+    from nutune.figures import save_figure
+
     d = len(names)
     fig, axes = plt.subplots(1, d + 1, figsize=(3.0 * (d + 1), 3.4), layout="constrained")
     for i, ax in enumerate(axes[:d]):
@@ -328,11 +330,7 @@ def plot_classical_fits(
     ax.set_xlim(0, max(1.3, max(ratios) * 1.2))
     ax.set_xlabel("prediction / data integral")
     ax.set_title("Peelle's pertinent puzzle", fontsize=9)
-    out_pdf = Path(out_pdf)
-    for path in (out_pdf, out_pdf.with_suffix(".png")):
-        with atomic_write(path, suffix=path.suffix) as tmp:
-            fig.savefig(tmp, format=path.suffix[1:], dpi=120)
-    plt.close(fig)
+    save_figure(fig, out_pdf, dpi=120, tight=False)
 
 
 def run_classical(

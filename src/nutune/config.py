@@ -33,6 +33,8 @@ from nutune.dials import PARAMETER_NAMES
 
 __all__ = [
     "ConfigError",
+    "allowed_values",
+    "observation_table",
     "Config",
     "Parameter",
     "BuiltinSettings",
@@ -107,6 +109,15 @@ def schema() -> dict:
     """The JSON schema (draft 2020-12) of the configuration, read from ``config.schema.yaml``."""
     with open(SCHEMA_PATH, encoding="utf-8") as fh:
         return yaml.load(fh, Loader=_Yaml12Loader)  # noqa: S506
+
+
+def allowed_values(section: str, key: str) -> tuple[str, ...]:
+    """The allowed values of a categorical key, ``enum`` of ``section.key`` in the schema (their one home).
+
+    >>> allowed_values("npe", "density_estimator")
+    ('maf', 'nsf')
+    """
+    return tuple(schema()["properties"][section]["properties"][key]["enum"])
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -696,3 +707,21 @@ def load_config(path_or_dict: str | os.PathLike | Mapping, *, check_files: bool 
         if data is None:
             raise ConfigError(f"config file {path} is empty")
     return _build(validate_config_dict(data, check_files=check_files, source=source))
+
+
+def observation_table(name: str, spec: Mapping) -> str:
+    """Name of the table that summarises an observation's posterior.
+
+    ``data`` observations go to ``t2k``; published curves to the table named after their column
+    (``microboone_tune``, ``nuwro``); builtin mocks of the ``nuwro_like`` variant to ``nuwro`` and every other
+    builtin mock to ``microboone_tune`` (the GENIE model the builtin simulator stands in for).
+
+    >>> observation_table("nuwro_like", {"kind": "builtin", "variant": "nuwro_like"})
+    'nuwro'
+    """
+    kind = spec["kind"]
+    if kind == "data":
+        return "t2k"
+    if kind == "published":
+        return str(spec["column"])
+    return "nuwro" if spec.get("variant") == "nuwro_like" else "microboone_tune"

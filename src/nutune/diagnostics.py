@@ -60,6 +60,7 @@ __all__ = [
     "write_metrics",
     "write_test_posteriors",
     "write_test_metrics_table",
+    "noisy_test_histograms",
 ]
 
 logger = logging.getLogger(__name__)
@@ -187,8 +188,10 @@ def run_diagnostics(
         residuals, pulls, quantiles, HPD levels, SBC ranks and the curves).
     """
     from sbi.diagnostics import check_sbc, check_tarp
-    from sbi.diagnostics.sbc import _run_sbc, check_uniformity_frequentist
-    from sbi.diagnostics.tarp import _run_tarp, get_tarp_references
+    from sbi.diagnostics.sbc import check_uniformity_frequentist
+    from sbi.diagnostics.tarp import get_tarp_references
+
+    from nutune.npe._sbi_compat import run_sbc_ranks, run_tarp_curve
 
     theta_test = np.asarray(theta_test, dtype=np.float64)
     x_test = np.asarray(x_test, dtype=np.float64)
@@ -229,18 +232,19 @@ def run_diagnostics(
     # 3. TARP and SBC with sbi, in the network's unit-box coordinates ---------------------------------------------
     # sbi's run_tarp / run_sbc would draw 2 x n x S fresh samples through sbi's own DirectPosterior (its rejection
     # sampler can need ~20 GB for a noise-aware network, whose posteriors reach past the prior box); their cores,
-    # _run_tarp and _run_sbc, take samples, so both rank the *same* draws of the nutune posterior used above.
+    # _run_tarp and _run_sbc (wrapped in nutune.npe._sbi_compat), take samples, so both rank the *same* draws of
+    # the nutune posterior used above.
     thetas_u = torch.as_tensor(posterior.to_unit(theta_test), dtype=torch.float32)
     xs_t = posterior.transform_x(x_test)
     samples_u = torch.as_tensor(posterior.to_unit(samples), dtype=torch.float32).transpose(0, 1)  # (S, n, 4)
     with _seeded_torch(derive_seed(seed, "diagnostics", "tarp")):
-        ecp, alpha = _run_tarp(
+        ecp, alpha = run_tarp_curve(
             samples_u, thetas_u, get_tarp_references(thetas_u), num_bins=max(5, n_test // 10), z_score_theta=True
         )
     ecp, alpha = ecp.detach().cpu(), alpha.detach().cpu()
     tarp_atc, tarp_ks = check_tarp(ecp, alpha)
     with _seeded_torch(derive_seed(seed, "diagnostics", "sbc")):
-        ranks = _run_sbc(thetas_u, xs_t, samples_u, reduce_fns="marginals", show_progress_bar=False)
+        ranks = run_sbc_ranks(thetas_u, xs_t, samples_u)
         dap = samples_u[0]  # one draw per test row: the data-averaged posterior (as run_sbc)
         if sbc_c2st:
             prior_u = torch.rand(n_test, thetas_u.shape[1])  # the prior in unit-box coordinates
@@ -361,3 +365,19 @@ def _fmt(value: Any) -> str:
     if isinstance(value, float):
         return repr(value) if np.isfinite(value) else "nan"
     return str(value)
+
+
+def noisy_test_histograms(x: np.ndarray, noise: Mapping[str, Any], bins: int, seed: int) -> np.ndarray:
+    """The test histograms a network is diagnosed on: x itself for a noise-free network; for a noise-aware one
+    (``noise`` = its metadata block, mode ``covariance``) x = sim(theta) + N(0, C) with the covariance components it
+    was trained with, so the test data follow the likelihood it learned (draws: ``rng(seed, "diagnostics",
+    "noise")``, method ``svd``)."""
+    if noise["mode"] != "covariance":
+        return x
+    from nutune.io import rng
+    from nutune.noise import covariance_noise
+    from nutune.resources import load_t2k
+
+    cov = load_t2k(bins).cov(noise["components"])
+    logger.info("noise-aware network: test histograms get N(0, C) noise with C = %s", "+".join(noise["components"]))
+    return x + covariance_noise(rng(seed, "diagnostics", "noise"), cov, len(x), method="svd")

@@ -1,6 +1,6 @@
 """The paper's figures (arXiv:2603.09778 §9 list, paper.md §9.1), one function per figure, each saved as PDF + PNG.
 
-Every function takes plain numpy arrays (no file reading; see ``nutune.pipeline.run_figure`` for that), draws with
+Every function takes plain numpy arrays (no file reading; see ``nutune.figure_registry`` for that), draws with
 matplotlib's Agg backend, labels every axis with its unit and writes ``pdf_path`` and ``png_path`` atomically.
 Parameters are physical values in ``nutune.dials.PARAMETER_NAMES`` order; histograms are in
 10⁻³⁸ cm²/(GeV/c)/nucleon in the T2K bin order.
@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 import matplotlib
 
@@ -29,6 +30,9 @@ __all__ = [
     "SummaryEntry",
     "axis_labels",
     "save_figure",
+    "read_loss_curve",
+    "coverage_curves",
+    "summary_entries",
     "plot_posterior_corner",
     "plot_residual_corner",
     "plot_true_vs_predicted",
@@ -67,12 +71,43 @@ def axis_labels(labels: Sequence[str], units: Sequence[str]) -> list[str]:
     return out
 
 
-def save_figure(fig: plt.Figure, pdf_path: str | os.PathLike, png_path: str | os.PathLike, dpi: int = 150) -> None:
-    """Save ``fig`` as PDF and PNG (atomically, each renamed into place only when complete) and close it."""
+def save_figure(fig: plt.Figure, pdf_path: str | os.PathLike, png_path: str | os.PathLike | None = None,
+                dpi: int = 150, *, tight: bool = True) -> None:
+    """Save ``fig`` as PDF and PNG (atomically, each renamed into place only when complete) and close it.
+
+    The one figure-save helper of nutune. ``png_path`` defaults to ``pdf_path`` with the suffix ``.png``;
+    ``tight`` crops to the drawn area (``bbox_inches="tight"``).
+    """
+    png_path = Path(pdf_path).with_suffix(".png") if png_path is None else png_path
+    extra = {"bbox_inches": "tight"} if tight else {}
     for path, fmt in ((pdf_path, "pdf"), (png_path, "png")):
-        with atomic_write(path) as tmp:
-            fig.savefig(tmp, format=fmt, dpi=dpi, bbox_inches="tight")
+        with atomic_write(path, suffix=f".{fmt}") as tmp:
+            fig.savefig(tmp, format=fmt, dpi=dpi, **extra)
     plt.close(fig)
+
+
+def read_loss_curve(path: str | os.PathLike) -> dict[str, np.ndarray]:
+    """Epoch, train and validation loss of one ``results/model/loss_{member}.csv``."""
+    table = np.genfromtxt(path, delimiter=",", names=True)
+    return {key: np.atleast_1d(table[key]) for key in ("epoch", "train_loss", "val_loss")}
+
+
+def coverage_curves(metrics: Mapping, samples: np.ndarray, theta_true: np.ndarray, n_levels: int):
+    """(levels, marginal, joint, tarp) of the coverage figure: from ``metrics.json`` if it holds them, else the
+    marginal central-interval coverage of the test draws (joint and TARP then None)."""
+    coverage = metrics.get("coverage", {})
+    if isinstance(coverage, Mapping) and "levels" in coverage and "marginal" in coverage:
+        joint = coverage.get("joint")
+        tarp = metrics.get("tarp", {})
+        tarp_curve = (np.asarray(tarp["alpha"]), np.asarray(tarp["ecp"])) if "alpha" in tarp else None
+        return (np.asarray(coverage["levels"]), np.asarray(coverage["marginal"]),
+                None if joint is None else np.asarray(joint), tarp_curve)
+    levels = np.linspace(0, 1, n_levels)
+    # rank of the truth among the draws -> central-interval coverage at each level
+    quantile = (samples < theta_true[:, None, :]).mean(axis=1)
+    marginal = np.array([[np.mean(np.abs(quantile[:, i] - 0.5) <= level / 2) for level in levels]
+                         for i in range(samples.shape[2])])
+    return levels, marginal, None, None
 
 
 def _medians(samples: np.ndarray) -> np.ndarray:
@@ -372,6 +407,29 @@ class SummaryEntry:
     upper: np.ndarray
     marker: str = "o"
     color: str = "tab:blue"
+
+
+def summary_entries(observations: Mapping[str, Mapping], posteriors: Mapping[str, np.ndarray],
+                    throws: np.ndarray) -> list[SummaryEntry]:
+    """Inferred points of the parameter summary, one per observation in config order: the posterior median with
+    its 68 % interval, for data observations with the asymmetric throw errors (paper.md §8.2)."""
+    from nutune.inference import throw_intervals
+
+    markers = {"builtin": ("*", "tab:purple"), "published": ("s", "tab:green"), "data": ("o", "tab:blue")}
+    entries = []
+    for name, spec in observations.items():
+        samples = posteriors[name]
+        central = np.median(samples, axis=0)
+        if spec["kind"] == "data":
+            _, lower, upper = throw_intervals(throws)
+        else:
+            p16, p84 = np.percentile(samples, [16, 84], axis=0)
+            lower, upper = central - p16, p84 - central
+        marker, color = markers[spec["kind"]]
+        if spec.get("variant") == "nuwro_like" or spec.get("column") == "nuwro":
+            color = "tab:olive" if spec["kind"] == "builtin" else "tab:green"
+        entries.append(SummaryEntry(f"inferred {name}", central, lower, upper, marker, color))
+    return entries
 
 
 def plot_parameter_summary(

@@ -29,6 +29,7 @@ import pandas as pd
 
 from nutune.dials import DIALS, PARAMETER_NAMES, to_dial
 from nutune.io import derive_seed, rng
+from nutune.noise import covariance_noise
 
 __all__ = ["SUMMARY_COLUMNS", "ThrowsResult", "posterior_summary", "covariance_throws", "throw_intervals"]
 
@@ -173,7 +174,7 @@ def covariance_throws(
     if n_throws < 2:
         raise ValueError(f"need at least 2 throws, got {n_throws}")
     throw_seed = derive_seed(seed, "throws", "x")
-    x_throws = rng(seed, "throws", "x").multivariate_normal(x_obs, cov, size=int(n_throws), method="eigh")
+    x_throws = covariance_noise(rng(seed, "throws", "x"), cov, int(n_throws), method="eigh", mean=x_obs)
     negative = int(np.sum(np.any(x_throws < 0, axis=1)))
     if negative:
         logger.info("%d of %d throws have at least one negative bin (kept unchanged)", negative, n_throws)

@@ -24,6 +24,7 @@ from typing import Any
 import numpy as np
 
 from nutune.io import atomic_write, derive_seed, rng
+from nutune.noise import covariance_noise
 
 __all__ = [
     "npe_trainer",
@@ -155,6 +156,8 @@ def plot_learning_curve(rows: Sequence[Mapping[str, Any]], out_pdf: str | Path) 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
+    from nutune.figures import save_figure
+
     n = [int(r["n_train"]) for r in rows]
     fig, (a1, a2) = plt.subplots(1, 2, figsize=(9, 3.5), layout="constrained")
     for k in rows[0]:
@@ -175,11 +178,7 @@ def plot_learning_curve(rows: Sequence[Mapping[str, Any]], out_pdf: str | Path) 
     a2.set_xlabel("training simulations")
     a2.set_ylabel("C2ST accuracy")
     a2.legend(fontsize=7)
-    out_pdf = Path(out_pdf)
-    for path in (out_pdf, out_pdf.with_suffix(".png")):
-        with atomic_write(path, suffix=path.suffix) as tmp:
-            fig.savefig(tmp, format=path.suffix[1:], dpi=120)
-    plt.close(fig)
+    save_figure(fig, out_pdf, dpi=120, tight=False)
 
 
 def run_learning_curve_stage(
@@ -212,8 +211,7 @@ def run_learning_curve_stage(
     theta_test, x_test, _ = read_bank(test_bank)
     cov = load_t2k(cfg.simulator.bins).cov(cfg.npe.noise_components)
     seed = derive_seed(cfg.seed, "learning_curve")
-    x_test = x_test + rng(seed, "test_noise").multivariate_normal(np.zeros(x_test.shape[1]), cov, size=len(x_test),
-                                                                  method="cholesky")
+    x_test = x_test + covariance_noise(rng(seed, "test_noise"), cov, len(x_test), method="cholesky")
     refs = load_reference_samples(reference_samples)
     trainer = npe_trainer(noise_aware_settings(cfg.npe), cfg.prior_low, cfg.prior_high, noise_cov=cov)
     return run_learning_curve(theta_train, x_train, theta_test, x_test, cfg.learning_curve.n_train, trainer,

@@ -38,6 +38,7 @@ import numpy as np
 
 from nutune.dials import PARAMETER_NAMES, PHYSICAL_LABELS
 from nutune.io import atomic_write, derive_seed, rng
+from nutune.noise import covariance_noise
 
 __all__ = [
     "ReferenceResult",
@@ -387,8 +388,7 @@ def make_mock_observations(
     g = rng(seed, "mock")
     theta = lo + (hi - lo) * g.random((n_mock, lo.size))
     clean = np.asarray(simulator(theta), dtype=float)
-    noise = g.multivariate_normal(np.zeros(clean.shape[1]), np.asarray(cov, dtype=float), size=n_mock,
-                                  method="cholesky")
+    noise = covariance_noise(g, cov, n_mock, method="cholesky")
     return theta, clean + noise
 
 
@@ -513,6 +513,8 @@ def plot_reference_c2st(
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
+    from nutune.figures import save_figure
+
     truths = truths or {}
     obs = [str(r["observation"]) for r in rows]
     scores = [float(r["c2st"]) for r in rows]
@@ -545,11 +547,7 @@ def plot_reference_c2st(
                 a.set_title(name, fontsize=8, loc="left")
                 if r == 0:
                     a.legend(fontsize=6)
-    out_pdf = Path(out_pdf)
-    for path in (out_pdf, out_pdf.with_suffix(".png")):
-        with atomic_write(path, suffix=path.suffix) as tmp:
-            fig.savefig(tmp, format=path.suffix[1:], dpi=120)
-    plt.close(fig)
+    save_figure(fig, out_pdf, dpi=120, tight=False)
 
 
 # ----------------------------------------------------------------------------------------------------------------
@@ -557,17 +555,14 @@ def plot_reference_c2st(
 # ----------------------------------------------------------------------------------------------------------------
 def builtin_simulator(cfg: Any) -> Simulator:
     """The configured built-in templates (nominal variant) as a batched simulator; refuses other backends."""
-    from nutune.simulator import get_templates
+    from nutune.forward import builtin_simulator as configured_builtin
 
     if cfg.simulator.backend != "builtin":
         raise ValueError(
             f"simulator.backend = {cfg.simulator.backend!r}: reference posteriors and classical fits need the "
             "deterministic built-in simulator (backend: builtin); disable reference/classical/learning_curve"
         )
-    b = cfg.simulator.builtin
-    templates = get_templates("nominal", sample_seed=b.sample_seed, n_events=b.n_events, cache_dir=b.cache_dir)
-    bins = cfg.simulator.bins
-    return lambda theta: templates.evaluate(theta, bins=bins)
+    return configured_builtin(cfg)
 
 
 def noise_aware_settings(npe_settings: Any) -> dict[str, Any]:

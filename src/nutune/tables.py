@@ -23,14 +23,19 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from nutune.config import observation_table
 from nutune.dials import DIALS, MICROBOONE_TUNE_PHYSICAL, PARAMETER_NAMES, to_dial
 from nutune.io import atomic_write
 
 __all__ = [
+    "observation_parameter_table",
+    "markdown_table",
+    "summary_markdown",
     "PARAMETER_COLUMNS",
     "parameter_table",
     "microboone_tune_table",
@@ -203,3 +208,50 @@ def write_table(table: pd.DataFrame, path: str | Path) -> None:
     """Write a table atomically as CSV: no index, floats at full (round-trip) precision, NaN as empty."""
     with atomic_write(path) as tmp:
         table.to_csv(tmp, index=False, float_format="%.17g", na_rep="")
+
+
+def observation_parameter_table(name: str, spec: Mapping, samples: np.ndarray, *, chi2: Mapping[str, float],
+                                ndf: int) -> pd.DataFrame:
+    """The parameter rows of one mock or published observation (``microboone_tune.csv``, ``nuwro.csv``).
+
+    Builtin mocks have their point as truth; the real GENIE curve the MicroBooNE tune; the real NuWro curve none.
+    """
+    truth = spec.get("point") if spec["kind"] == "builtin" else None
+    if observation_table(name, spec) == "microboone_tune":
+        truth = MICROBOONE_TUNE_PHYSICAL if truth is None else truth
+        return microboone_tune_table(samples, truth=truth, chi2=chi2, ndf=ndf, observation=name)
+    return parameter_table(name, samples, truth=truth, chi2=chi2, ndf=ndf)
+
+
+def markdown_table(frame: pd.DataFrame) -> str:
+    """A pandas DataFrame as a GitHub Markdown table (no extra dependency)."""
+    def cell(value: object) -> str:
+        if isinstance(value, float):
+            return "" if np.isnan(value) else f"{value:.4g}"
+        return str(value)
+
+    header = "| " + " | ".join(map(str, frame.columns)) + " |"
+    rule = "|" + "|".join("---" for _ in frame.columns) + "|"
+    body = ["| " + " | ".join(cell(v) for v in row) + " |" for row in frame.itertuples(index=False)]
+    return "\n".join([header, rule, *body])
+
+
+def summary_markdown(cfg: Any, tables: Sequence[str | Path], gate: str | None = None) -> str:
+    """``results/summary.md``: the run's provenance, the calibration gate and every table."""
+    import nutune
+    from nutune.gates import gate_marker
+
+    lines = [
+        "# nutune run summary",
+        "",
+        f"* nutune {nutune.__version__}; backend `{cfg.simulator.backend}`; seed {cfg.seed}; "
+        f"{cfg.simulation.n_train} training / {cfg.simulation.n_test} test simulations; "
+        f"config sha256 `{cfg.config_hash[:16]}`",
+        "",
+    ]
+    if gate:
+        marker = gate_marker(gate)
+        lines += [f"**Calibration gate: {marker or 'passed'}** (`{gate}`; thresholds in `gates` of the config)", ""]
+    for path in tables:
+        lines += [f"## {Path(path).stem}", "", markdown_table(pd.read_csv(path)), ""]
+    return "\n".join(lines)

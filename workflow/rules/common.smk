@@ -1,32 +1,20 @@
 # Shared definitions of the nutune workflow: config validation, the results/ path grammar, wildcard constraints and
 # every input function. Rules read like declarations; all logic that decides *which* files a rule needs is here.
 #
-# results/ path grammar (written down once; CONTRIBUTING.md mirrors it)
-# -----------------------------------------------------------------------------------------------------------------
-# results/bank/params_{split}.h5                  theta (n, 4) physical, split in {train, test}
-# results/bank/shards/{split}/shard_{shard}.h5    one shard per job, {shard} = 5 digits: theta (m, 4), x (m, bins)
-# results/bank/{split}.h5                         merged bank with provenance attributes
-# results/model/npe_{member}.safetensors|json     network weights and metadata, member = 0 .. n_ensemble-1
-# results/model/loss_{member}.csv                 loss curve of one ensemble member
-# results/diagnostics/test_posteriors.npz         samples (n_test, S, 4), theta_true (n_test, 4)
-# results/diagnostics/metrics.json                coverage, TARP and SBC numbers (the calibration gate reads this)
-# results/reference/model/npe_0.*                 noise-aware network of the reference comparison (npe.noise none)
-# results/reference/diagnostics/*                 its test-set diagnostics (same layout as results/diagnostics/)
-# results/observations/{obs}.csv                  bin58, x: the observed histogram, {obs} a key of `observations`
-# results/posteriors/{obs}.npz                    samples (S, 4) physical
-# results/throws/{obs}.npz                        x_throws (n, bins), samples (n, 4); data observations only
-# results/tables/{table}.csv                      test_metrics, microboone_tune, nuwro, t2k, t2k_correlations, chi2
-# results/figures/{figure}.pdf|png                one rule per figure (see figures.smk)
-# logs/{rule}/{wildcards}.log                     one log per job; a failing job names its log
-# -----------------------------------------------------------------------------------------------------------------
+# The results/ path grammar is written once, in src/nutune/paths.py (`python -m nutune.paths` prints it); the
+# input functions below build their paths from it, and tests/test_paths.py checks every results/ path of the rule
+# files against it.
 
 import math
 import re
+from pathlib import Path
 
 from snakemake.exceptions import WorkflowError
 
-from nutune.config import ConfigError, load_config
-from nutune.pipeline import FIGURES, SLICE_FIGURES, observation_table
+from nutune import paths
+from nutune.config import ConfigError, load_config, observation_table
+from nutune.figure_registry import FIGURES as FIGURE_REGISTRY
+from nutune.figure_registry import OWN_RULE, SLICE_FIGURES
 
 # Validate the whole config (JSON schema + cross-key checks) before any job is scheduled: a bad config stops the
 # workflow here with the offending key, its value and what is allowed.
@@ -78,11 +66,7 @@ def shard_indices(split):
 
 def get_shards(wildcards):
     """All shard files of one split, in index order (input of merge_bank)."""
-    return expand(
-        "results/bank/shards/{split}/shard_{shard}.h5",
-        split=wildcards.split,
-        shard=shard_indices(wildcards.split),
-    )
+    return expand(paths.SHARD, split=wildcards.split, shard=shard_indices(wildcards.split))
 
 
 # >>> shard extra inputs (GENIE backend owner: return the prepared event file when backend == genie)
@@ -108,14 +92,12 @@ def ensemble_members():
 
 def get_model_files(wildcards=None):
     """Weights and metadata of every ensemble member (input of every rule that samples the posterior)."""
-    return expand(
-        "results/model/npe_{member}.{ext}", member=ensemble_members(), ext=("safetensors", "json")
-    )
+    return expand(paths.MODEL, member=ensemble_members(), ext=("safetensors", "json"))
 
 
 def get_loss_curves(wildcards=None):
     """Loss curves of every ensemble member."""
-    return expand("results/model/loss_{member}.csv", member=ensemble_members())
+    return expand(paths.LOSS, member=ensemble_members())
 
 
 # ------------------------------------------------------------------------------------------ observations, gate
@@ -142,7 +124,7 @@ def get_observation_spec(wildcards):
     return OBSERVATIONS[wildcards.obs]
 
 
-GATE = "results/diagnostics/gate.json"
+GATE = paths.GATE
 
 
 # >>> calibration gate (validate.smk owner: nothing to edit if your rule's output is exactly GATE)
@@ -157,7 +139,7 @@ def get_gate_input():
 
 def get_infer_inputs(wildcards):
     """Networks and the observed histogram; real data also wait for the calibration gate."""
-    inputs = {"models": get_model_files(), "observation": f"results/observations/{wildcards.obs}.csv"}
+    inputs = {"models": get_model_files(), "observation": paths.OBSERVATION.format(obs=wildcards.obs)}
     if OBSERVATIONS[wildcards.obs]["kind"] == "data":
         inputs["gate"] = get_gate_input()
     return inputs
@@ -173,7 +155,7 @@ def get_throws_inputs(wildcards):
 
 def get_posterior_table_inputs(wildcards):
     """Posterior samples of the observations summarised in one table."""
-    return expand("results/posteriors/{obs}.npz", obs=POSTERIOR_TABLES[wildcards.table])
+    return expand(paths.POSTERIOR, obs=POSTERIOR_TABLES[wildcards.table])
 
 
 def get_table_observations(wildcards):
@@ -183,46 +165,46 @@ def get_table_observations(wildcards):
 
 def get_t2k_posterior(wildcards=None):
     """Posterior samples of the T2K data observation."""
-    return f"results/posteriors/{T2K_OBS}.npz"
+    return paths.POSTERIOR.format(obs=T2K_OBS)
 
 
 def get_t2k_throws(wildcards=None):
     """Throws of the T2K data observation."""
-    return f"results/throws/{T2K_OBS}.npz"
+    return paths.THROWS.format(obs=T2K_OBS)
 
 
 def get_t2k_observation(wildcards=None):
     """The observed T2K data histogram (as written by rule observe)."""
-    return f"results/observations/{T2K_OBS}.csv"
+    return paths.OBSERVATION.format(obs=T2K_OBS)
 
 
 def get_chi2_inputs(wildcards):
     """Posteriors of every observation (their medians define the 'inferred X' predictions) and the T2K data."""
-    return {"posteriors": expand("results/posteriors/{obs}.npz", obs=OBSERVATIONS), "data": T2K_RESOURCES}
+    return {"posteriors": expand(paths.POSTERIOR, obs=OBSERVATIONS), "data": T2K_RESOURCES}
 
 
 def posterior_paths():
     """Observation name -> posterior file, the mapping the figure and table scripts take as a param."""
-    return {name: f"results/posteriors/{name}.npz" for name in OBSERVATIONS}
+    return {name: paths.POSTERIOR.format(obs=name) for name in OBSERVATIONS}
 
 
 # >>> extension input functions (genie, validate, classical owners: define your get_* functions here, not in
 # your .smk, so that `snakemake --lint` stays clean: it refuses rule files that mix rules and functions)
 # validate.smk: reference posteriors compare against a noise-aware NPE; when the main one is noise-free
 # (npe.noise: none) rule reference_npe trains one under results/reference/model/.
-REFERENCE_MODEL_DIR = "results/reference/model"
+REFERENCE_MODEL_DIR = str(Path(paths.REFERENCE_MODEL).parent)
 
 
 def get_reference_models(wildcards=None):
     """The noise-aware network(s) the reference posteriors are compared with."""
     if config["npe"]["noise"] == "covariance":
         return get_model_files()
-    return expand("results/reference/model/npe_0.{ext}", ext=("safetensors", "json"))
+    return expand(paths.REFERENCE_MODEL, ext=("safetensors", "json"))
 
 
 def get_reference_observations(wildcards=None):
     """Observation name -> observed histogram CSV, for every configured observation."""
-    return {name: f"results/observations/{name}.csv" for name in OBSERVATIONS}
+    return {name: paths.OBSERVATION.format(obs=name) for name in OBSERVATIONS}
 
 
 def get_reference_inputs(wildcards=None):
@@ -235,11 +217,47 @@ def get_classical_inputs(wildcards=None):
     """The T2K measurement and, when the config has a data observation, the SBI T2K table to compare with."""
     inputs = {"data": T2K_RESOURCES}
     if T2K_OBS is not None:
-        inputs["sbi_t2k"] = "results/tables/t2k.csv"
+        inputs["sbi_t2k"] = paths.TABLE.format(table="t2k")
     return inputs
 
 
 # <<< extension input functions
+
+
+# ---------------------------------------------------------------------------------------------------- figures
+
+# Figures drawn by the one `figure` rule (the others have their own rule); each input kind of a registry entry.
+ONE_RULE_FIGURES = "|".join(re.escape(name) for name in FIGURE_REGISTRY if name not in OWN_RULE)
+FIGURE_INPUT_KINDS = {
+    "test_posteriors": lambda: paths.TEST_POSTERIORS,
+    "metrics": lambda: paths.METRICS,
+    "losses": get_loss_curves,
+    "t2k_throws": get_t2k_throws,
+    "t2k_posterior": get_t2k_posterior,
+    "t2k_data": lambda: T2K_RESOURCES,
+    "posteriors": lambda: expand(paths.POSTERIOR, obs=OBSERVATIONS),
+}
+
+
+def get_figure_inputs(wildcards):
+    """The named inputs of one registered figure, by the kinds its registry entry lists."""
+    entry = FIGURE_REGISTRY[wildcards.figure]
+    return {name: FIGURE_INPUT_KINDS[kind]() for name, kind in entry.inputs.items()}
+
+
+def get_figure_category(wildcards):
+    """The report category of one registered figure."""
+    return FIGURE_REGISTRY[wildcards.figure].category
+
+
+def get_figure_caption(wildcards):
+    """The report caption of one registered figure (rendered by workflow/report/figure.rst)."""
+    return FIGURE_REGISTRY[wildcards.figure].caption
+
+
+def get_figure_reads(wildcards):
+    """The config sections one registered figure reads (params: a change re-draws it)."""
+    return {section: config[section] for section in FIGURE_REGISTRY[wildcards.figure].reads}
 
 
 # -------------------------------------------------------------------------------------------------- outputs
@@ -250,15 +268,15 @@ def table_outputs():
     tables = ["test_metrics", *POSTERIOR_TABLES]
     if T2K_OBS is not None:
         tables += ["t2k", "t2k_correlations", "chi2"]
-    return expand("results/tables/{table}.csv", table=tables)
+    return expand(paths.TABLE, table=tables)
 
 
 def figure_outputs():
     """Every figure, PDF and PNG."""
-    names = [name for name, needs_data in FIGURES.items() if T2K_OBS is not None or not needs_data]
+    names = [name for name, entry in FIGURE_REGISTRY.items() if T2K_OBS is not None or not entry.needs_data]
     if T2K_OBS is not None:
         names += SLICE_FIGURES
-    return expand("results/figures/{name}.{ext}", name=names, ext=("pdf", "png"))
+    return expand(paths.FIGURE, figure=names, ext=("pdf", "png"))
 
 
 def extension_tables():
@@ -274,19 +292,19 @@ def extension_tables():
         tables.append("classical_fit")
     if config["learning_curve"]["activate"]:
         tables.append("learning_curve")
-    return expand("results/tables/{table}.csv", table=tables)
+    return expand(paths.TABLE, table=tables)
 
 
 def extension_figures():
     """The figures of the activated extensions, PDF and PNG."""
     sections = {"reference_c2st": "reference", "classical_fit": "classical", "learning_curve": "learning_curve"}
     names = [name for name, section in sections.items() if config[section]["activate"]]
-    return expand("results/figures/{name}.{ext}", name=names, ext=("pdf", "png"))
+    return expand(paths.FIGURE, figure=names, ext=("pdf", "png"))
 
 
 def get_final_output():
     """Everything the target `all` builds: tables, figures, the summary and the activated extensions."""
-    outputs = [*table_outputs(), *figure_outputs(), "results/summary.md"]
+    outputs = [*table_outputs(), *figure_outputs(), paths.SUMMARY]
     if config["simulator"]["backend"] == "builtin":
-        outputs.append("results/tables/simulator_calibration.csv")
+        outputs.append(paths.TABLE.format(table="simulator_calibration"))
     return outputs + extension_tables() + extension_figures()

@@ -1,0 +1,215 @@
+"""Every figure of the paper, registered once: a new figure is one draw function and one :data:`FIGURES` line.
+
+``workflow/rules/figures.smk`` has ONE rule, ``figure``, over the ``{figure}`` wildcard: its inputs, report category
+and caption come from the registry entry (inputs by *kind*, resolved to paths by ``get_figure_inputs`` in
+``common.smk``). Only ``slice_comparison``, which also writes the nine single-slice figures, keeps its own rule.
+Importing this module is cheap (no torch, no matplotlib): ``common.smk`` reads it at parse time.
+
+A draw function takes ``(cfg, inputs, pdf, png)``: the typed config, the rule's named inputs and the two output
+paths.
+
+Input kinds: ``test_posteriors`` and ``metrics`` (results/diagnostics/), ``losses`` (every member's loss curve),
+``t2k_throws``, ``t2k_posterior``, ``t2k_data`` (the T2K resource files), ``posteriors`` (every observation).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+__all__ = ["Figure", "FIGURES", "SLICE_FIGURES", "figure_names", "draw"]
+
+
+@dataclass(frozen=True)
+class Figure:
+    """One registered figure: ``results/figures/{name}.pdf|png``."""
+
+    draw: Callable[[Any, Mapping[str, Any], str, str], None]
+    #: input name -> input kind (see the module docstring)
+    inputs: Mapping[str, str]
+    category: str
+    caption: str
+    #: drawn only when the config has a T2K data observation
+    needs_data: bool = False
+    #: config sections the figure reads (rule params, so a change re-draws it)
+    reads: tuple[str, ...] = field(default=())
+
+
+def _labels(cfg) -> list[str]:
+    from nutune.figures import axis_labels
+
+    return axis_labels([p.label for p in cfg.parameters], [p.unit for p in cfg.parameters])
+
+
+def _box(cfg) -> tuple[np.ndarray, np.ndarray]:
+    return np.asarray(cfg.prior_low), np.asarray(cfg.prior_high)
+
+
+def _test_set(inputs: Mapping[str, Any]) -> dict[str, np.ndarray]:
+    with np.load(inputs["samples"], allow_pickle=False) as data:
+        test = {key: np.asarray(data[key]) for key in data.files}
+    test["samples"] = test["samples"].astype(float)
+    return test
+
+
+def _read(path: str, key: str = "samples") -> np.ndarray:
+    with np.load(path, allow_pickle=False) as data:
+        return np.asarray(data[key])
+
+
+# ------------------------------------------------------------------------------------------------ draw functions
+def test_posterior_corner(cfg, inputs, pdf, png) -> None:
+    from nutune.figures import plot_posterior_corner
+
+    test = _test_set(inputs)
+    index = int(cfg.diagnostics.corner_index) % len(test["samples"])
+    plot_posterior_corner(test["samples"][index], _labels(cfg), pdf, png, truth=test["theta_true"][index],
+                          title=f"posterior of test simulation {index}")
+
+
+def residual_corner(cfg, inputs, pdf, png) -> None:
+    from nutune.figures import plot_residual_corner
+
+    test = _test_set(inputs)
+    plot_residual_corner(test["samples"], test["theta_true"], _labels(cfg), pdf, png)
+
+
+def true_vs_predicted(cfg, inputs, pdf, png) -> None:
+    from nutune.figures import plot_true_vs_predicted
+
+    test = _test_set(inputs)
+    plot_true_vs_predicted(test["samples"], test["theta_true"], _labels(cfg), pdf, png, prior_box=_box(cfg),
+                           n_points=int(cfg.diagnostics.n_pulls))
+
+
+def pulls(cfg, inputs, pdf, png) -> None:
+    from nutune.figures import plot_pulls, pulls_from_samples
+
+    test = _test_set(inputs)
+    values = test["pulls"] if "pulls" in test else pulls_from_samples(test["samples"], test["theta_true"])
+    plot_pulls(values[: int(cfg.diagnostics.n_pulls)], _labels(cfg), pdf, png)
+
+
+def coverage(cfg, inputs, pdf, png) -> None:
+    import json
+
+    from nutune.figures import coverage_curves, plot_coverage
+
+    test = _test_set(inputs)
+    metrics = json.loads(Path(inputs["metrics"]).read_text())
+    levels, marginal, joint, tarp = coverage_curves(metrics, test["samples"], test["theta_true"],
+                                                    cfg.diagnostics.coverage_levels)
+    plot_coverage(levels, marginal, _labels(cfg), pdf, png, joint=joint, tarp=tarp)
+
+
+def sbc_ranks(cfg, inputs, pdf, png) -> None:
+    from nutune.figures import plot_sbc_ranks
+
+    test = _test_set(inputs)
+    samples, theta_true = test["samples"], test["theta_true"]
+    ranks = test["sbc_ranks"] if "sbc_ranks" in test else (samples < theta_true[:, None, :]).sum(axis=1)
+    plot_sbc_ranks(ranks, samples.shape[1], _labels(cfg), pdf, png)
+
+
+def loss_curve(cfg, inputs, pdf, png) -> None:
+    from nutune.figures import plot_loss_curves, read_loss_curve
+
+    losses = inputs["losses"]
+    plot_loss_curves([read_loss_curve(p) for p in ([losses] if isinstance(losses, str) else losses)], pdf, png)
+
+
+def t2k_throws_variation(cfg, inputs, pdf, png) -> None:
+    from nutune.figures import plot_throws_variation
+    from nutune.resources import load_t2k
+
+    measurement = load_t2k(cfg.simulator.bins)
+    error = np.sqrt(np.diag(measurement.cov_total))
+    plot_throws_variation(_read(inputs["throws"], "x_throws"), measurement.values, error, pdf, png)
+
+
+def t2k_posterior_corner(cfg, inputs, pdf, png) -> None:
+    from nutune.figures import plot_posterior_corner
+
+    plot_posterior_corner(_read(inputs["posterior"]), _labels(cfg), pdf, png, title="posterior for the T2K CC0π data")
+
+
+def parameter_summary(cfg, inputs, pdf, png) -> None:
+    from nutune.figures import plot_parameter_summary, summary_entries
+
+    posteriors = {Path(p).stem: _read(p) for p in inputs["posteriors"]}
+    entries = summary_entries(cfg.raw["observations"], posteriors, _read(inputs["throws"]))
+    plot_parameter_summary(entries, _labels(cfg), _box(cfg), pdf, png)
+
+
+def slice_comparison(cfg, inputs, pdf, png, *, slices_pdf=(), slices_png=()) -> None:
+    """The 3×3 slice grid and the nine single-slice figures (its own rule: 20 outputs)."""
+    from nutune import figures
+    from nutune.forward import chi2_predictions
+    from nutune.resources import load_t2k
+
+    measurement = load_t2k(cfg.simulator.bins)
+    table = measurement.bin_table
+    bin_table = {key: np.asarray(table[key]) for key in ("slice", "cos_lo", "cos_hi", "p_lo", "p_hi")}
+    error = np.sqrt(np.diag(measurement.cov_total))
+    wanted = ("MicroBooNE tune (GENIE)", "NuWro", "inferred NuWro", "inferred T2K")
+    medians = {Path(p).stem: np.median(_read(p), axis=0) for p in inputs["posteriors"]}
+    curves = {label.replace("inferred", "Inferred"): x
+              for label, x in chi2_predictions(cfg, medians).items() if label in wanted}
+    figures.plot_slice_grid(bin_table, measurement.values, error, curves, pdf, png)
+    for index, (one_pdf, one_png) in enumerate(zip(slices_pdf, slices_png, strict=True)):
+        figures.plot_slice_comparison(index, bin_table, measurement.values, error, curves, one_pdf, one_png)
+
+
+# ------------------------------------------------------------------------------------------------------ registry
+_TEST = {"samples": "test_posteriors"}
+#: Every figure (file stem -> entry), in the order of the paper.
+FIGURES: dict[str, Figure] = {
+    "test_posterior_corner": Figure(test_posterior_corner, _TEST, "Calibration", "Posterior of one test simulation "
+                                    "(row `diagnostics.corner_index`) with the true parameters marked.",
+                                    reads=("diagnostics",)),
+    "residual_corner": Figure(residual_corner, _TEST, "Calibration",
+                              "Fractional residuals (posterior median - truth) / truth over the test set."),
+    "true_vs_predicted": Figure(true_vs_predicted, _TEST, "Calibration", "True vs predicted parameters (posterior "
+                                "median, 68 % interval) for test rows.", reads=("diagnostics",)),
+    "pulls": Figure(pulls, _TEST, "Calibration", "Pulls (median - truth) / posterior width with a Gaussian fit and "
+                    "N(0, 1).", reads=("diagnostics",)),
+    "coverage": Figure(coverage, {**_TEST, "metrics": "metrics"}, "Calibration",
+                       "Expected coverage of the four marginals, the joint and TARP.", reads=("diagnostics",)),
+    "sbc_ranks": Figure(sbc_ranks, {**_TEST, "metrics": "metrics"}, "Calibration",
+                        "SBC rank histograms of the four parameters."),
+    "loss_curve": Figure(loss_curve, {"losses": "losses"}, "Training",
+                         "Training and validation loss per epoch of each ensemble member."),
+    "t2k_throws_variation": Figure(t2k_throws_variation, {"throws": "t2k_throws", "data": "t2k_data"}, "T2K",
+                                   "Mean and standard deviation per bin of the T2K data throws, with the data.",
+                                   needs_data=True, reads=("simulator",)),
+    "parameter_summary": Figure(parameter_summary, {"posteriors": "posteriors", "throws": "t2k_throws"}, "T2K",
+                                "Prior boxes, the MicroBooNE tune and the inferred parameters.", needs_data=True,
+                                reads=("observations",)),
+    "t2k_posterior_corner": Figure(t2k_posterior_corner, {"posterior": "t2k_posterior"}, "T2K",
+                                   "Posterior of the four parameters for the T2K data.", needs_data=True),
+    "slice_comparison": Figure(slice_comparison, {"posteriors": "posteriors", "data": "t2k_data"}, "T2K",
+                               "The nine cos(theta) slices (own rule, see figures.smk).", needs_data=True,
+                               reads=("observations", "simulator")),
+}
+#: The nine per-slice comparison figures (cos theta slices 0..8 of T2K CC0pi Analysis I), drawn with the 3x3 panel.
+SLICE_FIGURES: list[str] = [f"slice_comparison_{index}" for index in range(9)]
+#: Figures with their own rule (more outputs than one PDF + PNG).
+OWN_RULE = ("slice_comparison",)
+
+
+def figure_names(has_data: bool, *, one_rule_only: bool = False) -> list[str]:
+    """The registered figures a config draws (those needing the T2K data only when it has a data observation)."""
+    return [name for name, entry in FIGURES.items()
+            if (has_data or not entry.needs_data) and not (one_rule_only and name in OWN_RULE)]
+
+
+def draw(name: str, cfg, inputs: Mapping[str, Any], outputs: Mapping[str, Any]) -> None:
+    """Draw registered figure ``name`` to ``outputs["pdf"]``, ``outputs["png"]`` (and any extra named outputs)."""
+    if name not in FIGURES:
+        raise ValueError(f"unknown figure {name!r}; known: {', '.join(FIGURES)}")
+    extra = {key: value for key, value in outputs.items() if key not in ("pdf", "png")}
+    FIGURES[name].draw(cfg, inputs, outputs["pdf"], outputs["png"], **extra)

@@ -1,0 +1,119 @@
+"""The configured forward model, built in one place: the built-in templates of the config, the backend simulator
+of the bank, and the predictions compared with the T2K data (χ² table, slice figures).
+
+Import is cheap (numpy only); the simulator and the GENIE backend are imported when first called.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Mapping
+from typing import Any
+
+import numpy as np
+
+__all__ = ["builtin_templates", "builtin_simulator", "builtin_prediction", "backend_simulator", "chi2_predictions",
+           "chi2_at_median", "chi2_rows", "observed_histogram"]
+
+#: A batched simulator: physical theta (n, 4) -> histograms (n, bins).
+Simulator = Callable[[np.ndarray], np.ndarray]
+
+
+def builtin_templates(cfg: Any, variant: str = "nominal"):
+    """The built-in simulator's templates with the configured ``simulator.builtin`` settings (cached on disk)."""
+    from nutune.simulator import get_templates
+
+    b = cfg.simulator.builtin
+    return get_templates(variant, sample_seed=b.sample_seed, n_events=b.n_events, cache_dir=b.cache_dir)
+
+
+def builtin_simulator(cfg: Any, variant: str = "nominal") -> Simulator:
+    """The configured built-in templates as a batched simulator theta (n, 4) -> x (n, bins)."""
+    templates = builtin_templates(cfg, variant)
+    bins = cfg.simulator.bins
+    return lambda theta: templates.evaluate(theta, bins=bins)
+
+
+def builtin_prediction(cfg: Any, theta: np.ndarray, variant: str = "nominal") -> np.ndarray:
+    """The built-in simulator at physical ``theta`` ((4,) or (n, 4)) with the configured template settings."""
+    theta = np.asarray(theta, dtype=float)
+    x = builtin_templates(cfg, variant).evaluate(np.atleast_2d(theta), bins=cfg.simulator.bins)
+    return x[0] if theta.ndim == 1 else x
+
+
+def backend_simulator(cfg: Any, workdir: str | os.PathLike | None = None,
+                      events_file: str | os.PathLike | None = None) -> Simulator:
+    """The simulator of ``simulator.backend``: the built-in templates, or GENIE reweighting of prepared events."""
+    if cfg.simulator.backend == "builtin":
+        return builtin_simulator(cfg)
+    from nutune import genie
+
+    return lambda theta: genie.simulate_points(theta, cfg=cfg, workdir=workdir, events_file=events_file)
+
+
+def chi2_predictions(cfg: Any, medians: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """The predictions compared with the T2K data (label -> (bins,) histogram), in table order.
+
+    Published curves (the real GENIE MicroBooNE tune, NuWro), the builtin simulator at the MicroBooNE tune and at
+    the GENIE nominal, and "inferred X" = the builtin simulator at the posterior median of observation X
+    (``medians[X]``), for the published curves and the data (paper.md §8.3).
+    """
+    from nutune.dials import MICROBOONE_TUNE_PHYSICAL, NOMINAL_PHYSICAL
+    from nutune.resources import load_published
+
+    observations = cfg.raw["observations"]
+    predictions: dict[str, np.ndarray] = {}
+    published = {spec["column"]: name for name, spec in observations.items() if spec["kind"] == "published"}
+    data = [name for name, spec in observations.items() if spec["kind"] == "data"]
+
+    def inferred(name: str) -> np.ndarray:
+        return builtin_prediction(cfg, medians[name])
+
+    if cfg.simulator.bins == 58 and "microboone_tune" in published:
+        predictions["MicroBooNE tune (GENIE)"] = load_published("microboone_tune", 58)
+    predictions["builtin at MicroBooNE tune"] = builtin_prediction(cfg, MICROBOONE_TUNE_PHYSICAL)
+    if "microboone_tune" in published:
+        predictions["inferred MicroBooNE tune"] = inferred(published["microboone_tune"])
+    if cfg.simulator.bins == 58 and "nuwro" in published:
+        predictions["NuWro"] = load_published("nuwro", 58)
+        predictions["inferred NuWro"] = inferred(published["nuwro"])
+    for name in data:
+        predictions["inferred T2K" if len(data) == 1 else f"inferred {name}"] = inferred(name)
+    predictions["nominal (G18_10a_02_11a)"] = builtin_prediction(cfg, NOMINAL_PHYSICAL)
+    return predictions
+
+
+def chi2_at_median(cfg: Any, samples: np.ndarray) -> dict[str, float]:
+    """χ² vs the T2K data of the builtin simulator at the posterior median, per configured mode."""
+    from nutune.chi2 import chi2_all_modes
+    from nutune.resources import load_t2k
+
+    prediction = builtin_prediction(cfg, np.median(samples, axis=0))
+    values = chi2_all_modes(prediction, load_t2k(cfg.simulator.bins), cfg.chi2.modes)
+    return {mode: float(value) for mode, value in values.items()}
+
+
+def chi2_rows(cfg: Any, medians: Mapping[str, np.ndarray]) -> list[dict[str, Any]]:
+    """The χ² table: every prediction of :func:`chi2_predictions` against the T2K data in each configured mode."""
+    from nutune.chi2 import chi2_all_modes
+    from nutune.resources import load_t2k
+
+    measurement = load_t2k(cfg.simulator.bins)
+    rows = []
+    for label, prediction in chi2_predictions(cfg, medians).items():
+        values = chi2_all_modes(prediction, measurement, cfg.chi2.modes)
+        rows.append({"prediction": label, **{mode: float(v) for mode, v in values.items()}, "n_bins": measurement.bins})
+    return rows
+
+
+def observed_histogram(cfg: Any, name: str) -> np.ndarray:
+    """The observed histogram of observation ``name``: builtin mock, published curve or the T2K data."""
+    from nutune.resources import load_published, load_t2k
+
+    spec = dict(cfg.raw["observations"][name])
+    bins = cfg.simulator.bins
+    if spec["kind"] == "data":
+        return np.asarray(load_t2k(bins).values, dtype=float)
+    if spec["kind"] == "published":
+        return np.asarray(load_published(spec["column"], bins), dtype=float)
+    return builtin_prediction(cfg, np.asarray(spec["point"], dtype=float), variant=spec.get("variant", "nominal"))

@@ -1,0 +1,71 @@
+"""The network of arXiv:2510.07454 / arXiv:2603.09778 (paper.md §6): embedding MLP + sbi conditional flow.
+
+* **Embedding net**: ``bins -> embedding_hidden[0] -> ReLU -> ... -> embedding_dim`` (P25: 58 -> 45 -> 32 -> 24),
+* **conditional flow**: ``sbi.neural_nets.posterior_nn(model=density_estimator, num_transforms, hidden_features)``
+  (P25: MAF, 6 x 55; ``nsf`` allowed), built from the ``network`` metadata block (:func:`nutune.npe.spec.network_block`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
+import torch
+from torch import nn
+
+from nutune.dials import PARAMETER_NAMES
+from nutune.npe.spec import CALIBRATIONS, NSF_NUM_BINS
+
+__all__ = ["build_embedding_net", "density_builder", "build_density_estimator"]
+
+
+def build_embedding_net(bins: int, hidden: Sequence[int], output_dim: int) -> nn.Sequential:
+    """The embedding MLP of paper.md §6: ``bins -> hidden[0] -> ReLU -> ... -> hidden[-1] -> ReLU -> output_dim``.
+
+    With ``bins=58, hidden=(45, 32), output_dim=24`` this is exactly the P25 network.
+    """
+    layers: list[nn.Module] = []
+    width = int(bins)
+    for h in hidden:
+        layers += [nn.Linear(width, int(h)), nn.ReLU()]
+        width = int(h)
+    layers.append(nn.Linear(width, int(output_dim)))
+    return nn.Sequential(*layers)
+
+
+def density_builder(network: Mapping[str, Any], bins: int) -> Callable:
+    """sbi's builder ``(theta, x) -> density estimator`` for the ``network`` block (draws the embedding net's
+    initial weights from torch's global generator)."""
+    from sbi.neural_nets import posterior_nn
+
+    return posterior_nn(
+        model=network["density_estimator"],
+        z_score_theta=network["z_score_theta"],
+        z_score_x=network["z_score_x"],
+        hidden_features=int(network["hidden_features"]),
+        num_transforms=int(network["num_transforms"]),
+        num_bins=int(network.get("num_bins", NSF_NUM_BINS)),
+        embedding_net=build_embedding_net(bins, network["embedding_hidden"], network["embedding_dim"]),
+    )
+
+
+def build_density_estimator(network: Mapping[str, Any], bins: int, seed: int) -> nn.Module:
+    """An untrained sbi density estimator of the ``network`` block, with its calibration layer if it has one.
+
+    The z-scoring statistics and the flow's random permutations are buffers that are overwritten when trained
+    weights are loaded; the dummy batch below only fixes the shapes.
+    """
+    from nutune.npe.calibration import attach_calibration, marginal_calibration_layer
+
+    builder = density_builder(network, bins)
+    generator = torch.Generator().manual_seed(seed)
+    dummy_u = torch.rand(16, len(PARAMETER_NAMES), generator=generator)
+    dummy_x = torch.randn(16, bins, generator=generator)
+    estimator = builder(dummy_u, dummy_x)
+    calibration = network.get("calibration", "none")
+    if calibration == "marginal":
+        layer = marginal_calibration_layer(int(network["calibration_bins"]), float(network["calibration_tail_bound"]))
+        attach_calibration(estimator, layer)
+    elif calibration != "none":
+        raise ValueError(f"unknown calibration {calibration!r} in the network metadata; allowed: {CALIBRATIONS}")
+    return estimator

@@ -1,0 +1,91 @@
+"""The ``results/`` path grammar, written once: every artefact of the workflow, its pattern and what it holds.
+
+``workflow/rules/common.smk`` builds its paths from the constants below; every other ``results/...`` string in the
+rule files must match one of :data:`GRAMMAR` (``tests/test_paths.py``), and the docs point here
+(``python -m nutune.paths`` prints the table). Wildcards: ``{split}`` in {train, test}; ``{shard}`` 5 digits;
+``{member}`` 0 .. n_ensemble-1; ``{obs}`` a key of ``observations`` (``{data_obs}`` a data one); ``{table}``,
+``{figure}`` a file stem; ``{ext}`` the file type.
+"""
+
+from __future__ import annotations
+
+import re
+
+__all__ = [
+    "PARAMS", "SHARD", "BANK", "MODEL", "LOSS", "TEST_POSTERIORS", "METRICS", "GATE", "REFERENCE_MODEL",
+    "REFERENCE_LOSS", "REFERENCE_TEST_POSTERIORS", "REFERENCE_METRICS", "REFERENCE_SAMPLES", "OBSERVATION",
+    "POSTERIOR", "THROWS", "TABLE", "FIGURE", "SUMMARY", "GENIE", "LOG", "GRAMMAR", "matches", "grammar_text",
+]
+
+PARAMS = "results/bank/params_{split}.h5"
+SHARD = "results/bank/shards/{split}/shard_{shard}.h5"
+BANK = "results/bank/{split}.h5"
+MODEL = "results/model/npe_{member}.{ext}"
+LOSS = "results/model/loss_{member}.csv"
+TEST_POSTERIORS = "results/diagnostics/test_posteriors.npz"
+METRICS = "results/diagnostics/metrics.json"
+GATE = "results/diagnostics/gate.json"
+REFERENCE_MODEL = "results/reference/model/npe_0.{ext}"
+REFERENCE_LOSS = "results/reference/model/loss_0.csv"
+REFERENCE_TEST_POSTERIORS = "results/reference/diagnostics/test_posteriors.npz"
+REFERENCE_METRICS = "results/reference/diagnostics/metrics.json"
+REFERENCE_SAMPLES = "results/reference/reference_samples.npz"
+OBSERVATION = "results/observations/{obs}.csv"
+POSTERIOR = "results/posteriors/{obs}.npz"
+THROWS = "results/throws/{obs}.npz"
+TABLE = "results/tables/{table}.csv"
+FIGURE = "results/figures/{figure}.{ext}"
+SUMMARY = "results/summary.md"
+GENIE = "results/genie/{name}"
+LOG = "logs/{rule}/{name}.log"
+
+#: (pattern, content) of every artefact, in workflow order.
+GRAMMAR: tuple[tuple[str, str], ...] = (
+    (PARAMS, "theta (n, 4) physical, split in {train, test}"),
+    (SHARD, "one shard per job: theta (m, 4), x (m, bins), attrs (seed, n_dropped, ...)"),
+    (BANK, "merged bank: theta, x; attrs backend, versions, hashes, seeds"),
+    (MODEL, "safetensors weights | json metadata (prior box, bins, x scale, hashes)"),
+    (LOSS, "epoch, train_loss, val_loss, seconds, learning_rate"),
+    (TEST_POSTERIORS, "samples (n_test, S, 4), theta_true (n_test, 4), pulls, ranks"),
+    (METRICS, "coverage, TARP and SBC numbers (the calibration gate reads this)"),
+    (GATE, "the calibration gate's verdict"),
+    (REFERENCE_MODEL, "noise-aware network for the reference comparison (npe.noise none)"),
+    (REFERENCE_LOSS, "its loss curve"),
+    (REFERENCE_TEST_POSTERIORS, "its test-set diagnostics (as results/diagnostics/)"),
+    (REFERENCE_METRICS, "its test-set metrics"),
+    (REFERENCE_SAMPLES, "exact (emcee) reference posteriors per observation"),
+    (OBSERVATION, "bin58 (or bin67), x: the observed histogram"),
+    (POSTERIOR, "samples (S, 4) physical, x"),
+    (THROWS, "x_throws (n, bins), samples (n, 4); data observations only"),
+    (TABLE, "test_metrics, microboone_tune, nuwro, t2k, t2k_correlations, chi2, ..."),
+    (FIGURE, "pdf | png; one entry per figure in nutune.figure_registry"),
+    (SUMMARY, "every table of the run with seed and versions"),
+    (GENIE, "backend genie: prepared events, smoke check, work dirs"),
+    (LOG, "one log per job; a failing job names its log"),
+)
+
+
+def _regex(pattern: str) -> re.Pattern:
+    parts = re.split(r"(\{[^}]+\})", pattern)
+    body = "".join("[^/]+" if part.startswith("{") else re.escape(part) for part in parts)
+    if pattern == GENIE:
+        body = body.replace("[^/]+", ".+")
+    return re.compile(body + r"\Z")
+
+
+def matches(path: str) -> str | None:
+    """The grammar pattern ``path`` (a concrete path or a pattern with wildcards) follows, or None."""
+    for pattern, _ in GRAMMAR:
+        if _regex(pattern).match(path):
+            return pattern
+    return None
+
+
+def grammar_text() -> str:
+    """The grammar as an aligned two-column text table (for CONTRIBUTING.md and ``python -m nutune.paths``)."""
+    width = max(len(pattern) for pattern, _ in GRAMMAR) + 2
+    return "\n".join(f"{pattern:<{width}}{content}" for pattern, content in GRAMMAR)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    print(grammar_text())

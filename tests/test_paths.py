@@ -1,0 +1,54 @@
+"""The results/ path grammar has one home (nutune.paths): every path the rule files name follows it, the docs point
+at it, and the figure registry is the one list of figures."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from nutune import paths
+from nutune.figure_registry import FIGURES, OWN_RULE, figure_names
+
+REPO = Path(__file__).resolve().parents[1]
+RULES = sorted((REPO / "workflow" / "rules").glob("*.smk"))
+
+
+def _rule_paths() -> list[str]:
+    found = []
+    for rule_file in RULES:
+        for literal in re.findall(r'"((?:results|logs)/[^"\s]*)"', rule_file.read_text()):
+            # f-string and expand() placeholders ({T2K_OBS}, {wildcards.obs}, {name}) are wildcards here
+            found.append(re.sub(r"\{[^}]*\}", "{w}", literal))
+    return found
+
+
+@pytest.mark.parametrize("path", sorted(set(_rule_paths())))
+def test_every_rule_path_follows_the_grammar(path: str) -> None:
+    assert paths.matches(path), f"{path} (in workflow/rules/) is not in nutune.paths.GRAMMAR"
+
+
+def test_the_grammar_rejects_other_paths() -> None:
+    assert paths.matches("results/throws/t2k.npz") == paths.THROWS
+    assert paths.matches("results/throw/t2k.npz") is None
+    assert paths.matches("results/model/npe_0.safetensors") == paths.MODEL
+
+
+def test_the_docs_point_at_the_grammar_instead_of_copying_it() -> None:
+    for doc in ("CONTRIBUTING.md", "README.md", "workflow/rules/common.smk"):
+        text = (REPO / doc).read_text()
+        assert "nutune/paths.py" in text or "nutune.paths" in text, doc
+    assert "results/throws/t2k.npz" not in (REPO / "CONTRIBUTING.md").read_text()
+
+
+def test_every_registered_figure_has_a_drawer_and_known_inputs() -> None:
+    kinds = {"test_posteriors", "metrics", "losses", "t2k_throws", "t2k_posterior", "t2k_data", "posteriors"}
+    for name, entry in FIGURES.items():
+        assert callable(entry.draw) and entry.caption and entry.category, name
+        assert set(entry.inputs.values()) <= kinds, name
+    assert set(OWN_RULE) <= set(FIGURES)
+    assert figure_names(False) == [name for name, entry in FIGURES.items() if not entry.needs_data]
+    common = (REPO / "workflow" / "rules" / "common.smk").read_text()
+    for kind in kinds:
+        assert f'"{kind}":' in common, kind
