@@ -158,7 +158,11 @@ CCQE are now GENIE's own calculation, so the prime suspect is the CC0π backgrou
 π-absorbed Δ(1232) of physics.md §2.4 (58-bin 0.019, 5 % of CC0π): GENIE's Berger–Sehgal RES (Δ up to
 M_Δ + 4Γ, higher resonances), the non-resonant Nπ / Nππ background (``DIS-HMultWgt-vn-CC-m2/m3`` = 0.128 /
 2.115 in G18_10a_02_11a's CommonParam) and hA2018 absorption are not reproduced; without GENIE splines to check
-against, it was not changed. The absorption probability itself checks out: GENIE's hA2018 ingredients (mean free
+against, it was not changed. It is not the whole story either: a probe scaling B alone (not adopted) gives, for
+B × 1.5 / × 2: χ² 6.15 / 8.12, 58-bin integral 0.3959 / 0.4055, fit shifts −0.52/−0.63, +0.72/+0.40, −0.19/−0.19,
++0.09/−0.06 — the integral closes but the M_A shift grows, so the missing strength is not shaped like the Δ
+background. (Also not reproduced, negligible at T2K energies: above ``IntegralNuclearInfluenceCutoffEnergy`` = 10 GeV
+GENIE's QEL spline is that of a nucleon at rest at r = 0, ``NewQELXSec``.) The absorption probability checks out: GENIE's hA2018 ingredients (mean free
 path from ``intranuke-xsections-pi+N.dat``, A = 12 fate fractions) give ⟨P_abs⟩ ≈ 0.20–0.22 for Δ-decay pions at
 0.6–3 GeV (0.16 at 0.4 GeV) against nutune's 0.20.
 
