@@ -9,7 +9,10 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from nutune._numerics import pin_numerics as _pin_numerics
+
 __version__ = "0.1.0"
+_pin_numerics()  # machine-independent CPU numerics before any torch kernel runs (nutune/_numerics.py)
 
 if TYPE_CHECKING:  # pragma: no cover
     import numpy as np
