@@ -276,3 +276,26 @@ def test_report_is_one_self_contained_html(tiny_run, tmp_path: Path) -> None:
     # results/figures/{figure}.png, not coverage.png, among its outputs)
     for name in ("coverage.pdf", "slice_comparison.png", "t2k.csv", "chi2.csv"):
         assert name in html, name
+
+
+def readme_python_example() -> str:
+    """The first ```python block of the README's "Python use" section, verbatim."""
+    text = (REPO / "README.md").read_text()
+    section = text.split("## Python use", 1)[1].split("\n## ", 1)[0]
+    return section.split("```python\n", 1)[1].split("```", 1)[0]
+
+
+def test_readme_python_example_runs_verbatim(tiny_run, tmp_path: Path) -> None:
+    """The README's Python example, as written, on the tiny run's network placed where a paper run puts its own."""
+    workdir, _ = tiny_run
+    model = tmp_path / "results" / "model"
+    model.mkdir(parents=True)
+    for path in (workdir / TINY / "model").glob("npe_*"):
+        (model / path.name).symlink_to(path)
+    code = readme_python_example()
+    assert "nutune.load_model" in code and "covariance_throws" in code and "log_prob" in code
+    result = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, capture_output=True, text=True, timeout=300,
+                            env={**os.environ, "OMP_NUM_THREADS": "1"})
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    lines = result.stdout.strip().splitlines()
+    assert lines[0].startswith("{'MaCCQE':") and len(lines) == 2, result.stdout

@@ -25,7 +25,7 @@ try:
     CFG = load_config(config, source=", ".join(CONFIG_FILES))
 except ConfigError as error:
     raise WorkflowError(f"invalid nutune configuration: {error}") from None
-# Every rule sees the validated values (numbers as YAML 1.2 reads them: 5e-3 and 2e3 are numbers, as in the API).
+# The rules see the validated values, numbers as YAML 1.2 reads them (5e-3 and 2e3 are numbers, as in the API).
 config.clear()
 config.update(CFG.raw)
 
