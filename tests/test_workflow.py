@@ -8,6 +8,7 @@ every other test reuses them.
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import re
@@ -299,3 +300,28 @@ def test_readme_python_example_runs_verbatim(tiny_run, tmp_path: Path) -> None:
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     lines = result.stdout.strip().splitlines()
     assert lines[0].startswith("{'MaCCQE':") and len(lines) == 2, result.stdout
+
+
+def test_python_m_nutune_infer(tiny_run, tmp_path: Path) -> None:
+    """`python -m nutune infer` on the tiny run's network: the T2K data with throws, and a user CSV (column x)."""
+    workdir, _ = tiny_run
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    model = str(workdir / TINY)
+    out = subprocess.run([sys.executable, "-m", "nutune", "infer", "--model", model, "--t2k", "--samples", "500",
+                          "--throws", "10"], capture_output=True, text=True, timeout=300, env=env)
+    assert out.returncode == 0, out.stderr[-3000:]
+    table = pd.read_csv(io.StringIO(out.stdout))
+    assert list(table["dial_name"]) == ["MaCCQE", "NormCCMEC", "XSecShape_CCMEC", "RPA_CCQE"]
+    assert {"median", "p16", "p84", "throws_central", "throws_minus", "throws_plus"} <= set(table.columns)
+    observation = workdir / TINY / "observations" / "t2k.csv"
+    summary = tmp_path / "summary.csv"
+    ran = subprocess.run([sys.executable, "-m", "nutune", "infer", "--model", model, "--data", str(observation),
+                          "--samples", "500", "--out", str(summary)], capture_output=True, text=True, timeout=300,
+                         env=env)
+    assert ran.returncode == 0, ran.stderr[-3000:]
+    assert len(pd.read_csv(summary)) == 4
+    bad = tmp_path / "bad.csv"
+    bad.write_text("value\n1\n2\n")
+    refused = subprocess.run([sys.executable, "-m", "nutune", "infer", "--model", model, "--data", str(bad)],
+                             capture_output=True, text=True, timeout=120, env=env)
+    assert refused.returncode != 0 and "column named x" in refused.stderr
