@@ -2,7 +2,7 @@
 #
 #   make venv     .venv with torch==2.13.0 (CPU) first, then requirements.txt, then nutune (editable)
 #   make test     ruff + pytest (unit, physics, workflow lint/dry-run/tiny run) with one torch thread
-#   make run      the paper-scale workflow (config/config.yaml) on all local cores
+#   make run      the paper-scale workflow (config/config.yaml) on all local cores (profiles/default)
 #   make bench    benchmarks/ -> results/benchmarks/
 #   make report   one self-contained HTML report of the last run (results/report.html)
 #   make clean    remove run outputs, logs and caches (keeps .venv)
@@ -12,7 +12,6 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
-PROFILE ?= workflow/profiles/default
 export OMP_NUM_THREADS := 1
 export MKL_NUM_THREADS := 1
 
@@ -35,7 +34,7 @@ test: venv
 	$(BIN)/pytest
 
 run: venv
-	$(BIN)/snakemake --cores all --profile $(PROFILE)
+	$(BIN)/snakemake
 
 bench: venv
 	$(BIN)/python -m benchmarks

@@ -9,7 +9,11 @@ from snakemake.utils import min_version
 min_version("9.0")
 
 
-configfile: "config/config.yaml"
+# The paper config is the default; a config given with --configfile replaces it entirely (no key is inherited from
+# config/config.yaml, so a key missing there fails validation by name). --config key=value overrides either.
+if not workflow.overwrite_configfiles:
+
+    configfile: "config/config.yaml"
 
 
 report: "workflow/report/workflow.rst"

@@ -41,6 +41,7 @@ def planning(quick: bool = False, repeats: int = 3) -> dict:
         tmpd = Path(tmp)
         _scratch_copy(tmpd)
         cfg = yaml.safe_load((tmpd / "config" / "config.yaml").read_text())
+        cfg["results_dir"] = "results/bench"  # results/ is the paper config's own prefix
         cfg["simulation"]["shard_size"] = 1000
         cfg["simulation"]["n_train"] = 1000 * n_shards
         (tmpd / "config" / "bench.yaml").write_text(yaml.safe_dump(cfg, sort_keys=False))

@@ -9,6 +9,8 @@ os.environ["OMP_NUM_THREADS"] = "1"
 os.environ.setdefault("MKL_NUM_THREADS", "1")
 
 import random  # noqa: E402
+import shutil  # noqa: E402
+import subprocess  # noqa: E402
 from collections.abc import Iterator  # noqa: E402
 from pathlib import Path  # noqa: E402
 
@@ -17,6 +19,23 @@ import pytest  # noqa: E402
 
 #: Repository root (tests run from anywhere).
 REPO = Path(__file__).resolve().parents[1]
+
+
+def fresh_clone(dest: Path) -> Path:
+    """The repository's tracked files (symlinks kept as links) in ``dest``, as `git clone` would check them out."""
+    listed = subprocess.run(["git", "-C", str(REPO), "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
+                            capture_output=True, text=True, check=True).stdout.split("\0")
+    for name in filter(None, listed):
+        source = REPO / name
+        if not (source.exists() or source.is_symlink()) or name.startswith("tests/"):
+            continue
+        target = dest / name
+        target.parent.mkdir(parents=True, exist_ok=True)
+        if source.is_symlink():
+            target.symlink_to(os.readlink(source))
+        else:
+            shutil.copy2(source, target)
+    return dest
 
 
 @pytest.fixture(scope="session", autouse=True)

@@ -165,8 +165,56 @@ def test_misordered_parameters_are_refused(base: dict) -> None:
 def test_missing_section_is_refused(base: dict) -> None:
     bad = copy.deepcopy(base)
     del bad["gates"]
-    with pytest.raises(ConfigError, match="'gates' is a required property"):
+    with pytest.raises(ConfigError, match=r"missing key\(s\) gates: a config is complete on its own"):
         load_config(bad)
+
+
+def test_missing_nested_keys_are_all_named(base: dict) -> None:
+    bad = copy.deepcopy(base)
+    del bad["npe"]["batch_size"], bad["npe"]["learning_rate"], bad["seed"]
+    with pytest.raises(ConfigError) as info:
+        load_config(bad)
+    message = str(info.value)
+    assert "missing key(s) seed" in message
+    assert "npe.batch_size" in message and "npe.learning_rate" in message
+
+
+def test_exponent_floats_read_as_strings_are_numbers(base: dict) -> None:
+    """Snakemake reads YAML 1.1, where 5e-3 and 2e3 are strings: they load exactly as YAML 1.2 numbers do."""
+    as_snakemake = copy.deepcopy(base)
+    as_snakemake["npe"]["learning_rate"] = "5e-3"
+    as_snakemake["simulation"]["n_train"] = "2e5"
+    as_snakemake["simulator"]["builtin"]["n_events"] = "1e6"
+    as_yaml12 = copy.deepcopy(base)
+    as_yaml12["npe"]["learning_rate"] = 5e-3
+    as_yaml12["simulation"]["n_train"] = 2e5  # a float: YAML 1.2 reads 2e5 so
+    as_yaml12["simulator"]["builtin"]["n_events"] = 1e6
+    a, b = load_config(as_snakemake), load_config(as_yaml12)
+    assert a.raw == b.raw and a.config_hash == b.config_hash
+    assert a.npe.learning_rate == 0.005
+    assert a.simulation.n_train == 200000 and isinstance(a.simulation.n_train, int)
+    assert type(b.simulator.builtin.n_events) is int
+
+
+def test_an_integer_field_refuses_a_fractional_number(base: dict) -> None:
+    bad = copy.deepcopy(base)
+    bad["simulation"]["n_train"] = "2.5e-1"
+    with pytest.raises(ConfigError, match="simulation.n_train = 0.25 has the wrong type"):
+        load_config(bad)
+
+
+@pytest.mark.parametrize("results_dir, ok", [
+    ("results", True), ("results/tiny", True), ("results/my_run/v2", True), ("results/tables", False),
+    ("results/bank/x", False), ("out", False), ("results/", False), ("results/../x", False), ("/tmp/x", False),
+])
+def test_results_dir(base: dict, results_dir: str, ok: bool) -> None:
+    cfg = copy.deepcopy(base)
+    cfg["results_dir"] = results_dir
+    if ok:
+        assert load_config(cfg).results_dir == results_dir
+    else:
+        with pytest.raises(ConfigError, match="results_dir = "):
+            load_config(cfg)
 
 
 def test_several_problems_are_all_listed(base: dict) -> None:

@@ -20,6 +20,8 @@ import numpy as np
 import pytest
 import yaml
 
+from nutune import paths
+
 REPO = Path(__file__).resolve().parents[1]
 DOUBLES = REPO / "tests" / "doubles"
 SNAKEMAKE = str(Path(sys.executable).with_name("snakemake"))
@@ -67,6 +69,7 @@ def test_paper_scale_dag_with_genie_backend(tmp_path):
     splines = tmp_path / "gxspl.xml"
     splines.write_text("<genie_xsec_spline_list/>\n")
     base = yaml.safe_load((REPO / "config" / "config.yaml").read_text())
+    base["results_dir"] = "results/genie_dag"  # results/ is the paper config's own prefix
     cfg = genie_config(base, splines)
     assert cfg["simulation"]["n_train"] == 200000 and cfg["simulation"]["shard_size"] == 1000
     work = make_workdir(tmp_path / "w", cfg)
@@ -89,7 +92,8 @@ def test_genie_bank_equals_builtin_bank(tmp_path):
     base["learning_curve"] = {**base.get("learning_curve", {}), "activate": False, "n_train": [6, 12]}
     builtin = make_workdir(tmp_path / "builtin", base)
     genie = make_workdir(tmp_path / "genie", genie_config(base, splines))
-    targets = ["results/bank/train.h5", "results/bank/test.h5"]
+    res, logs = base["results_dir"], paths.log_dir(base["results_dir"])  # results/tiny, logs/tiny
+    targets = [f"{res}/bank/train.h5", f"{res}/bank/test.h5"]
     run_snakemake(["--directory", str(builtin), "--configfile", str(builtin / "config.yaml"), "--cores", "2",
                    *targets])
     env = {
@@ -100,13 +104,13 @@ def test_genie_bank_equals_builtin_bank(tmp_path):
     out = run_snakemake(["--directory", str(genie), "--configfile", str(genie / "config.yaml"), "--cores", "2",
                          *targets], env=env)
     assert "genie_generate_events" in out and "genie_smoke_check" in out
-    assert not (genie / "results/genie/events_prepared.root").exists()  # temp(): removed once the shards are done
-    assert (genie / "results/genie/events_prepared.smoke.json").is_file()
-    assert "TEST DOUBLE" in (genie / "logs/genie_generate_events/gevgen.log").read_text()
+    assert not (genie / f"{res}/genie/events_prepared.root").exists()  # temp(): removed once the shards are done
+    assert (genie / f"{res}/genie/events_prepared.smoke.json").is_file()
+    assert "TEST DOUBLE" in (genie / f"{logs}/genie_generate_events/gevgen.log").read_text()
     for split in ("train", "test"):
-        with h5py.File(builtin / f"results/bank/{split}.h5") as b, h5py.File(genie / f"results/bank/{split}.h5") as g:
+        with h5py.File(builtin / f"{res}/bank/{split}.h5") as b, h5py.File(genie / f"{res}/bank/{split}.h5") as g:
             assert b.attrs["backend"] == "builtin" and g.attrs["backend"] == "genie"
             np.testing.assert_array_equal(g["theta"][:], b["theta"][:])
             np.testing.assert_allclose(g["x"][:], b["x"][:], rtol=1e-12, atol=0)
-    cards = sorted((genie / "results/bank/shards/train").glob(".work_shard_*/point_*.card.xml"))
+    cards = sorted((genie / f"{res}/bank/shards/train").glob(".work_shard_*/point_*.card.xml"))
     assert len(cards) == 12

@@ -99,3 +99,17 @@ def test_throw_intervals_around_a_given_centre():
     centre, minus, plus = throw_intervals(values, central=np.full(4, 40.0))
     np.testing.assert_allclose(minus, 24.0)
     np.testing.assert_allclose(plus, 44.0)
+
+
+@pytest.mark.parametrize("n_throws, batch_size, expected", [
+    (50, 100, ["50 / 50 (100 %)"]),  # one batch: one line, not ten
+    (1000, 100, [f"{k} / 1000 ({k // 10} %)" for k in range(100, 1001, 100)]),
+    (100, 30, ["30 / 100 (30 %)", "60 / 100 (60 %)", "90 / 100 (90 %)", "100 / 100 (100 %)"]),
+])
+def test_throws_progress_lines_are_not_repeated(caplog, n_throws, batch_size, expected):
+    x_obs, cov, _ = throw_setup()
+    with caplog.at_level("INFO", logger="nutune.inference"):
+        covariance_throws(ShiftPosterior(), x_obs, cov, n_throws=n_throws, seed=1, n_median_samples=2,
+                          batch_size=batch_size)
+    lines = [r.getMessage().removeprefix("throws: ") for r in caplog.records if r.getMessage().startswith("throws:")]
+    assert lines == expected

@@ -29,6 +29,24 @@ def test_every_rule_path_follows_the_grammar(path: str) -> None:
     assert paths.matches(path), f"{path} (in workflow/rules/) is not in nutune.paths.GRAMMAR"
 
 
+def test_every_rule_path_is_under_the_configs_prefix() -> None:
+    """Rule files name grammar paths through prefixed(...) (common.smk), so each config writes under results_dir."""
+    for rule_file in RULES:
+        text = rule_file.read_text()
+        for match in re.finditer(r'"((?:results|logs)/[^"\s]*)"', text):
+            assert text[:match.start()].endswith("prefixed("), f"{rule_file.name}: {match.group(1)} not prefixed"
+
+
+def test_prefixes_keep_the_paper_paths_and_move_the_others() -> None:
+    assert paths.prefixed(paths.TABLE.format(table="t2k")) == "results/tables/t2k.csv"
+    assert paths.prefixed("logs/infer/t2k.log", "results") == "logs/infer/t2k.log"
+    assert paths.prefixed("results/tables/t2k.csv", "results/tiny") == "results/tiny/tables/t2k.csv"
+    assert paths.prefixed("logs/infer/t2k.log", "results/tiny") == "logs/tiny/infer/t2k.log"
+    assert paths.results_dir_errors("results/tiny") == [] and paths.results_dir_errors("results/tables")
+    with pytest.raises(ValueError):
+        paths.prefixed("resources/t2k/x.npz", "results/tiny")
+
+
 def test_the_grammar_rejects_other_paths() -> None:
     assert paths.matches("results/throws/t2k.npz") == paths.THROWS
     assert paths.matches("results/throw/t2k.npz") is None

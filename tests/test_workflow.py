@@ -8,6 +8,7 @@ every other test reuses them.
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import re
@@ -23,10 +24,15 @@ import pandas as pd
 import pytest
 import yaml
 
+from nutune import paths
+
 REPO = Path(__file__).resolve().parents[1]
 SNAKEMAKE = str(Path(sys.executable).with_name("snakemake"))
 #: Default-config DAG: 2 parameter files, 200 + 1 shards, 2 merges, 1 network, 5 observations, 5 posteriors, ...
 DEFAULT_JOBS_AT_LEAST = 201 + 2 + 2 + 1 + 1 + 5 + 5 + 1
+#: The tiny config's results prefix and log directory (results_dir: results/tiny -> logs/tiny, nutune.paths).
+TINY = yaml.safe_load((REPO / "config" / "test_config.yaml").read_text())["results_dir"]
+TINY_LOGS = paths.log_dir(TINY)
 TABLES = ("test_metrics", "microboone_tune", "nuwro", "t2k", "t2k_correlations", "chi2")
 # Extension tables the tiny config activates (reference, classical, learning curve).
 EXTENSION_TABLES = ("test_metrics_noise_aware", "noise_vs_throws", "reference_c2st", "classical_fit",
@@ -97,7 +103,7 @@ def resumed_run(tmp_path_factory: pytest.TempPathFactory, nutune_cache: Path, ti
     command = ["timeout", "-k", "10", "300", SNAKEMAKE, "-s", str(REPO / "Snakefile"), *tiny_args(workdir)]
     process = subprocess.Popen(command, cwd=workdir, env={**os.environ, "OMP_NUM_THREADS": "1"},
                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
-    shard_logs = workdir / "logs" / "simulate_shard"
+    shard_logs = workdir / TINY_LOGS / "simulate_shard"
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline and process.poll() is None:
         if shard_logs.is_dir() and any(shard_logs.iterdir()):
@@ -106,7 +112,7 @@ def resumed_run(tmp_path_factory: pytest.TempPathFactory, nutune_cache: Path, ti
     assert process.poll() is None, "the run finished before it could be killed in the shard stage"
     os.killpg(process.pid, signal.SIGKILL)
     process.wait(timeout=30)
-    assert not (workdir / "results" / "bank" / "train.h5").exists(), "killed after the merge, not during shards"
+    assert not (workdir / TINY / "bank" / "train.h5").exists(), "killed after the merge, not during shards"
     snakemake(["--unlock", *tiny_args(workdir)], timeout=60)
     snakemake([*tiny_args(workdir), "--rerun-incomplete"], timeout=400)
     return workdir
@@ -171,14 +177,14 @@ def test_invalid_config_fails_before_any_job(tmp_path: Path, nutune_cache: Path)
 
 def test_failing_rule_points_to_its_log(tmp_path: Path, nutune_cache: Path) -> None:
     workdir = make_workdir(tmp_path / "fail", nutune_cache)
-    snakemake(tiny_args(workdir, "results/bank/params_test.h5"), timeout=120)
-    shard = workdir / "results" / "bank" / "shards" / "test" / "shard_00000.h5"
+    snakemake(tiny_args(workdir, f"{TINY}/bank/params_test.h5"), timeout=120)
+    shard = workdir / TINY / "bank" / "shards" / "test" / "shard_00000.h5"
     shard.parent.mkdir(parents=True)
     shard.write_bytes(b"this is not an HDF5 shard")
-    result = snakemake(tiny_args(workdir, "results/bank/test.h5"), check=False, timeout=120)
+    result = snakemake(tiny_args(workdir, f"{TINY}/bank/test.h5"), check=False, timeout=120)
     assert result.returncode != 0
-    assert "logs/merge_bank/test.log" in result.stdout
-    log = (workdir / "logs" / "merge_bank" / "test.log").read_text()
+    assert f"{TINY_LOGS}/merge_bank/test.log" in result.stdout
+    log = (workdir / TINY_LOGS / "merge_bank" / "test.log").read_text()
     assert "shard_00000.h5" in log and "Traceback" in log
 
 
@@ -186,34 +192,34 @@ def test_failing_rule_points_to_its_log(tmp_path: Path, nutune_cache: Path) -> N
 def test_tiny_run_builds_every_table_and_figure(tiny_run) -> None:
     workdir, seconds = tiny_run
     for table in TABLES:
-        frame = pd.read_csv(workdir / "results" / "tables" / f"{table}.csv")
+        frame = pd.read_csv(workdir / TINY / "tables" / f"{table}.csv")
         assert len(frame) > 0, table
     for figure in FIGURES:
         for ext in ("pdf", "png"):
-            assert (workdir / "results" / "figures" / f"{figure}.{ext}").stat().st_size > 5000, (figure, ext)
-    assert (workdir / "results" / "summary.md").read_text().count("## ") >= len(TABLES)
+            assert (workdir / TINY / "figures" / f"{figure}.{ext}").stat().st_size > 5000, (figure, ext)
+    assert (workdir / TINY / "summary.md").read_text().count("## ") >= len(TABLES)
     for table in EXTENSION_TABLES:
-        assert len(pd.read_csv(workdir / "results" / "tables" / f"{table}.csv")) > 0, table
-    noise_aware = pd.read_csv(workdir / "results" / "tables" / "test_metrics_noise_aware.csv")
-    assert list(noise_aware.columns) == list(pd.read_csv(workdir / "results" / "tables" / "test_metrics.csv").columns)
+        assert len(pd.read_csv(workdir / TINY / "tables" / f"{table}.csv")) > 0, table
+    noise_aware = pd.read_csv(workdir / TINY / "tables" / "test_metrics_noise_aware.csv")
+    assert list(noise_aware.columns) == list(pd.read_csv(workdir / TINY / "tables" / "test_metrics.csv").columns)
     print(f"tiny run: {seconds:.0f} s")
 
 
 def test_tiny_run_bank_and_posteriors(tiny_run) -> None:
     workdir, _ = tiny_run
-    with h5py.File(workdir / "results" / "bank" / "train.h5") as bank:
+    with h5py.File(workdir / TINY / "bank" / "train.h5") as bank:
         assert bank["theta"].shape == (2000, 4) and bank["x"].shape == (2000, 58)
         assert len(json.loads(bank.attrs["shard_sha256"])) == 4
-    with np.load(workdir / "results" / "posteriors" / "t2k.npz", allow_pickle=False) as post:
+    with np.load(workdir / TINY / "posteriors" / "t2k.npz", allow_pickle=False) as post:
         assert post["samples"].shape == (1000, 4)
-    with np.load(workdir / "results" / "throws" / "t2k.npz", allow_pickle=False) as throws:
+    with np.load(workdir / TINY / "throws" / "t2k.npz", allow_pickle=False) as throws:
         assert throws["samples"].shape == (50, 4) and throws["x_throws"].shape == (50, 58)
 
 
 def test_tiny_run_recovers_the_builtin_microboone_mock(tiny_run) -> None:
     """The builtin mock at the MicroBooNE tune is recovered within a loose tolerance (2000 simulations)."""
     workdir, _ = tiny_run
-    table = pd.read_csv(workdir / "results" / "tables" / "microboone_tune.csv")
+    table = pd.read_csv(workdir / TINY / "tables" / "microboone_tune.csv")
     mock = table[table["observation"] == "microboone_tune"].set_index("dial_name")
     truth = np.array([1.10479, 1.65595, 1.0, 0.849])
     np.testing.assert_allclose(mock["truth"].to_numpy(), truth)
@@ -228,7 +234,7 @@ def test_tiny_run_recovers_the_builtin_microboone_mock(tiny_run) -> None:
 
 def test_tiny_run_chi2_table(tiny_run) -> None:
     workdir, _ = tiny_run
-    chi2 = pd.read_csv(workdir / "results" / "tables" / "chi2.csv").set_index("prediction")
+    chi2 = pd.read_csv(workdir / TINY / "tables" / "chi2.csv").set_index("prediction")
     assert list(chi2.columns[:3]) == ["FULL", "DIAG", "SHAPE"]
     assert {"MicroBooNE tune (GENIE)", "inferred T2K", "NuWro", "inferred NuWro", "nominal (G18_10a_02_11a)",
             "builtin at MicroBooNE tune", "inferred MicroBooNE tune"} <= set(chi2.index)
@@ -242,21 +248,21 @@ def test_two_runs_give_identical_banks_and_tables(tiny_run, resumed_run) -> None
     """The resumed run (killed in the shard stage) is also a second run: banks and tables equal the first's."""
     first, _ = tiny_run
     for split in ("train", "test"):
-        with h5py.File(first / "results" / "bank" / f"{split}.h5") as a, \
-                h5py.File(resumed_run / "results" / "bank" / f"{split}.h5") as b:
+        with h5py.File(first / TINY / "bank" / f"{split}.h5") as a, \
+                h5py.File(resumed_run / TINY / "bank" / f"{split}.h5") as b:
             np.testing.assert_array_equal(a["theta"][...], b["theta"][...])
             np.testing.assert_array_equal(a["x"][...], b["x"][...])
             # (byte-identical shard files are asserted in tests/test_bank.py)
     for table in TABLES:
-        a = (first / "results" / "tables" / f"{table}.csv").read_text()
-        b = (resumed_run / "results" / "tables" / f"{table}.csv").read_text()
+        a = (first / TINY / "tables" / f"{table}.csv").read_text()
+        b = (resumed_run / TINY / "tables" / f"{table}.csv").read_text()
         assert a == b, f"{table}.csv differs between two runs of the same config"
 
 
 def test_resumed_run_leaves_nothing_incomplete(resumed_run) -> None:
     result = snakemake(["-n", *tiny_args(resumed_run)], timeout=120)
     assert "Nothing to be done" in result.stdout
-    assert not list((resumed_run / "results").rglob(".*.tmp*")), "a temporary file of an atomic write survived"
+    assert not list((resumed_run / TINY).rglob(".*.tmp*")), "a temporary file of an atomic write survived"
 
 
 def test_report_is_one_self_contained_html(tiny_run, tmp_path: Path) -> None:
@@ -271,3 +277,51 @@ def test_report_is_one_self_contained_html(tiny_run, tmp_path: Path) -> None:
     # results/figures/{figure}.png, not coverage.png, among its outputs)
     for name in ("coverage.pdf", "slice_comparison.png", "t2k.csv", "chi2.csv"):
         assert name in html, name
+
+
+def readme_python_example() -> str:
+    """The first ```python block of the README's "Python use" section, verbatim."""
+    text = (REPO / "README.md").read_text()
+    section = text.split("## Python use", 1)[1].split("\n## ", 1)[0]
+    return section.split("```python\n", 1)[1].split("```", 1)[0]
+
+
+def test_readme_python_example_runs_verbatim(tiny_run, tmp_path: Path) -> None:
+    """The README's Python example, as written, on the tiny run's network placed where a paper run puts its own."""
+    workdir, _ = tiny_run
+    model = tmp_path / "results" / "model"
+    model.mkdir(parents=True)
+    for path in (workdir / TINY / "model").glob("npe_*"):
+        (model / path.name).symlink_to(path)
+    code = readme_python_example()
+    assert "nutune.load_model" in code and "covariance_throws" in code and "log_prob" in code
+    result = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, capture_output=True, text=True, timeout=300,
+                            env={**os.environ, "OMP_NUM_THREADS": "1"})
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    lines = result.stdout.strip().splitlines()
+    assert lines[0].startswith("{'MaCCQE':") and len(lines) == 2, result.stdout
+
+
+def test_python_m_nutune_infer(tiny_run, tmp_path: Path) -> None:
+    """`python -m nutune infer` on the tiny run's network: the T2K data with throws, and a user CSV (column x)."""
+    workdir, _ = tiny_run
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    model = str(workdir / TINY)
+    out = subprocess.run([sys.executable, "-m", "nutune", "infer", "--model", model, "--t2k", "--samples", "500",
+                          "--throws", "10"], capture_output=True, text=True, timeout=300, env=env)
+    assert out.returncode == 0, out.stderr[-3000:]
+    table = pd.read_csv(io.StringIO(out.stdout))
+    assert list(table["dial_name"]) == ["MaCCQE", "NormCCMEC", "XSecShape_CCMEC", "RPA_CCQE"]
+    assert {"median", "p16", "p84", "throws_central", "throws_minus", "throws_plus"} <= set(table.columns)
+    observation = workdir / TINY / "observations" / "t2k.csv"
+    summary = tmp_path / "summary.csv"
+    ran = subprocess.run([sys.executable, "-m", "nutune", "infer", "--model", model, "--data", str(observation),
+                          "--samples", "500", "--out", str(summary)], capture_output=True, text=True, timeout=300,
+                         env=env)
+    assert ran.returncode == 0, ran.stderr[-3000:]
+    assert len(pd.read_csv(summary)) == 4
+    bad = tmp_path / "bad.csv"
+    bad.write_text("value\n1\n2\n")
+    refused = subprocess.run([sys.executable, "-m", "nutune", "infer", "--model", model, "--data", str(bad)],
+                             capture_output=True, text=True, timeout=120, env=env)
+    assert refused.returncode != 0 and "column named x" in refused.stderr

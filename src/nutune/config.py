@@ -30,6 +30,7 @@ import numpy as np
 import yaml
 
 from nutune.dials import PARAMETER_NAMES
+from nutune.paths import results_dir_errors
 
 __all__ = [
     "ConfigError",
@@ -165,7 +166,11 @@ def _format_schema_error(err: jsonschema.ValidationError, root: dict) -> str:
         keys = ", ".join(f"{where}.{k}" if path != "<top level>" else k for k in extra)
         return f"unknown key(s) {keys} = {[value[k] for k in extra]!r} in {where}; allowed keys: {', '.join(allowed)}"
     if kind == "required":
-        return f"{path}: {err.message}; every key of this section is required"
+        missing = [k for k in err.validator_value if isinstance(value, dict) and k not in value]
+        prefix = "" if path == "<top level>" else f"{path}."
+        keys = ", ".join(prefix + k for k in missing) or err.message
+        return (f"missing key(s) {keys}: a config is complete on its own (nothing is taken from config/config.yaml); "
+                "copy the key from config/config.yaml, where every key is commented")
     if kind == "type":
         return f"{path} = {value!r} has the wrong type ({type(value).__name__}); expected {sch.get('type')}{hint}"
     if kind == "enum":
@@ -378,6 +383,7 @@ class LearningCurveConfig:
 class Config:
     """The validated configuration. Field names equal the YAML keys; ``raw`` is the validated dict."""
 
+    results_dir: str
     seed: int
     parameters: tuple[Parameter, ...]
     simulator: SimulatorConfig
@@ -445,7 +451,7 @@ def _repo_relative(path_str: str) -> Path:
 
 
 def _cross_key_errors(d: dict, check_files: bool) -> list[str]:
-    errs: list[str] = []
+    errs: list[str] = list(results_dir_errors(d["results_dir"]))
     # parameters: names, order, prior box inside the simulator's valid range
     names = [p["dial"] for p in d["parameters"]]
     if tuple(names) != PARAMETER_NAMES:
@@ -621,6 +627,39 @@ def _plain(obj: Any) -> Any:
     return copy.deepcopy(obj)
 
 
+#: A number in exponent notation without a dot or without an exponent sign (``5e-3``, ``2e3``): YAML 1.2 reads it
+#: as a float, YAML 1.1 (PyYAML, hence Snakemake's config loader) as a string.
+_EXPONENT_NUMBER = re.compile(r"[-+]?(?:[0-9][0-9_]*\.?[0-9_]*|\.[0-9_]+)[eE][-+]?[0-9]+\Z")
+
+
+def _coerce_numbers(value: Any, node: Any, root: dict) -> Any:
+    """Numbers as YAML 1.2 reads them, wherever the schema expects a number, whoever parsed the YAML.
+
+    A string such as ``"5e-3"`` or ``"2e3"`` (Snakemake's YAML 1.1 reading of ``5e-3``) becomes a float, and an
+    integral float (``2e3`` read by YAML 1.2 as 2000.0) becomes an int where the schema asks for an integer, so
+    ``snakemake --configfile`` and :func:`load_config` see the same values. Anything else is left for the schema.
+    """
+    node = _resolve(node, root) if isinstance(node, dict) else {}
+    if isinstance(value, dict):
+        props = node.get("properties", {})
+        extra = node.get("additionalProperties")
+        return {k: _coerce_numbers(v, props.get(k, extra if isinstance(extra, dict) else None), root)
+                for k, v in value.items()}
+    if isinstance(value, list):
+        return [_coerce_numbers(v, node.get("items"), root) for v in value]
+    types = node.get("type")
+    types = set(types) if isinstance(types, list) else {types}
+    if "enum" in node and all(isinstance(e, (int, float)) for e in node["enum"]):
+        types.add("integer")
+    if not types & {"number", "integer"}:
+        return value
+    if isinstance(value, str) and _EXPONENT_NUMBER.match(value.strip()):
+        value = float(value.replace("_", ""))
+    if "integer" in types and isinstance(value, float) and math.isfinite(value) and value.is_integer():
+        value = int(value)
+    return value
+
+
 def validate_config_dict(d: Mapping, *, check_files: bool = True, source: str = "") -> dict:
     """Validate a configuration dict (schema + cross-key checks) and return it as a plain dict.
 
@@ -631,7 +670,7 @@ def validate_config_dict(d: Mapping, *, check_files: bool = True, source: str = 
     """
     if not isinstance(d, Mapping):
         raise ConfigError(f"the configuration must be a mapping of keys, got {type(d).__name__}")
-    data = _plain(d)
+    data = _coerce_numbers(_plain(d), schema(), schema())
     _raise(_schema_errors(data), source)
     _raise(_cross_key_errors(data, check_files), source)
     return data
@@ -656,6 +695,7 @@ def _build(d: dict) -> Config:
             name=name, kind=obs["kind"], variant=variant, point=point, column=obs.get("column")
         )
     return Config(
+        results_dir=d["results_dir"],
         seed=int(d["seed"]),
         parameters=tuple(
             Parameter(dial=p["dial"], label=p["label"], unit=p["unit"], min=float(p["min"]), max=float(p["max"]))
@@ -684,13 +724,14 @@ def _build(d: dict) -> Config:
     )
 
 
-def load_config(path_or_dict: str | os.PathLike | Mapping, *, check_files: bool = True) -> Config:
+def load_config(path_or_dict: str | os.PathLike | Mapping, *, check_files: bool = True, source: str = "") -> Config:
     """Load and validate a configuration (YAML file or dict) into a frozen :class:`Config`.
 
     Args:
         path_or_dict: path to a YAML file (``config/config.yaml``) or an already-parsed mapping.
         check_files: also require the resource files (and, for ``backend: genie``, the splines and flux file)
             to exist.
+        source: where a mapping came from, for the messages (a path's name is used otherwise).
 
     Returns:
         The typed configuration; ``Config.raw`` is the validated dict and ``Config.config_hash`` the SHA-256 of
@@ -700,7 +741,7 @@ def load_config(path_or_dict: str | os.PathLike | Mapping, *, check_files: bool 
         ConfigError: naming the key path, the value and what is allowed.
     """
     if isinstance(path_or_dict, Mapping):
-        data, source = path_or_dict, ""
+        data = path_or_dict
     else:
         path = Path(path_or_dict)
         data, source = _read_yaml(path), str(path)

@@ -189,9 +189,10 @@ def covariance_throws(
         )
         samples[lo:hi] = draws[:, 0, :]
         medians[lo:hi] = np.median(draws, axis=1)
-        while hi / n_throws >= next_report - 1e-12 and next_report <= 1.0 + 1e-12:
+        if hi / n_throws >= next_report - 1e-12:  # one line per batch that crosses a 10 % step, never repeated
             logger.info("throws: %d / %d (%.0f %%)", hi, n_throws, 100 * hi / n_throws)
-            next_report += 0.1
+            while next_report <= hi / n_throws + 1e-12:
+                next_report += 0.1
 
     central, minus, plus = throw_intervals(samples)
     _, median_minus, median_plus = throw_intervals(medians)

@@ -5,6 +5,12 @@ rule files must match one of :data:`GRAMMAR` (``tests/test_paths.py``), and the 
 (``python -m nutune.paths`` prints the table). Wildcards: ``{split}`` in {train, test}; ``{shard}`` 5 digits;
 ``{member}`` 0 .. n_ensemble-1; ``{obs}`` a key of ``observations`` (``{data_obs}`` a data one); ``{table}``,
 ``{figure}`` a file stem; ``{ext}`` the file type.
+
+Every config writes under its own prefix, the config key ``results_dir`` (:func:`prefixed`): the paper config
+``config/config.yaml`` has ``results_dir: results`` and writes exactly the paths below (its tables and figures are
+committed); any other config names a sub-directory, e.g. ``results_dir: results/tiny`` (``config/test_config.yaml``)
+writes ``results/tiny/tables/t2k.csv`` and logs to ``logs/tiny/{rule}/{name}.log``, so a tiny or a user run never
+overwrites the paper's results. :func:`results_dir_errors` says which prefixes are allowed.
 """
 
 from __future__ import annotations
@@ -15,7 +21,14 @@ __all__ = [
     "PARAMS", "SHARD", "BANK", "MODEL", "LOSS", "TEST_POSTERIORS", "METRICS", "GATE", "REFERENCE_MODEL",
     "REFERENCE_LOSS", "REFERENCE_TEST_POSTERIORS", "REFERENCE_METRICS", "REFERENCE_SAMPLES", "OBSERVATION",
     "POSTERIOR", "THROWS", "TABLE", "FIGURE", "SUMMARY", "GENIE", "LOG", "GRAMMAR", "matches", "grammar_text",
+    "RESULTS", "LOGS", "PAPER_CONFIG", "RESERVED_NAMES", "prefixed", "log_dir", "results_dir_errors",
 ]
+
+#: The paper config's results prefix and log directory (every pattern below starts with one of them).
+RESULTS = "results"
+LOGS = "logs"
+#: The one config that may write under the bare ``results/`` prefix (its outputs are committed).
+PAPER_CONFIG = "config/config.yaml"
 
 PARAMS = "results/bank/params_{split}.h5"
 SHARD = "results/bank/shards/{split}/shard_{shard}.h5"
@@ -63,6 +76,53 @@ GRAMMAR: tuple[tuple[str, str], ...] = (
     (GENIE, "backend genie: prepared events, smoke check, work dirs"),
     (LOG, "one log per job; a failing job names its log"),
 )
+
+
+#: Names directly under results/ that belong to the paper run (artefact directories and files, benchmarks): a
+#: ``results_dir`` may not start with one of them.
+RESERVED_NAMES = frozenset({
+    "bank", "model", "diagnostics", "reference", "observations", "posteriors", "throws", "tables", "figures",
+    "genie", "benchmarks", "tmp", "summary.md", "report.html", "logs",
+})
+_RESULTS_DIR = re.compile(r"results(/[A-Za-z0-9][A-Za-z0-9_.-]*)*\Z")
+
+
+def results_dir_errors(results_dir: object) -> list[str]:
+    """Why ``results_dir`` cannot be a config's results prefix (empty if it can).
+
+    Allowed: ``results`` (the paper config) or ``results/<name>[/<name>...]`` with names of letters, digits, ``_``,
+    ``-`` and ``.``, the first of which is not one of the paper run's own entries (:data:`RESERVED_NAMES`).
+    """
+    where = f"results_dir = {results_dir!r}"
+    if not isinstance(results_dir, str) or not _RESULTS_DIR.match(results_dir):
+        return [f"{where}: must be 'results' (the paper config) or 'results/<name>' (letters, digits, '_', '-', "
+                "'.'), e.g. results/my_run"]
+    parts = results_dir.split("/")
+    if len(parts) > 1 and parts[1] in RESERVED_NAMES:
+        return [f"{where}: results/{parts[1]} holds the paper run's own outputs; choose another name, e.g. "
+                "results/my_run"]
+    return []
+
+
+def log_dir(results_dir: str = RESULTS) -> str:
+    """The log directory of a results prefix: ``logs`` for ``results``, ``logs/<name>`` for ``results/<name>``."""
+    return LOGS + results_dir[len(RESULTS):]
+
+
+def prefixed(pattern: str, results_dir: str = RESULTS) -> str:
+    """A grammar path (or pattern) moved under a config's ``results_dir``.
+
+    >>> prefixed("results/tables/{table}.csv", "results/tiny")
+    'results/tiny/tables/{table}.csv'
+    >>> prefixed("logs/infer/{obs}.log", "results/tiny")
+    'logs/tiny/infer/{obs}.log'
+    >>> prefixed("results/tables/t2k.csv")
+    'results/tables/t2k.csv'
+    """
+    for root, new in ((RESULTS, results_dir), (LOGS, log_dir(results_dir))):
+        if pattern.startswith(root + "/"):
+            return new + pattern[len(root):]
+    raise ValueError(f"{pattern!r} is not under {RESULTS}/ or {LOGS}/ (nutune.paths grammar)")
 
 
 def _regex(pattern: str) -> re.Pattern:

@@ -5,8 +5,9 @@ root, when ``NUTUNE_SLURM_TEST=0``, or outside CI without ``NUTUNE_SLURM_TEST=1`
 
 1. brings the cluster up with ``tests/cluster/slurm.sh up`` (munge, MariaDB, slurmdbd, slurmctld, slurmd),
 2. runs the tiny workflow locally (reference),
-3. runs it again with ``--workflow-profile workflow/profiles/slurm`` (executor slurm), cancels one running shard
-   job with ``scancel`` mid-run, and checks that the job shows up as CANCELLED and then COMPLETED in ``sacct``
+3. runs it again as a user types it at the root of a fresh clone, ``snakemake --profile slurm --configfile
+   slurm_test.yaml`` (the root's ``slurm`` links to workflow/profiles/slurm; profiles/default is merged in),
+   cancels one running shard job with ``scancel`` mid-run, and checks that the job shows up as CANCELLED and then COMPLETED in ``sacct``
    (retried by Snakemake) and that the banks and every final table equal the local run's,
 4. stops every daemon by its PID file (``slurm.sh down``), also when the test fails, and removes the
    generated configuration and accounting database (``slurm.sh purge``) if there was no slurm.conf before.
@@ -30,10 +31,14 @@ import numpy as np
 import pandas as pd
 import pytest
 import yaml
+from conftest import fresh_clone
+
+from nutune import paths
 
 REPO = Path(__file__).resolve().parents[2]
 SLURM_SH = REPO / "tests" / "cluster" / "slurm.sh"
 SNAKEMAKE = str(Path(sys.executable).with_name("snakemake"))
+TINY = yaml.safe_load((REPO / "config" / "test_config.yaml").read_text())["results_dir"]
 
 
 def _skip_reason() -> str | None:
@@ -81,16 +86,20 @@ def run_snakemake(workdir: Path, *extra: str, timeout: int) -> subprocess.Comple
     return subprocess.run(cmd, cwd=REPO, env=env, capture_output=True, text=True)
 
 
-def make_workdir(path: Path, cache: Path) -> Path:
-    path.mkdir(parents=True)
-    (path / "resources").symlink_to(REPO / "resources")
+def tiny_config(cache: Path) -> dict:
     cfg = yaml.safe_load((REPO / "config" / "test_config.yaml").read_text())
     cfg["simulator"]["builtin"]["cache_dir"] = str(cache)
     # the paper's stages only (bank, training, diagnostics, inference, tables, figures): keeps the test short
     for ext in ("reference", "classical", "learning_curve"):
         if ext in cfg:
             cfg[ext]["activate"] = False
-    (path / "config.yaml").write_text(yaml.safe_dump(cfg, sort_keys=False))
+    return cfg
+
+
+def make_workdir(path: Path, cache: Path) -> Path:
+    path.mkdir(parents=True)
+    (path / "resources").symlink_to(REPO / "resources")
+    (path / "config.yaml").write_text(yaml.safe_dump(tiny_config(cache), sort_keys=False))
     return path
 
 
@@ -122,18 +131,23 @@ def test_tiny_workflow_on_slurm_with_a_cancelled_shard(cluster, tmp_path):
     res = run_snakemake(local, "--cores", "2", timeout=600)
     assert res.returncode == 0, res.stdout[-4000:] + res.stderr[-4000:]
 
-    remote = make_workdir(tmp_path / "slurm", cache)
+    # as typed at the root of a fresh clone: `snakemake --profile slurm --configfile slurm_test.yaml`
+    clone = fresh_clone(tmp_path / "clone")
+    (clone / "slurm_test.yaml").write_text(yaml.safe_dump(tiny_config(cache), sort_keys=False))
     stop, cancelled = threading.Event(), []
     killer = threading.Thread(target=cancel_one_shard, args=(stop, cancelled), daemon=True)
     killer.start()
     t0 = time.monotonic()
-    res = run_snakemake(remote, "--workflow-profile", str(REPO / "workflow/profiles/slurm"), "--jobs", "4",
-                        timeout=900)
+    env = {**os.environ, "OMP_NUM_THREADS": "1",
+           "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"}
+    res = subprocess.run(["timeout", "-k", "30", "900", "snakemake", "--profile", "slurm", "--configfile",
+                          "slurm_test.yaml"], cwd=clone, env=env, capture_output=True, text=True)
     wall = time.monotonic() - t0
     stop.set()
     killer.join(timeout=5)
     log = res.stdout + res.stderr
     assert res.returncode == 0, log[-6000:]
+    assert "Using profiles slurm and workflow specific profile profiles/default" in log
     print(f"slurm run wall time {wall:.0f} s; cancelled job {cancelled}")
 
     # the cancelled job is in the accounting database, and its shard was resubmitted and completed
@@ -149,12 +163,14 @@ def test_tiny_workflow_on_slurm_with_a_cancelled_shard(cluster, tmp_path):
     assert n_completed >= 5, acct
 
     # identical results: banks and every final table
+    local_res, remote_res = local / TINY, clone / TINY
     for split in ("train", "test"):
-        with h5py.File(local / f"results/bank/{split}.h5") as a, h5py.File(remote / f"results/bank/{split}.h5") as b:
+        with h5py.File(local_res / f"bank/{split}.h5") as a, h5py.File(remote_res / f"bank/{split}.h5") as b:
             np.testing.assert_array_equal(a["theta"][:], b["theta"][:])
             np.testing.assert_array_equal(a["x"][:], b["x"][:])
-    tables = sorted(p.name for p in (local / "results/tables").glob("*.csv"))
-    assert tables and tables == sorted(p.name for p in (remote / "results/tables").glob("*.csv"))
+    tables = sorted(p.name for p in (local_res / "tables").glob("*.csv"))
+    assert tables and tables == sorted(p.name for p in (remote_res / "tables").glob("*.csv"))
     for name in tables:
-        pd.testing.assert_frame_equal(pd.read_csv(local / "results/tables" / name),
-                                      pd.read_csv(remote / "results/tables" / name), check_exact=True)
+        pd.testing.assert_frame_equal(pd.read_csv(local_res / "tables" / name),
+                                      pd.read_csv(remote_res / "tables" / name), check_exact=True)
+    assert (clone / paths.log_dir(TINY) / "simulate_shard").is_dir()

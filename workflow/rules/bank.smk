@@ -4,15 +4,15 @@
 rule merge_bank:
     """Concatenate every shard of a split (in index order) into results/bank/{split}.h5."""
     input:
-        params="results/bank/params_{split}.h5",
+        params=prefixed("results/bank/params_{split}.h5"),
         shards=get_shards,
     output:
-        "results/bank/{split}.h5",
+        prefixed("results/bank/{split}.h5"),
     params:
         seed=config["seed"],
         simulation=config["simulation"],
     log:
-        "logs/merge_bank/{split}.log",
+        prefixed("logs/merge_bank/{split}.log"),
     threads: 1
     conda:
         "../../envs/nutune.yaml"

@@ -9,21 +9,21 @@ rule classical_fit:
         unpack(get_classical_inputs),
     output:
         table=report(
-            "results/tables/classical_fit.csv",
+            prefixed("results/tables/classical_fit.csv"),
             caption="../report/classical_fit.rst",
             category="Classical fits",
         ),
         pdf=report(
-            "results/figures/classical_fit.pdf",
+            prefixed("results/figures/classical_fit.pdf"),
             caption="../report/classical_fit.rst",
             category="Classical fits",
         ),
-        png="results/figures/classical_fit.png",
+        png=prefixed("results/figures/classical_fit.png"),
     params:
         modes=config["chi2"]["modes"],
         parameters=config["parameters"],
     log:
-        "logs/classical_fit/classical_fit.log",
+        prefixed("logs/classical_fit/classical_fit.log"),
     threads: 1
     conda:
         "../../envs/nutune.yaml"

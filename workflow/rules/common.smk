@@ -8,6 +8,7 @@
 import math
 import re
 from pathlib import Path
+from types import SimpleNamespace
 
 from snakemake.exceptions import WorkflowError
 
@@ -17,11 +18,36 @@ from nutune.figure_registry import FIGURES as FIGURE_REGISTRY
 from nutune.figure_registry import OWN_RULE, SLICE_FIGURES
 
 # Validate the whole config (JSON schema + cross-key checks) before any job is scheduled: a bad config stops the
-# workflow here with the offending key, its value and what is allowed.
+# workflow here with the offending key, its value and what is allowed. A --configfile replaces config/config.yaml
+# (Snakefile), so the config is complete on its own or fails here naming the missing keys.
+CONFIG_FILES = [str(path) for path in workflow.overwrite_configfiles] or [paths.PAPER_CONFIG]
 try:
-    CFG = load_config(config)
+    CFG = load_config(config, source=", ".join(CONFIG_FILES))
 except ConfigError as error:
     raise WorkflowError(f"invalid nutune configuration: {error}") from None
+# The rules see the validated values, numbers as YAML 1.2 reads them (5e-3 and 2e3 are numbers, as in the API).
+config.clear()
+config.update(CFG.raw)
+
+# Each config writes under its own prefix (nutune.paths.prefixed); the bare results/ is the paper config's only.
+RESULTS_DIR = CFG.results_dir
+_PAPER = Path(paths.PAPER_CONFIG).resolve()
+if RESULTS_DIR == paths.RESULTS and not any(Path(path).resolve() == _PAPER for path in CONFIG_FILES):
+    raise WorkflowError(
+        f"invalid nutune configuration ({', '.join(CONFIG_FILES)}): results_dir = 'results' is reserved for the "
+        f"paper config {paths.PAPER_CONFIG}, whose tables and figures are committed; give your config its own "
+        "prefix, e.g. results_dir: results/my_run"
+    )
+
+
+def prefixed(pattern):
+    """A results/ or logs/ path of the grammar (nutune.paths) under this config's results_dir."""
+    return paths.prefixed(pattern, RESULTS_DIR)
+
+
+# The grammar's patterns under this config's prefix (RP.BANK, RP.TABLE, ...).
+RP = SimpleNamespace(**{name: prefixed(getattr(paths, name)) for name in paths.__all__
+                        if isinstance(getattr(paths, name), str) and getattr(paths, name).startswith((f"{paths.RESULTS}/", f"{paths.LOGS}/"))})
 
 OBSERVATIONS = dict(config["observations"])
 DATA_OBSERVATIONS = [name for name, spec in OBSERVATIONS.items() if spec["kind"] == "data"]
@@ -66,7 +92,7 @@ def shard_indices(split):
 
 def get_shards(wildcards):
     """All shard files of one split, in index order (input of merge_bank)."""
-    return expand(paths.SHARD, split=wildcards.split, shard=shard_indices(wildcards.split))
+    return expand(RP.SHARD, split=wildcards.split, shard=shard_indices(wildcards.split))
 
 
 # >>> shard extra inputs (GENIE backend owner: return the prepared event file when backend == genie)
@@ -75,7 +101,7 @@ def get_shard_extra_inputs(wildcards):
     GENIE events (first: nutune.pipeline.run_simulate_shard passes extra_inputs[0] to nutune.genie) and the MEC
     smoke-check report (rules in genie.smk)."""
     if config["simulator"]["backend"] == "genie":
-        return ["results/genie/events_prepared.root", "results/genie/events_prepared.smoke.json"]
+        return [prefixed("results/genie/events_prepared.root"), prefixed("results/genie/events_prepared.smoke.json")]
     return []
 
 
@@ -92,12 +118,12 @@ def ensemble_members():
 
 def get_model_files(wildcards=None):
     """Weights and metadata of every ensemble member (input of every rule that samples the posterior)."""
-    return expand(paths.MODEL, member=ensemble_members(), ext=("safetensors", "json"))
+    return expand(RP.MODEL, member=ensemble_members(), ext=("safetensors", "json"))
 
 
 def get_loss_curves(wildcards=None):
     """Loss curves of every ensemble member."""
-    return expand(paths.LOSS, member=ensemble_members())
+    return expand(RP.LOSS, member=ensemble_members())
 
 
 # ------------------------------------------------------------------------------------------ observations, gate
@@ -124,7 +150,7 @@ def get_observation_spec(wildcards):
     return OBSERVATIONS[wildcards.obs]
 
 
-GATE = paths.GATE
+GATE = RP.GATE
 
 
 # >>> calibration gate (validate.smk owner: nothing to edit if your rule's output is exactly GATE)
@@ -139,7 +165,7 @@ def get_gate_input():
 
 def get_infer_inputs(wildcards):
     """Networks and the observed histogram; real data also wait for the calibration gate."""
-    inputs = {"models": get_model_files(), "observation": paths.OBSERVATION.format(obs=wildcards.obs)}
+    inputs = {"models": get_model_files(), "observation": RP.OBSERVATION.format(obs=wildcards.obs)}
     if OBSERVATIONS[wildcards.obs]["kind"] == "data":
         inputs["gate"] = get_gate_input()
     return inputs
@@ -155,7 +181,7 @@ def get_throws_inputs(wildcards):
 
 def get_posterior_table_inputs(wildcards):
     """Posterior samples of the observations summarised in one table."""
-    return expand(paths.POSTERIOR, obs=POSTERIOR_TABLES[wildcards.table])
+    return expand(RP.POSTERIOR, obs=POSTERIOR_TABLES[wildcards.table])
 
 
 def get_table_observations(wildcards):
@@ -165,46 +191,46 @@ def get_table_observations(wildcards):
 
 def get_t2k_posterior(wildcards=None):
     """Posterior samples of the T2K data observation."""
-    return paths.POSTERIOR.format(obs=T2K_OBS)
+    return RP.POSTERIOR.format(obs=T2K_OBS)
 
 
 def get_t2k_throws(wildcards=None):
     """Throws of the T2K data observation."""
-    return paths.THROWS.format(obs=T2K_OBS)
+    return RP.THROWS.format(obs=T2K_OBS)
 
 
 def get_t2k_observation(wildcards=None):
     """The observed T2K data histogram (as written by rule observe)."""
-    return paths.OBSERVATION.format(obs=T2K_OBS)
+    return RP.OBSERVATION.format(obs=T2K_OBS)
 
 
 def get_chi2_inputs(wildcards):
     """Posteriors of every observation (their medians define the 'inferred X' predictions) and the T2K data."""
-    return {"posteriors": expand(paths.POSTERIOR, obs=OBSERVATIONS), "data": T2K_RESOURCES}
+    return {"posteriors": expand(RP.POSTERIOR, obs=OBSERVATIONS), "data": T2K_RESOURCES}
 
 
 def posterior_paths():
     """Observation name -> posterior file, the mapping the figure and table scripts take as a param."""
-    return {name: paths.POSTERIOR.format(obs=name) for name in OBSERVATIONS}
+    return {name: RP.POSTERIOR.format(obs=name) for name in OBSERVATIONS}
 
 
 # >>> extension input functions (genie, validate, classical owners: define your get_* functions here, not in
 # your .smk, so that `snakemake --lint` stays clean: it refuses rule files that mix rules and functions)
 # validate.smk: reference posteriors compare against a noise-aware NPE; when the main one is noise-free
 # (npe.noise: none) rule reference_npe trains one under results/reference/model/.
-REFERENCE_MODEL_DIR = str(Path(paths.REFERENCE_MODEL).parent)
+REFERENCE_MODEL_DIR = str(Path(RP.REFERENCE_MODEL).parent)
 
 
 def get_reference_models(wildcards=None):
     """The noise-aware network(s) the reference posteriors are compared with."""
     if config["npe"]["noise"] == "covariance":
         return get_model_files()
-    return expand(paths.REFERENCE_MODEL, ext=("safetensors", "json"))
+    return expand(RP.REFERENCE_MODEL, ext=("safetensors", "json"))
 
 
 def get_reference_observations(wildcards=None):
     """Observation name -> observed histogram CSV, for every configured observation."""
-    return {name: paths.OBSERVATION.format(obs=name) for name in OBSERVATIONS}
+    return {name: RP.OBSERVATION.format(obs=name) for name in OBSERVATIONS}
 
 
 def get_reference_inputs(wildcards=None):
@@ -217,7 +243,7 @@ def get_classical_inputs(wildcards=None):
     """The T2K measurement and, when the config has a data observation, the SBI T2K table to compare with."""
     inputs = {"data": T2K_RESOURCES}
     if T2K_OBS is not None:
-        inputs["sbi_t2k"] = paths.TABLE.format(table="t2k")
+        inputs["sbi_t2k"] = RP.TABLE.format(table="t2k")
     return inputs
 
 
@@ -229,13 +255,13 @@ def get_classical_inputs(wildcards=None):
 # Figures drawn by the one `figure` rule (the others have their own rule); each input kind of a registry entry.
 ONE_RULE_FIGURES = "|".join(re.escape(name) for name in FIGURE_REGISTRY if name not in OWN_RULE)
 FIGURE_INPUT_KINDS = {
-    "test_posteriors": lambda: paths.TEST_POSTERIORS,
-    "metrics": lambda: paths.METRICS,
+    "test_posteriors": lambda: RP.TEST_POSTERIORS,
+    "metrics": lambda: RP.METRICS,
     "losses": get_loss_curves,
     "t2k_throws": get_t2k_throws,
     "t2k_posterior": get_t2k_posterior,
     "t2k_data": lambda: T2K_RESOURCES,
-    "posteriors": lambda: expand(paths.POSTERIOR, obs=OBSERVATIONS),
+    "posteriors": lambda: expand(RP.POSTERIOR, obs=OBSERVATIONS),
 }
 
 
@@ -268,7 +294,7 @@ def table_outputs():
     tables = ["test_metrics", *POSTERIOR_TABLES]
     if T2K_OBS is not None:
         tables += ["t2k", "t2k_correlations", "chi2"]
-    return expand(paths.TABLE, table=tables)
+    return expand(RP.TABLE, table=tables)
 
 
 def figure_outputs():
@@ -276,7 +302,7 @@ def figure_outputs():
     names = [name for name, entry in FIGURE_REGISTRY.items() if T2K_OBS is not None or not entry.needs_data]
     if T2K_OBS is not None:
         names += SLICE_FIGURES
-    return expand(paths.FIGURE, figure=names, ext=("pdf", "png"))
+    return expand(RP.FIGURE, figure=names, ext=("pdf", "png"))
 
 
 def extension_tables():
@@ -292,19 +318,19 @@ def extension_tables():
         tables.append("classical_fit")
     if config["learning_curve"]["activate"]:
         tables.append("learning_curve")
-    return expand(paths.TABLE, table=tables)
+    return expand(RP.TABLE, table=tables)
 
 
 def extension_figures():
     """The figures of the activated extensions, PDF and PNG."""
     sections = {"reference_c2st": "reference", "classical_fit": "classical", "learning_curve": "learning_curve"}
     names = [name for name, section in sections.items() if config[section]["activate"]]
-    return expand(paths.FIGURE, figure=names, ext=("pdf", "png"))
+    return expand(RP.FIGURE, figure=names, ext=("pdf", "png"))
 
 
 def get_final_output():
     """Everything the target `all` builds: tables, figures, the summary and the activated extensions."""
-    outputs = [*table_outputs(), *figure_outputs(), paths.SUMMARY]
+    outputs = [*table_outputs(), *figure_outputs(), RP.SUMMARY]
     if config["simulator"]["backend"] == "builtin":
-        outputs.append(paths.TABLE.format(table="simulator_calibration"))
+        outputs.append(RP.TABLE.format(table="simulator_calibration"))
     return outputs + extension_tables() + extension_figures()

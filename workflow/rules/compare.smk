@@ -7,7 +7,7 @@ rule posterior_table:
         get_posterior_table_inputs,
     output:
         report(
-            "results/tables/{table}.csv",
+            prefixed("results/tables/{table}.csv"),
             caption="../report/posterior_table.rst",
             category="Tables",
             labels={"table": "{table}"},
@@ -16,7 +16,7 @@ rule posterior_table:
         observations=get_table_observations,
         parameters=config["parameters"],
     log:
-        "logs/posterior_table/{table}.log",
+        prefixed("logs/posterior_table/{table}.log"),
     localrule: True
     conda:
         "../../envs/nutune.yaml"
@@ -31,11 +31,11 @@ rule t2k_table:
         throws=get_t2k_throws,
         gate=get_gate_input(),
     output:
-        report("results/tables/t2k.csv", caption="../report/t2k_table.rst", category="Tables"),
+        report(prefixed("results/tables/t2k.csv"), caption="../report/t2k_table.rst", category="Tables"),
     params:
         parameters=config["parameters"],
     log:
-        "logs/t2k_table/t2k_table.log",
+        prefixed("logs/t2k_table/t2k_table.log"),
     localrule: True
     conda:
         "../../envs/nutune.yaml"
@@ -49,12 +49,12 @@ rule t2k_correlations:
         throws=get_t2k_throws,
     output:
         report(
-            "results/tables/t2k_correlations.csv",
+            prefixed("results/tables/t2k_correlations.csv"),
             caption="../report/t2k_correlations.rst",
             category="Tables",
         ),
     log:
-        "logs/t2k_correlations/t2k_correlations.log",
+        prefixed("logs/t2k_correlations/t2k_correlations.log"),
     localrule: True
     conda:
         "../../envs/nutune.yaml"
@@ -67,14 +67,14 @@ rule chi2_table:
     input:
         unpack(get_chi2_inputs),
     output:
-        report("results/tables/chi2.csv", caption="../report/chi2.rst", category="Tables"),
+        report(prefixed("results/tables/chi2.csv"), caption="../report/chi2.rst", category="Tables"),
     params:
         observations=config["observations"],
         posteriors=posterior_paths(),
         simulator=config["simulator"],
         modes=config["chi2"]["modes"],
     log:
-        "logs/chi2_table/chi2_table.log",
+        prefixed("logs/chi2_table/chi2_table.log"),
     localrule: True
     conda:
         "../../envs/nutune.yaml"
@@ -86,14 +86,14 @@ rule simulator_calibration:
     """Built-in simulator vs real GENIE at the MicroBooNE tune (and nuwro_like vs NuWro): chi2 and slice ratios."""
     output:
         report(
-            "results/tables/simulator_calibration.csv",
+            prefixed("results/tables/simulator_calibration.csv"),
             caption="../report/simulator_calibration.rst",
             category="Tables",
         ),
     params:
         builtin=config["simulator"]["builtin"],
     log:
-        "logs/simulator_calibration/simulator_calibration.log",
+        prefixed("logs/simulator_calibration/simulator_calibration.log"),
     threads: 1
     conda:
         "../../envs/nutune.yaml"
@@ -109,12 +109,12 @@ rule noise_vs_throws:
         throws=get_t2k_throws,
     output:
         report(
-            "results/tables/noise_vs_throws.csv",
+            prefixed("results/tables/noise_vs_throws.csv"),
             caption="../report/noise_vs_throws.rst",
             category="Tables",
         ),
     log:
-        "logs/noise_vs_throws/noise_vs_throws.log",
+        prefixed("logs/noise_vs_throws/noise_vs_throws.log"),
     threads: 1
     conda:
         "../../envs/nutune.yaml"

@@ -5,15 +5,15 @@ rule diagnose:
     """Posterior samples for every test row; coverage, TARP and SBC numbers (metrics.json)."""
     input:
         models=get_model_files(),
-        bank="results/bank/test.h5",
+        bank=prefixed("results/bank/test.h5"),
     output:
-        samples="results/diagnostics/test_posteriors.npz",
-        metrics="results/diagnostics/metrics.json",
+        samples=prefixed("results/diagnostics/test_posteriors.npz"),
+        metrics=prefixed("results/diagnostics/metrics.json"),
     params:
         seed=config["seed"],
         diagnostics=config["diagnostics"],
     log:
-        "logs/diagnose/diagnose.log",
+        prefixed("logs/diagnose/diagnose.log"),
     threads: 1
     conda:
         "../../envs/nutune.yaml"
@@ -24,15 +24,15 @@ rule diagnose:
 rule test_metrics_table:
     """The diagnostics numbers as a table (results/tables/test_metrics.csv)."""
     input:
-        metrics="results/diagnostics/metrics.json",
+        metrics=prefixed("results/diagnostics/metrics.json"),
     output:
         report(
-            "results/tables/test_metrics.csv",
+            prefixed("results/tables/test_metrics.csv"),
             caption="../report/test_metrics.rst",
             category="Tables",
         ),
     log:
-        "logs/test_metrics_table/test_metrics_table.log",
+        prefixed("logs/test_metrics_table/test_metrics_table.log"),
     localrule: True
     conda:
         "../../envs/nutune.yaml"

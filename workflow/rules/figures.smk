@@ -9,11 +9,11 @@ rule figure:
         unpack(get_figure_inputs),
     output:
         pdf=report(
-            "results/figures/{figure}.pdf",
+            prefixed("results/figures/{figure}.pdf"),
             caption="../report/figure.rst",
             category=get_figure_category,
         ),
-        png="results/figures/{figure}.png",
+        png=prefixed("results/figures/{figure}.png"),
     params:
         figure="{figure}",
         parameters=config["parameters"],
@@ -22,7 +22,7 @@ rule figure:
     wildcard_constraints:
         figure=ONE_RULE_FIGURES,
     log:
-        "logs/figure_{figure}/{figure}.log",
+        prefixed("logs/figure_{figure}/{figure}.log"),
     localrule: True
     conda:
         "../../envs/nutune.yaml"
@@ -33,23 +33,23 @@ rule figure:
 rule figure_slice_comparison:
     """The nine cos(theta) slices: T2K data, MicroBooNE tune, NuWro, inferred NuWro, inferred T2K (3x3 and one each)."""
     input:
-        posteriors=expand("results/posteriors/{obs}.npz", obs=OBSERVATIONS),
+        posteriors=expand(prefixed("results/posteriors/{obs}.npz"), obs=OBSERVATIONS),
         data=T2K_RESOURCES,
         published=PUBLISHED_RESOURCE,
     output:
         pdf=report(
-            "results/figures/slice_comparison.pdf", caption="../report/slice_comparison.rst", category="T2K"
+            prefixed("results/figures/slice_comparison.pdf"), caption="../report/slice_comparison.rst", category="T2K"
         ),
-        png="results/figures/slice_comparison.png",
-        slices_pdf=expand("results/figures/slice_comparison_{slice}.pdf", slice=range(9)),
-        slices_png=expand("results/figures/slice_comparison_{slice}.png", slice=range(9)),
+        png=prefixed("results/figures/slice_comparison.png"),
+        slices_pdf=expand(prefixed("results/figures/slice_comparison_{slice}.pdf"), slice=range(9)),
+        slices_png=expand(prefixed("results/figures/slice_comparison_{slice}.png"), slice=range(9)),
     params:
         figure="slice_comparison",
         parameters=config["parameters"],
         observations=config["observations"],
         simulator=config["simulator"],
     log:
-        "logs/figure_slice_comparison/slice_comparison.log",
+        prefixed("logs/figure_slice_comparison/slice_comparison.log"),
     localrule: True
     conda:
         "../../envs/nutune.yaml"

@@ -11,9 +11,9 @@ import shlex
 from nutune.genie.cards import gevgen_command, gevgen_output, prepare_genie_command
 from nutune.genie.runner import smoke_report_path
 
-GENIE_EVENTS = "results/genie/events_prepared.root"
+GENIE_EVENTS = prefixed("results/genie/events_prepared.root")
 GENIE_SMOKE = str(smoke_report_path(GENIE_EVENTS))
-_GENIE_WORK = "results/genie/work"
+_GENIE_WORK = prefixed("results/genie/work")
 _GENIE_PREFIX = f"{_GENIE_WORK}/gntp"
 
 
@@ -32,8 +32,8 @@ rule genie_generate_events:
             prepare_genie_command(CFG.simulator.genie, ghep=gevgen_output(_GENIE_PREFIX, 0), output=GENIE_EVENTS)
         ),
     log:
-        gevgen="logs/genie_generate_events/gevgen.log",
-        prepare="logs/genie_generate_events/PrepareGENIE.log",
+        gevgen=prefixed("logs/genie_generate_events/gevgen.log"),
+        prepare=prefixed("logs/genie_generate_events/PrepareGENIE.log"),
     threads: 1
     container:
         config["simulator"]["genie"]["container"]
@@ -52,9 +52,9 @@ rule genie_smoke_check:
     output:
         report=GENIE_SMOKE,
     params:
-        workdir="results/genie/smoke",
+        workdir=prefixed("results/genie/smoke"),
     log:
-        "logs/genie_smoke_check/smoke.log",
+        prefixed("logs/genie_smoke_check/smoke.log"),
     threads: 1
     conda:
         "../../envs/nutune.yaml"

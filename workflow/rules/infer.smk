@@ -6,12 +6,12 @@ rule observe:
     input:
         get_observation_resources,
     output:
-        "results/observations/{obs}.csv",
+        prefixed("results/observations/{obs}.csv"),
     params:
         spec=get_observation_spec,
         simulator=config["simulator"],
     log:
-        "logs/observe/{obs}.log",
+        prefixed("logs/observe/{obs}.log"),
     localrule: True
     conda:
         "../../envs/nutune.yaml"
@@ -24,12 +24,12 @@ rule infer:
     input:
         unpack(get_infer_inputs),
     output:
-        "results/posteriors/{obs}.npz",
+        prefixed("results/posteriors/{obs}.npz"),
     params:
         seed=config["seed"],
         inference=config["inference"],
     log:
-        "logs/infer/{obs}.log",
+        prefixed("logs/infer/{obs}.log"),
     threads: 1
     conda:
         "../../envs/nutune.yaml"
@@ -42,13 +42,13 @@ rule throws:
     input:
         unpack(get_throws_inputs),
     output:
-        "results/throws/{data_obs}.npz",
+        prefixed("results/throws/{data_obs}.npz"),
     params:
         seed=config["seed"],
         inference=config["inference"],
         bins=config["simulator"]["bins"],
     log:
-        "logs/throws/{data_obs}.log",
+        prefixed("logs/throws/{data_obs}.log"),
     threads: 1
     conda:
         "../../envs/nutune.yaml"

@@ -7,9 +7,9 @@ rule summary:
         tables=table_outputs() + extension_tables(),
         gate=get_gate_input(),
     output:
-        report("results/summary.md", caption="../report/summary.rst", category="Summary"),
+        report(prefixed("results/summary.md"), caption="../report/summary.rst", category="Summary"),
     log:
-        "logs/summary/summary.log",
+        prefixed("logs/summary/summary.log"),
     localrule: True
     conda:
         "../../envs/nutune.yaml"

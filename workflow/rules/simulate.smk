@@ -4,13 +4,13 @@
 rule sample_parameters:
     """Uniform draws from the prior box for one split, from a seed derived from (seed, split)."""
     output:
-        "results/bank/params_{split}.h5",
+        prefixed("results/bank/params_{split}.h5"),
     params:
         seed=config["seed"],
         parameters=config["parameters"],
         simulation=config["simulation"],
     log:
-        "logs/sample_parameters/{split}.log",
+        prefixed("logs/sample_parameters/{split}.log"),
     localrule: True
     conda:
         "../../envs/nutune.yaml"
@@ -21,16 +21,16 @@ rule sample_parameters:
 rule simulate_shard:
     """Simulate the histograms of one shard of parameter points (builtin simulator or GENIE+NUISANCE)."""
     input:
-        params="results/bank/params_{split}.h5",
+        params=prefixed("results/bank/params_{split}.h5"),
         extra=get_shard_extra_inputs,
     output:
-        "results/bank/shards/{split}/shard_{shard}.h5",
+        prefixed("results/bank/shards/{split}/shard_{shard}.h5"),
     params:
         seed=config["seed"],
         simulator=config["simulator"],
         simulation=config["simulation"],
     log:
-        "logs/simulate_shard/{split}_{shard}.log",
+        prefixed("logs/simulate_shard/{split}_{shard}.log"),
     threads: 1
     conda:
         "../../envs/nutune.yaml"

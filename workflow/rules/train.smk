@@ -4,12 +4,12 @@
 rule train_npe:
     """Train one ensemble member on the training bank; weights as safetensors, metadata JSON and loss curve."""
     input:
-        bank="results/bank/train.h5",
+        bank=prefixed("results/bank/train.h5"),
     output:
-        weights="results/model/npe_{member}.safetensors",
-        metadata="results/model/npe_{member}.json",
+        weights=prefixed("results/model/npe_{member}.safetensors"),
+        metadata=prefixed("results/model/npe_{member}.json"),
         loss=report(
-            "results/model/loss_{member}.csv",
+            prefixed("results/model/loss_{member}.csv"),
             caption="../report/loss_table.rst",
             category="Training",
             labels={"member": "{member}"},
@@ -19,7 +19,7 @@ rule train_npe:
         npe=config["npe"],
         parameters=config["parameters"],
     log:
-        "logs/train_npe/{member}.log",
+        prefixed("logs/train_npe/{member}.log"),
     threads: 1
     conda:
         "../../envs/nutune.yaml"

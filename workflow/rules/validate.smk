@@ -10,16 +10,16 @@
 rule reference_npe:
     """Noise-aware NPE (x = sim(theta) + N(0, C)) for the reference comparison when the main NPE is noise-free."""
     input:
-        bank="results/bank/train.h5",
+        bank=prefixed("results/bank/train.h5"),
         data=T2K_RESOURCES,
     output:
-        weights="results/reference/model/npe_0.safetensors",
-        metadata="results/reference/model/npe_0.json",
-        loss="results/reference/model/loss_0.csv",
+        weights=prefixed("results/reference/model/npe_0.safetensors"),
+        metadata=prefixed("results/reference/model/npe_0.json"),
+        loss=prefixed("results/reference/model/loss_0.csv"),
     params:
         npe=config["npe"],
     log:
-        "logs/reference_npe/reference_npe.log",
+        prefixed("logs/reference_npe/reference_npe.log"),
     threads: 1
     conda:
         "../../envs/nutune.yaml"
@@ -31,15 +31,15 @@ rule diagnose_reference:
     """Test-set calibration of the noise-aware network (test histograms get N(0, C) noise as in its training)."""
     input:
         models=get_reference_models(),
-        bank="results/bank/test.h5",
+        bank=prefixed("results/bank/test.h5"),
     output:
-        samples="results/reference/diagnostics/test_posteriors.npz",
-        metrics="results/reference/diagnostics/metrics.json",
+        samples=prefixed("results/reference/diagnostics/test_posteriors.npz"),
+        metrics=prefixed("results/reference/diagnostics/metrics.json"),
     params:
         seed=config["seed"],
         diagnostics=config["diagnostics"],
     log:
-        "logs/diagnose_reference/diagnose_reference.log",
+        prefixed("logs/diagnose_reference/diagnose_reference.log"),
     threads: 1
     conda:
         "../../envs/nutune.yaml"
@@ -50,15 +50,15 @@ rule diagnose_reference:
 rule reference_test_metrics_table:
     """The noise-aware network's test-set numbers (results/tables/test_metrics_noise_aware.csv)."""
     input:
-        metrics="results/reference/diagnostics/metrics.json",
+        metrics=prefixed("results/reference/diagnostics/metrics.json"),
     output:
         report(
-            "results/tables/test_metrics_noise_aware.csv",
+            prefixed("results/tables/test_metrics_noise_aware.csv"),
             caption="../report/test_metrics_noise_aware.rst",
             category="Validation",
         ),
     log:
-        "logs/reference_test_metrics_table/reference_test_metrics_table.log",
+        prefixed("logs/reference_test_metrics_table/reference_test_metrics_table.log"),
     localrule: True
     conda:
         "../../envs/nutune.yaml"
@@ -72,22 +72,22 @@ rule reference_c2st:
         unpack(get_reference_inputs),
     output:
         table=report(
-            "results/tables/reference_c2st.csv",
+            prefixed("results/tables/reference_c2st.csv"),
             caption="../report/reference_c2st.rst",
             category="Validation",
         ),
         pdf=report(
-            "results/figures/reference_c2st.pdf",
+            prefixed("results/figures/reference_c2st.pdf"),
             caption="../report/reference_c2st.rst",
             category="Validation",
         ),
-        png="results/figures/reference_c2st.png",
-        samples="results/reference/reference_samples.npz",
+        png=prefixed("results/figures/reference_c2st.png"),
+        samples=prefixed("results/reference/reference_samples.npz"),
     params:
         observations=get_reference_observations(),
         reference=config["reference"],
     log:
-        "logs/reference_c2st/reference_c2st.log",
+        prefixed("logs/reference_c2st/reference_c2st.log"),
     threads: 1
     conda:
         "../../envs/nutune.yaml"
@@ -98,13 +98,13 @@ rule reference_c2st:
 rule calibration_gate:
     """Coverage, TARP and SBC of the test set against gates.*: real-data inference waits for (and needs) this."""
     input:
-        metrics="results/diagnostics/metrics.json",
+        metrics=prefixed("results/diagnostics/metrics.json"),
     output:
         report(GATE, caption="../report/gate.rst", category="Validation"),
     params:
         gates=config["gates"],
     log:
-        "logs/calibration_gate/calibration_gate.log",
+        prefixed("logs/calibration_gate/calibration_gate.log"),
     localrule: True
     conda:
         "../../envs/nutune.yaml"
@@ -115,26 +115,26 @@ rule calibration_gate:
 rule learning_curve:
     """Noise-aware NPEs on nested subsets of the training bank: calibration and C2ST vs training-set size."""
     input:
-        train="results/bank/train.h5",
-        test="results/bank/test.h5",
-        references="results/reference/reference_samples.npz",
+        train=prefixed("results/bank/train.h5"),
+        test=prefixed("results/bank/test.h5"),
+        references=prefixed("results/reference/reference_samples.npz"),
         data=T2K_RESOURCES,
     output:
         table=report(
-            "results/tables/learning_curve.csv",
+            prefixed("results/tables/learning_curve.csv"),
             caption="../report/learning_curve.rst",
             category="Validation",
         ),
         pdf=report(
-            "results/figures/learning_curve.pdf",
+            prefixed("results/figures/learning_curve.pdf"),
             caption="../report/learning_curve.rst",
             category="Validation",
         ),
-        png="results/figures/learning_curve.png",
+        png=prefixed("results/figures/learning_curve.png"),
     params:
         n_train=config["learning_curve"]["n_train"],
     log:
-        "logs/learning_curve/learning_curve.log",
+        prefixed("logs/learning_curve/learning_curve.log"),
     threads: 1
     conda:
         "../../envs/nutune.yaml"
