@@ -155,14 +155,14 @@ def _generate_qe_nieves(
     GENIE's generator sampling (``phys.genie_qel_sampling``, :func:`qe_nieves.genie_sampling_factor` on 40 × 16
     equal-population E_ν × radius cells); the MaCCQE coefficients come from the same Nieves contraction.
     """
+    if phys.rpa == "none":
+        raise ValueError("qe_model genie_nieves always has GENIE's RPA (RPA_CCQE reweights it off)")
     enu, w_e = sample_energy(flux, rng, n)
     kin = generate_kinematics(enu, rng, phys)
     out = nieves_weights(kin, phys, MA_NOMINAL_GEV)
     w = (C.NEUTRONS_C12 / C.NUCLEONS_PER_CH) * out["w"] * w_e / n
     if phys.genie_qel_sampling:
         w = w * genie_sampling_factor(kin, out["w"])
-    if phys.rpa == "none":
-        raise ValueError("qe_model genie_nieves always has GENIE's RPA (RPA_CCQE reweights it off)")
     bin67 = binning.assign(out["p_mu"], out["cos_mu"])
     keep = out["ok"] & (bin67 >= 0) & (w > 0)
     return QESample(

@@ -38,8 +38,9 @@ from functools import lru_cache
 import numpy as np
 
 from nutune.simulator import constants as C
+from nutune.simulator.crosssections import vector_form_factors
 from nutune.simulator.nieves_rpa import polarisation_factors, relativistic_lindhard, tensor_contraction
-from nutune.simulator.nuclear import mho_density
+from nutune.simulator.nuclear import isotropic_directions, mho_density
 
 __all__ = [
     "M_C12",
@@ -151,13 +152,6 @@ def _orthonormal_frame(z_axis):
     return x, np.cross(z, x), z
 
 
-def _unit_vectors(rng: np.random.Generator, n: int) -> tuple[np.ndarray, np.ndarray]:
-    cos_t = 2.0 * rng.random(n) - 1.0
-    phi = 2.0 * np.pi * rng.random(n)
-    sin_t = np.sqrt(1.0 - cos_t**2)
-    return cos_t, np.stack([sin_t * np.cos(phi), sin_t * np.sin(phi), cos_t], axis=1)
-
-
 def generate_kinematics(
     enu: np.ndarray, rng: np.random.Generator, phys, free_nucleon: bool = False
 ) -> QEKinematics:
@@ -173,7 +167,7 @@ def generate_kinematics(
     r = np.interp(rng.random(n), cdf / cdf[-1], r_grid)
     rho = mho_density(r, phys.mho_alpha, phys.mho_a_fm)
     k_f = C.HBARC_GEV_FM * (1.5 * np.pi**2 * rho) ** (1.0 / 3.0)  # ρ_n = ρ_p = ρ/2 for ¹²C
-    _, direction_n = _unit_vectors(rng, n)
+    direction_n = isotropic_directions(rng, n)
     p_n = (k_f * rng.random(n) ** (1.0 / 3.0))[:, None] * direction_n
     if free_nucleon:
         p_n = np.zeros_like(p_n)
@@ -194,7 +188,7 @@ def generate_kinematics(
     beta = p_tot / e_tot[:, None]
     beta_mag = np.linalg.norm(beta, axis=1)
     gamma = 1.0 / np.sqrt(1.0 - beta_mag**2)
-    _, d = _unit_vectors(rng, n)
+    d = isotropic_directions(rng, n)
     cos0 = np.einsum("ij,ij->i", d, beta) / np.where(beta_mag > 0, beta_mag, 1.0)
     e_l, p_l = _boost(e_cm, p_cm[:, None] * d, beta)
     e_p, p_p = _boost(np.sqrt(p_cm**2 + C.M_PROTON**2), -p_cm[:, None] * d, beta)
@@ -242,8 +236,6 @@ def nieves_weights(kin: QEKinematics, phys, ma_nominal: float) -> dict[str, np.n
     c_n, c_t, c_l = polarisation_factors(q0s, dqs, kin.k_f, x_rho, fs2_f2=GENIE_FS2_F2)
     no_ph = (im_u >= 0.0) | (not bound)  # GENIE: no RPA where the ph Lindhard function has no imaginary part
     c_n, c_t, c_l = (np.where(no_ph, 1.0, c) for c in (c_n, c_t, c_l))
-    from nutune.simulator.crosssections import vector_form_factors
-
     f1, xif2 = vector_form_factors(q2s, phys.vector_ff)
     x_ax, y_ax, z_ax = _orthonormal_frame(np.where(ok[:, None], q3t_vec, np.array([[0.0, 0.0, 1.0]])))
 
