@@ -36,7 +36,7 @@ TINY_LOGS = paths.log_dir(TINY)
 TABLES = ("test_metrics", "microboone_tune", "nuwro", "t2k", "t2k_correlations", "chi2")
 # Extension tables the tiny config activates (reference, classical, learning curve).
 EXTENSION_TABLES = ("test_metrics_noise_aware", "noise_vs_throws", "reference_c2st", "classical_fit",
-                    "learning_curve")
+                    "learning_curve", "stability")
 FIGURES = (
     "test_posterior_corner", "residual_corner", "true_vs_predicted", "pulls", "coverage", "sbc_ranks",
     "loss_curve", "t2k_throws_variation", "parameter_summary", "t2k_posterior_corner", "slice_comparison",
@@ -203,6 +203,19 @@ def test_tiny_run_builds_every_table_and_figure(tiny_run) -> None:
     noise_aware = pd.read_csv(workdir / TINY / "tables" / "test_metrics_noise_aware.csv")
     assert list(noise_aware.columns) == list(pd.read_csv(workdir / TINY / "tables" / "test_metrics.csv").columns)
     print(f"tiny run: {seconds:.0f} s")
+
+
+def test_tiny_run_stability_replicate_0_is_the_default_run(tiny_run) -> None:
+    """Replicate 0 of stability.csv is read from the default run's t2k.csv; replicate 1 is a different network."""
+    workdir, _ = tiny_run
+    table = pd.read_csv(workdir / TINY / "tables" / "stability.csv").set_index("quantity")
+    t2k = pd.read_csv(workdir / TINY / "tables" / "t2k.csv").set_index("parameter")
+    replicate = pd.read_csv(workdir / TINY / "stability" / "replicate_1" / "tables" / "t2k.csv").set_index("parameter")
+    for parameter in t2k.index:
+        assert table.loc[f"t2k:{parameter}:central", "replicate_0"] == t2k.loc[parameter, "central"]
+        assert table.loc[f"t2k:{parameter}:central", "replicate_1"] == replicate.loc[parameter, "central"]
+    assert not np.allclose(t2k["central"], replicate["central"])  # another seed, another network
+    assert (workdir / TINY / "stability" / "replicate_1" / "model" / "npe_1.safetensors").exists()
 
 
 def test_tiny_run_bank_and_posteriors(tiny_run) -> None:

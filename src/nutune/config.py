@@ -380,6 +380,16 @@ class LearningCurveConfig:
 
 
 @dataclass(frozen=True)
+class StabilityConfig:
+    """``stability``: replicates of the default run with other network seeds (:mod:`nutune.stability`)."""
+
+    activate: bool
+    n_replicates: int
+    min_gate_margin: float
+    max_central_spread: float
+
+
+@dataclass(frozen=True)
 class Config:
     """The validated configuration. Field names equal the YAML keys; ``raw`` is the validated dict."""
 
@@ -397,6 +407,7 @@ class Config:
     reference: ReferenceConfig
     classical: ClassicalConfig
     learning_curve: LearningCurveConfig
+    stability: StabilityConfig
     raw: dict
     config_hash: str
 
@@ -517,6 +528,9 @@ def _cross_key_errors(d: dict, check_files: bool) -> list[str]:
                 f"learning_curve.n_train = {lc['n_train']!r}: sizes {too_big} exceed simulation.n_train = "
                 f"{sim['n_train']}; allowed: 1 .. {sim['n_train']}"
             )
+    if d["stability"]["activate"] and not any(o.get("kind") == "data" for o in d["observations"].values()):
+        errs.append("stability.activate = true needs an observation of kind data (its headline numbers are the "
+                    "T2K table's); add one or set stability.activate: false")
     # observations
     from nutune.resources import PUBLISHED_COLUMNS
 
@@ -718,6 +732,11 @@ def _build(d: dict) -> Config:
         classical=ClassicalConfig(**d["classical"]),
         learning_curve=LearningCurveConfig(
             activate=d["learning_curve"]["activate"], n_train=tuple(d["learning_curve"]["n_train"])
+        ),
+        stability=StabilityConfig(
+            activate=d["stability"]["activate"], n_replicates=int(d["stability"]["n_replicates"]),
+            min_gate_margin=float(d["stability"]["min_gate_margin"]),
+            max_central_spread=float(d["stability"]["max_central_spread"]),
         ),
         raw=d,
         config_hash=_canonical_hash(d),

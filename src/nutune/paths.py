@@ -3,7 +3,7 @@
 ``workflow/rules/common.smk`` builds its paths from the constants below; every other ``results/...`` string in the
 rule files must match one of :data:`GRAMMAR` (``tests/test_paths.py``), and the docs point here
 (``python -m nutune.paths`` prints the table). Wildcards: ``{split}`` in {train, test}; ``{shard}`` 5 digits;
-``{member}`` 0 .. n_ensemble-1; ``{obs}`` a key of ``observations`` (``{data_obs}`` a data one); ``{table}``,
+``{member}`` 0 .. n_ensemble-1; ``{replicate}`` 1 .. stability.n_replicates-1; ``{obs}`` a key of ``observations`` (``{data_obs}`` a data one); ``{table}``,
 ``{figure}`` a file stem; ``{ext}`` the file type.
 
 Every config writes under its own prefix, the config key ``results_dir`` (:func:`prefixed`): the paper config
@@ -20,7 +20,8 @@ import re
 __all__ = [
     "PARAMS", "SHARD", "BANK", "MODEL", "LOSS", "TEST_POSTERIORS", "METRICS", "GATE", "REFERENCE_MODEL",
     "REFERENCE_LOSS", "REFERENCE_TEST_POSTERIORS", "REFERENCE_METRICS", "REFERENCE_SAMPLES", "OBSERVATION",
-    "POSTERIOR", "THROWS", "TABLE", "FIGURE", "SUMMARY", "GENIE", "LOG", "GRAMMAR", "matches", "grammar_text",
+    "POSTERIOR", "THROWS", "TABLE", "FIGURE", "SUMMARY", "GENIE", "STABILITY_HEADLINES", "STABILITY_TABLE", "LOG",
+    "GRAMMAR", "matches", "grammar_text",
     "RESULTS", "LOGS", "PAPER_CONFIG", "RESERVED_NAMES", "prefixed", "log_dir", "results_dir_errors",
 ]
 
@@ -50,6 +51,8 @@ TABLE = "results/tables/{table}.csv"
 FIGURE = "results/figures/{figure}.{ext}"
 SUMMARY = "results/summary.md"
 GENIE = "results/genie/{name}"
+STABILITY_HEADLINES = "results/stability/replicate_{replicate}/headlines.csv"
+STABILITY_TABLE = "results/stability/replicate_{replicate}/tables/{table}.csv"
 LOG = "logs/{rule}/{name}.log"
 
 #: (pattern, content) of every artefact, in workflow order.
@@ -74,6 +77,9 @@ GRAMMAR: tuple[tuple[str, str], ...] = (
     (FIGURE, "pdf | png; one entry per figure in nutune.figure_registry"),
     (SUMMARY, "every table of the run with seed and versions"),
     (GENIE, "backend genie: prepared events, smoke check, work dirs"),
+    (STABILITY_HEADLINES, "replicate k >= 1 of the default run with other network seeds: its headline numbers "
+                          "(written last); beside it model/, diagnostics/, posteriors/, throws/ as in the default run"),
+    (STABILITY_TABLE, "that replicate's t2k, chi2 and test_metrics tables"),
     (LOG, "one log per job; a failing job names its log"),
 )
 
@@ -82,7 +88,7 @@ GRAMMAR: tuple[tuple[str, str], ...] = (
 #: ``results_dir`` may not start with one of them.
 RESERVED_NAMES = frozenset({
     "bank", "model", "diagnostics", "reference", "observations", "posteriors", "throws", "tables", "figures",
-    "genie", "benchmarks", "tmp", "summary.md", "report.html", "logs",
+    "genie", "stability", "benchmarks", "tmp", "summary.md", "report.html", "logs",
 })
 _RESULTS_DIR = re.compile(r"results(/[A-Za-z0-9][A-Za-z0-9_.-]*)*\Z")
 

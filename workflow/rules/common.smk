@@ -247,6 +247,22 @@ def get_classical_inputs(wildcards=None):
     return inputs
 
 
+# stability.smk
+def get_stability_observation_map(wildcards=None):
+    """Observation name -> observed-histogram CSV, every observation a replicate infers on (as the default run)."""
+    return {name: RP.OBSERVATION.format(obs=name) for name in OBSERVATIONS}
+
+
+def get_stability_observations(wildcards=None):
+    """The observed histograms a replicate reads."""
+    return list(get_stability_observation_map().values())
+
+
+def get_stability_replicates(wildcards=None):
+    """Headline files of replicates 1 .. n_replicates - 1 (replicate 0 is the default run's tables)."""
+    return expand(RP.STABILITY_HEADLINES, replicate=range(1, int(config["stability"]["n_replicates"])))
+
+
 # <<< extension input functions
 
 
@@ -318,12 +334,15 @@ def extension_tables():
         tables.append("classical_fit")
     if config["learning_curve"]["activate"]:
         tables.append("learning_curve")
+    if config["stability"]["activate"]:
+        tables.append("stability")
     return expand(RP.TABLE, table=tables)
 
 
 def extension_figures():
     """The figures of the activated extensions, PDF and PNG."""
-    sections = {"reference_c2st": "reference", "classical_fit": "classical", "learning_curve": "learning_curve"}
+    sections = {"reference_c2st": "reference", "classical_fit": "classical", "learning_curve": "learning_curve",
+                "stability": "stability"}
     names = [name for name, section in sections.items() if config[section]["activate"]]
     return expand(RP.FIGURE, figure=names, ext=("pdf", "png"))
 

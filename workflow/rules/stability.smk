@@ -1,0 +1,58 @@
+# Seed stability of the headline answer (nutune.stability): replicates of the default run with other network seeds.
+# Replicate 0 is the default run itself; get_stability_* input functions live in common.smk.
+
+
+rule stability_replicate:
+    """Replicate k >= 1: retrain the default run's networks with other seeds and rerun its chain to the tables."""
+    input:
+        train=prefixed("results/bank/train.h5"),
+        test=prefixed("results/bank/test.h5"),
+        observations=get_stability_observations(),
+        data=T2K_RESOURCES,
+    output:
+        headlines=prefixed("results/stability/replicate_{replicate}/headlines.csv"),
+        t2k=prefixed("results/stability/replicate_{replicate}/tables/t2k.csv"),
+        chi2=prefixed("results/stability/replicate_{replicate}/tables/chi2.csv"),
+        metrics=prefixed("results/stability/replicate_{replicate}/tables/test_metrics.csv"),
+    params:
+        observations=get_stability_observation_map(),
+    wildcard_constraints:
+        replicate=r"[1-9][0-9]*",
+    log:
+        prefixed("logs/stability_replicate/{replicate}.log"),
+    threads: 1
+    conda:
+        "../../envs/nutune.yaml"
+    script:
+        "../scripts/stability_replicate.py"
+
+
+rule stability_table:
+    """Mean, std and range over the replicates of every headline number, the goals, and a figure."""
+    input:
+        t2k=prefixed("results/tables/t2k.csv"),
+        chi2=prefixed("results/tables/chi2.csv"),
+        metrics=prefixed("results/tables/test_metrics.csv"),
+        gate=GATE,
+        replicates=get_stability_replicates(),
+    output:
+        table=report(
+            prefixed("results/tables/stability.csv"),
+            caption="../report/stability.rst",
+            category="Validation",
+        ),
+        pdf=report(
+            prefixed("results/figures/stability.pdf"),
+            caption="../report/stability.rst",
+            category="Validation",
+        ),
+        png=prefixed("results/figures/stability.png"),
+    params:
+        stability=config["stability"],
+    log:
+        prefixed("logs/stability_table/stability_table.log"),
+    localrule: True
+    conda:
+        "../../envs/nutune.yaml"
+    script:
+        "../scripts/stability_table.py"

@@ -1,0 +1,15 @@
+"""Snakemake script of rule `stability_replicate`: one replicate of the default run with other network seeds."""
+
+from nutune.pipeline import log_to
+from nutune.stability import run_stability_replicate
+
+with log_to(snakemake.log[0]):
+    run_stability_replicate(
+        snakemake.config,
+        replicate=int(snakemake.wildcards.replicate),
+        train_bank=snakemake.input.train,
+        test_bank=snakemake.input.test,
+        observations=dict(snakemake.params.observations),
+        directory=str(snakemake.output.headlines).rsplit("/", 1)[0],
+        headlines=snakemake.output.headlines,
+    )
