@@ -140,6 +140,10 @@ start of issue 12 (rows above; Valencia-like V, LS × Nieves RPA)  7.70   13.5  
   without the generator-sampling emulation
 + QELEventGenerator's r / cosθ₀ sampling (adopted default)         6.19   4.76   0.3864          −0.40, +1.03, −0.20, +0.24
   seeds 1 / 2                                                      6.96 / 5.64   0.3863 / 0.3861 −0.45/−0.37, +1.04/+0.75, −0.20/−0.18, +0.26/+0.03
++ RES = GENIE's BergerSehgalRESPXSec2014, 18 resonances             3.44   1.47   0.3947          −0.22, +0.14, −0.00, −0.08
+  (:mod:`res_bergersehgal`; adopted default)
+  seeds 1 / 2                                                      3.87 / 4.94   0.3947 / 0.3944 −0.25/−0.17, +0.17/−0.03, −0.00/−0.00, −0.06/−0.26
+                                                                   DIAG 1.54 / 1.79
 ===============================================================  =====  =====  ==============  ===========================
 
 Per-slice builtin/GENIE integrals with the adopted physics (seed 20240601): 0.994, 0.985, 0.978, 0.980, 0.964, 0.959,
@@ -152,19 +156,27 @@ factors at Q̃² (−5 %), BBA07 instead of dipole vector form factors (−2.9 %
 only switches the axial model), the Nieves Coulomb factor instead of a −3 MeV p_μ shift (+1.8 %), the sampling
 emulation (±0 % in total, RPA strength +0.06). Net CCQE 58-bin integral at nominal dials 0.2716 → 0.2414.
 
-What is left: the builtin is 2.4 % below GENIE, more in the forward slices, and the fit compensates with a higher
-MEC normalisation (+0.75…+1.04σ) and a lower M_A (−0.4σ); x and s are within 0.26σ. Both 2p2h (the tensors) and
-CCQE are now GENIE's own calculation, so the prime suspect is the CC0π background, still the parametrised
-π-absorbed Δ(1232) of physics.md §2.4 (58-bin 0.019, 5 % of CC0π): GENIE's Berger–Sehgal RES (Δ up to
-M_Δ + 4Γ, higher resonances), the non-resonant Nπ / Nππ background (``DIS-HMultWgt-vn-CC-m2/m3`` = 0.128 /
-2.115 in G18_10a_02_11a's CommonParam) and hA2018 absorption are not reproduced; without GENIE splines to check
-against, it was not changed. It is not the whole story either: a probe scaling B alone (not adopted) gives, for
-B × 1.5 / × 2: χ² 6.15 / 8.12, 58-bin integral 0.3959 / 0.4055, fit shifts −0.52/−0.63, +0.72/+0.40, −0.19/−0.19,
-+0.09/−0.06 — the integral closes but the M_A shift grows, so the missing strength is not shaped like the Δ
-background. (Also not reproduced, negligible at T2K energies: above ``IntegralNuclearInfluenceCutoffEnergy`` = 10 GeV
-GENIE's QEL spline is that of a nucleon at rest at r = 0, ``NewQELXSec``.) The absorption probability checks out: GENIE's hA2018 ingredients (mean free
-path from ``intranuke-xsections-pi+N.dat``, A = 12 fate fractions) give ⟨P_abs⟩ ≈ 0.20–0.22 for Δ-decay pions at
-0.6–3 GeV (0.16 at 0.4 GeV) against nutune's 0.20.
+The CC0π background (2026-12 review): the parametrised π-absorbed Δ(1232) of physics.md §2.4 (σ_Δ fit, flux average
+0.115 per CH nucleon from the ¹²C nucleons) is replaced by GENIE's own RES cross section, a line-by-line transcription
+of ``BSKLNBaseRESPXSec2014::XSec`` with G18_10a_02_11a's parameters (:mod:`res_bergersehgal`: Berger–Sehgal lepton-mass
+helicity amplitudes, MiniBooNE form factors, RES-Ma 1.065, RES-CC-XSecScale 0.877, Wcut 1.928, GENIE's W windows and
+Breit–Wigner norms; checked against an independent Rein–Sehgal massless limit, isospin, ANL/BNL). On the T2K flux it
+gives 0.166 per CH nucleon of ¹²C (Δ(1232) alone 0.124; the crude model was 7 % below the Δ alone and 31 % below all
+18 resonances, mostly the heavier resonances on neutrons above 1 GeV), times P_abs = 0.20. Its share of the 58-bin
+CC0π at the tune rises from 3.7 % to 6.4 % (the literature range for the π-absorbed RES share of T2K CC0π is 5–12 %,
+physics.md §2.4). The missing strength sat in the lowest-p_μ bin of every forward slice (builtin/GENIE 0.76–0.84
+there before), where MEC and RES dominate; the heavier resonances (W up to 1.93 GeV) put it exactly there, which is
+why scaling the crude Δ-shaped background could not (a probe, B × 1.5 / × 2: integral 0.3959 / 0.4055 but the
+M_A shift grew to −0.52 / −0.63σ). Measured (1e6 events, seed 20240601): χ² FULL
+6.19 → 3.44, DIAG 4.76 → 1.47, 58-bin integral −2.4 % → −0.3 %, per-slice ratios 0.999, 0.995, 0.993, 1.000, 0.987,
+0.987, 0.997, 1.002, 1.011, fit test (θ̂ − θ in tune σ) −0.22, +0.14, −0.00, −0.08 (x sits at its box edge 1). Still
+not reproduced, all second order for the rate: the RES hit nucleon's Fermi motion and removal energy in the event
+kinematics (GENIE's LocalFGM; GENIE's nuclear RES spline is Z·σ_p + N·σ_n of the free ones, so the rate is right),
+the W dependence of the hA2018 absorption probability (⟨P_abs⟩ ≈ 0.20–0.22 for Δ-decay pions at 0.6–3 GeV from
+GENIE's hA2018 ingredients, 0.16 at 0.4 GeV), the 0.6 % Δ⁺ → pγ branch, and GENIE's non-resonant Nπ background
+below Wcut (``DIS-HMultWgt-vn-CC-m2`` = 0.128 of the KNO 2-hadron fraction on neutrons, 0.0077 on protons). (Also
+not reproduced, negligible at T2K energies: above ``IntegralNuclearInfluenceCutoffEnergy`` = 10 GeV GENIE's QEL
+spline is that of a nucleon at rest at r = 0, ``NewQELXSec``.)
 
 Consumer note (workflow): ``write_calibration_table(path, cache_dir=...)`` builds (or loads from the template
 cache) the nominal and nuwro_like templates at 1e6 events per channel and writes the long CSV of

@@ -334,7 +334,9 @@ def _default_mec_q0_shape(phys: PhysicsConfig, q0: np.ndarray, q3: np.ndarray) -
         return phys.val_f_nn * g1 + (1.0 - phys.val_f_nn) * g2
     if phys.mec_model == "martini":
         return _gauss(q0, 0.5 * (qe_ridge + delta_ridge), phys.mar_width_a + phys.mar_width_b * q3)
-    raise ValueError(f"mec_model {phys.mec_model!r} has no parametrised q0 profile; allowed: valencia, martini")
+    raise ValueError(
+        f"mec_model {phys.mec_model!r} has no parametrised q0 profile; allowed: valencia, martini"
+    )
 
 
 def _default_mec_q3_envelope(phys: PhysicsConfig, q3: np.ndarray) -> np.ndarray:
@@ -412,6 +414,7 @@ def _mec_normalisers(phys: PhysicsConfig, e_grid: np.ndarray, n_q3: int = 400, n
     For ``genie_valencia`` Z_V is GENIE's total Valencia σ(E) (:func:`valencia.sigma_total`, the integral of the
     tensor density on a 5 MeV grid — the event record's σ_def of ``GReWeightXSecMEC``).
     """
+
     def empirical(enu, q0, q3):
         return _empirical_density(enu, q0, q3, _lepton_kinematics(enu, q0, q3)[2])
 
@@ -564,6 +567,7 @@ def generate_mec(
         n_thrown=n,
     )
 
+
 # --------------------------------------------------------------------------------------------------------------
 # Δ production followed by pion absorption
 # --------------------------------------------------------------------------------------------------------------
@@ -611,6 +615,96 @@ def _res_normaliser(phys: PhysicsConfig, e_grid: np.ndarray, n_w: int = 96, n_q2
 
 
 def generate_res(
+    phys: PhysicsConfig, flux: T2KFlux, binning: Binning, rng: np.random.Generator, n: int
+) -> RESSample:
+    """The π-absorbed resonance background of ``phys.res_model`` (GENIE's Berger–Sehgal or the Δ fit)."""
+    if phys.res_model == "genie_berger_sehgal":
+        return _generate_res_berger_sehgal(phys, flux, binning, rng, n)
+    if phys.res_model != "delta_parametrised":
+        raise ValueError(f"res_model={phys.res_model!r}; allowed: genie_berger_sehgal, delta_parametrised")
+    return _generate_res_delta(phys, flux, binning, rng, n)
+
+
+@lru_cache(maxsize=2)
+def _berger_sehgal_sigma_table() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(E grid, σ_p(E), σ_n(E)) [GeV, 1e-38 cm²]: GENIE's free-nucleon RES splines (all 18 resonances)."""
+    from nutune.simulator import res_bergersehgal as bs
+
+    grid = np.unique(np.concatenate([np.linspace(0.2, 3.0, 57), np.geomspace(3.0, 30.0, 16)]))
+    return grid, bs.sigma_res(grid, "p"), bs.sigma_res(grid, "n")
+
+
+#: Share of the W proposal drawn from the Δ(1232) Breit–Wigner (the rest is uniform up to Wcut).
+_RES_BW_SHARE = 0.75
+
+
+def _generate_res_berger_sehgal(
+    phys: PhysicsConfig, flux: T2KFlux, binning: Binning, rng: np.random.Generator, n: int
+) -> RESSample:
+    """GENIE G18_10a RES on the ¹²C nucleons of CH, the pion absorbed with probability ``p_abs``.
+
+    d²σ/dW dQ² is GENIE's ``BergerSehgalRESPXSec2014`` of G18_10a_02_11a on a free nucleon at rest
+    (:mod:`nutune.simulator.res_bergersehgal`: 18 resonances, RES-Ma 1.065, RES-CC-XSecScale 0.877, Wcut 1.928;
+    GENIE's nuclear RES spline is Z·σ_p + N·σ_n of these). Importance sampling: E_ν from the flux × (σ_p + σ_n),
+    the nucleon p or n by σ_p/(σ_p + σ_n) at that E, W from 75 % Δ Breit–Wigner + 25 % uniform on
+    [M + m_π⁰, min(Wcut, √s − m_μ)], Q² ∝ (1 + Q²/M_A²)⁻² on GENIE's limits; weight = 6/13 · p_abs · d²σ /
+    (proposal densities) per CH nucleon. Not reproduced (documented in calibration.py): the hit nucleon's Fermi
+    motion and removal energy in the event kinematics (LocalFGM; they smear, not change, the rate), the 0.6 %
+    Δ⁺ → pγ branch, the W-dependence of the absorption probability and the non-resonant Nπ background.
+    """
+    from nutune.simulator import res_bergersehgal as bs
+
+    grid, sig_p, sig_n = _berger_sehgal_sigma_table()
+    total = sig_p + sig_n
+    enu, w_flux = sample_energy(flux, rng, n, lambda e: np.interp(e, grid, total))
+    frac_p = np.interp(enu, grid, np.divide(sig_p, total, out=np.zeros_like(total), where=total > 0))
+    is_p = rng.random(n) < frac_p
+    p_nucleon = np.where(is_p, frac_p, 1.0 - frac_p)
+    m_n = np.where(is_p, C.M_PROTON, C.M_NEUTRON)
+    w_lo = C.M_NUCLEON + 0.1349768
+    w_hi = np.minimum(bs.WCUT, np.sqrt(m_n**2 + 2.0 * m_n * enu) - C.M_MUON)
+    ok = w_hi > w_lo + 1e-6
+    w_hi = np.where(ok, w_hi, w_lo + 1e-3)
+    half = 0.5 * C.GAMMA_DELTA
+    a_lo, a_hi = np.arctan((w_lo - C.M_DELTA) / half), np.arctan((w_hi - C.M_DELTA) / half)
+    from_bw = rng.random(n) < _RES_BW_SHARE
+    u = rng.random(n)
+    w = np.where(from_bw, C.M_DELTA + half * np.tan(a_lo + u * (a_hi - a_lo)), w_lo + u * (w_hi - w_lo))
+    dens_w = _RES_BW_SHARE * (half / ((w - C.M_DELTA) ** 2 + half**2)) / (a_hi - a_lo) + (
+        1.0 - _RES_BW_SHARE
+    ) / (w_hi - w_lo)
+    q2 = np.zeros(n)
+    dens_q2 = np.ones(n)
+    d2 = np.zeros(n)
+    a2 = phys.ma_res**2
+    for nucleon, mask in (("p", is_p & ok), ("n", ~is_p & ok)):
+        lo, hi = bs.q2_limits(enu[mask], w[mask], nucleon)
+        good = hi > lo
+        y_lo, y_hi = 1.0 / (1.0 + lo / a2), 1.0 / (1.0 + hi / a2)
+        y = y_lo - rng.random(lo.size) * (y_lo - y_hi)
+        q2_m = a2 * (1.0 / y - 1.0)
+        q2[mask] = q2_m
+        dens_q2[mask] = np.where(good, (1.0 + q2_m / a2) ** -2 / (a2 * np.where(good, y_lo - y_hi, 1.0)), 1.0)
+        d2[mask] = np.where(good, bs.d2sigma_dw_dq2(enu[mask], w[mask], q2_m, nucleon), 0.0)
+    per_ch = C.NEUTRONS_C12 / C.NUCLEONS_PER_CH  # 6 protons or 6 neutrons of ¹²C per 13 CH nucleons
+    weight = np.where(ok, w_flux * per_ch * phys.p_abs * d2 / (p_nucleon * dens_w * dens_q2) / n, 0.0)
+    q0 = (w**2 - m_n**2 + q2) / (2.0 * m_n)
+    q3 = np.sqrt(q2 + q0**2)
+    p_mu, cos_mu, kin_ok, bin67 = _observed_muon(enu, q0, q3, phys, binning)
+    keep = ok & kin_ok & (bin67 >= 0) & (weight > 0) & (p_mu > 0)
+    return RESSample(
+        enu=enu[keep],
+        q0=q0[keep],
+        q3=q3[keep],
+        p_mu=p_mu[keep],
+        cos_mu=cos_mu[keep],
+        bin67=bin67[keep],
+        w=weight[keep],
+        n_thrown=n,
+    )
+
+
+def _generate_res_delta(
     phys: PhysicsConfig, flux: T2KFlux, binning: Binning, rng: np.random.Generator, n: int
 ) -> RESSample:
     """Δ production on ¹²C nucleons with the pion absorbed: P_abs·σ_Δ(E)·12/13 per CH nucleon (physics.md §2.4).

@@ -93,6 +93,9 @@ class PhysicsConfig:
     mar_envelope_q3: float = 0.6
     mar_q3_max: float = 2.5  # support of the Martini-like density (envelope e^{-q3/0.6} < 2e-2 beyond)
     # --- pion-absorption background (physics.md §2.4) ---
+    # "delta_parametrised" (physics.md §2.4: σ_Δ(E) fit, BW × dipole shape) or "genie_berger_sehgal" (GENIE's
+    # BergerSehgalRESPXSec2014 of G18_10a_02_11a, all 18 resonances, :mod:`nutune.simulator.res_bergersehgal`)
+    res_model: str = "delta_parametrised"
     p_abs: float = 0.20
     ma_res: float = 1.065  # G18_10a RES-Ma
     delta_sigma_norm: float = 0.55  # sigma_Delta(E) plateau per nucleon [1e-38 cm2]
@@ -118,6 +121,7 @@ NOMINAL = PhysicsConfig(
     vector_ff="bba07",
     rpa="nieves",
     mec_model="genie_valencia",
+    res_model="genie_berger_sehgal",
 )
 
 NUWRO_LIKE = PhysicsConfig(
