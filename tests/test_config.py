@@ -118,7 +118,7 @@ BAD_CASES = [
     (("observations", "nuwro_like", "variant"), "neut", ["observations.nuwro_like.variant = 'neut'", "nuwro_like"]),
     (("observations", "nuwro", "column"), "neut", ["observations.nuwro.column = 'neut'", "microboone_tune"]),
     (("reference", "burn_in"), 7000, ["reference.burn_in = 7000", "reference.n_steps = 6000"]),
-    (("diagnostics", "n_pulls"), 5000, ["diagnostics.n_pulls = 5000", "n_test = 1000"]),
+    (("diagnostics", "n_pulls"), 5000, ["diagnostics.n_pulls = 5000", "n_test = 2000"]),
     (("seed",), 1.5, ["seed = 1.5", "wrong type"]),
     (("reference", "activate"), "yes", ["reference.activate = 'yes'", "boolean"]),
     (("npe", "noise_components"), ["stat", "stat"], ["npe.noise_components", "duplicated"]),

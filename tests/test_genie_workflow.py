@@ -64,7 +64,7 @@ def make_workdir(path: Path, config: dict) -> Path:
 
 
 def test_paper_scale_dag_with_genie_backend(tmp_path):
-    """200 000 points at shard_size 1000 with backend genie: 200 + 1 shard jobs, one event generation, one smoke
+    """200 000 + 2000 points at shard_size 1000 with backend genie: 200 + 2 shard jobs, one event generation, one smoke
     check; a few hundred jobs in all (a dry-run, nothing is executed)."""
     splines = tmp_path / "gxspl.xml"
     splines.write_text("<genie_xsec_spline_list/>\n")
@@ -75,7 +75,7 @@ def test_paper_scale_dag_with_genie_backend(tmp_path):
     work = make_workdir(tmp_path / "w", cfg)
     out = run_snakemake(["-n", "--directory", str(work), "--configfile", str(work / "config.yaml")])
     counts = job_counts(out)
-    assert counts["simulate_shard"] == 200 + 1
+    assert counts["simulate_shard"] == 200 + 2
     assert counts["genie_generate_events"] == 1 and counts["genie_smoke_check"] == 1
     assert 200 < counts["total"] < 400, counts
 

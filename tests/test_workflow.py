@@ -28,8 +28,8 @@ from nutune import paths
 
 REPO = Path(__file__).resolve().parents[1]
 SNAKEMAKE = str(Path(sys.executable).with_name("snakemake"))
-#: Default-config DAG: 2 parameter files, 200 + 1 shards, 2 merges, 1 network, 5 observations, 5 posteriors, ...
-DEFAULT_JOBS_AT_LEAST = 201 + 2 + 2 + 1 + 1 + 5 + 5 + 1
+#: Default-config DAG: 2 parameter files, 200 + 2 shards, 2 merges, 1 network, 5 observations, 5 posteriors, ...
+DEFAULT_JOBS_AT_LEAST = 202 + 2 + 2 + 1 + 1 + 5 + 5 + 1
 #: The tiny config's results prefix and log directory (results_dir: results/tiny -> logs/tiny, nutune.paths).
 TINY = yaml.safe_load((REPO / "config" / "test_config.yaml").read_text())["results_dir"]
 TINY_LOGS = paths.log_dir(TINY)
@@ -144,7 +144,7 @@ def test_default_config_dry_run_lists_the_whole_dag() -> None:
     # --forceall: the whole DAG even in a checkout whose results/ already holds a finished run
     result = snakemake(["-n", "--forceall", "--quiet", "rules"], timeout=120)
     counts = job_counts(result.stdout)
-    assert counts["simulate_shard"] == 200 + 1  # 200k / 1000 training shards + one test shard
+    assert counts["simulate_shard"] == 200 + 2  # 200k / 1000 training shards + two test shards
     assert counts["sample_parameters"] == 2 and counts["merge_bank"] == 2
     assert counts["train_npe"] == 1 and counts["diagnose"] == 1
     assert counts["observe"] == 5 and counts["infer"] == 5 and counts["throws"] == 1
