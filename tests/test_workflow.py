@@ -40,6 +40,7 @@ EXTENSION_TABLES = ("test_metrics_noise_aware", "noise_vs_throws", "reference_c2
 FIGURES = (
     "test_posterior_corner", "residual_corner", "true_vs_predicted", "pulls", "coverage", "sbc_ranks",
     "loss_curve", "t2k_throws_variation", "parameter_summary", "t2k_posterior_corner", "slice_comparison",
+    "posterior_predictive_t2k", "posterior_predictive_nuwro", "posterior_predictive_genie_microboone_tune",
     *(f"slice_comparison_{index}" for index in range(9)),
 )
 

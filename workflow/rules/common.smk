@@ -325,7 +325,9 @@ def table_outputs():
 
 def figure_outputs():
     """Every figure, PDF and PNG."""
-    names = [name for name, entry in FIGURE_REGISTRY.items() if T2K_OBS is not None or not entry.needs_data]
+    names = [name for name, entry in FIGURE_REGISTRY.items()
+             if (T2K_OBS is not None or not entry.needs_data)
+             and (entry.observation is None or entry.observation in OBSERVATIONS)]
     if T2K_OBS is not None:
         names += SLICE_FIGURES
     return expand(RP.FIGURE, figure=names, ext=("pdf", "png"))
