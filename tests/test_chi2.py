@@ -90,3 +90,52 @@ def test_bad_inputs(t2k) -> None:
         chi2(t2k.values, t2k.values, t2k.cov_norm)  # rank one
     with pytest.raises(DataError, match="expected 58x58"):
         chi2(t2k.values, t2k.values, np.eye(57))
+
+
+def _nuisance_ns_covariance(cov: np.ndarray, data: np.ndarray) -> np.ndarray:
+    """StatUtils::ExtractNSCovar of NUISANCE (PR #50), transcribed loop by loop with shape_scale = 1."""
+    n = len(data)
+    total_data, total_covar = data.sum(), cov.sum()
+    rows = cov.sum(axis=1)
+    out = np.zeros((n, n))
+    last = n - 1
+    for i in range(n):
+        for j in range(n):
+            if i == last and j == last:
+                out[i, j] = total_covar
+            elif i == last:
+                out[i, j] = (rows[j] - data[j] * total_covar / total_data) / total_data
+            elif j == last:
+                out[i, j] = (rows[i] - data[i] * total_covar / total_data) / total_data
+            else:
+                out[i, j] = (cov[i, j] - data[i] * rows[j] / total_data - data[j] * rows[i] / total_data
+                             + data[i] * data[j] * total_covar / total_data**2) / total_data**2
+    return out
+
+
+def test_norm_shape_covariance_is_nuisances() -> None:
+    from nutune.chi2 import norm_shape_covariance, norm_shape_transform
+    from nutune.resources import load_t2k
+
+    m = load_t2k(58)
+    np.testing.assert_allclose(norm_shape_covariance(m.cov_total, m.values),
+                               _nuisance_ns_covariance(m.cov_total, m.values), rtol=1e-10, atol=1e-14)
+    y = norm_shape_transform(m.values)
+    assert y[-1] == pytest.approx(m.values.sum()) and y[:-1].sum() == pytest.approx(1 - m.values[-1] / m.values.sum())
+
+
+def test_norm_shape_chi2_against_the_full_one() -> None:
+    """Zero at the data; a pure rescaling of the data is the same number as FULL (J maps it exactly); a change of
+    shape at fixed normalisation differs from FULL (the transform is non-linear away from the data)."""
+    from nutune.chi2 import Chi2
+    from nutune.resources import load_t2k
+
+    m = load_t2k(58)
+    full, ns = Chi2(m.values, m.cov_total, "FULL"), Chi2(m.values, m.cov_total, "NORMSHAPE")
+    assert ns(m.values) == pytest.approx(0.0, abs=1e-12)
+    for k in (0.5, 0.9, 1.2):
+        assert ns(k * m.values) == pytest.approx(full(k * m.values), rel=1e-8)
+    tilted = m.values * np.linspace(0.8, 1.2, 58)
+    assert ns(tilted) != pytest.approx(full(tilted), rel=1e-3)
+    with pytest.raises(DataError):
+        ns(np.zeros(58))

@@ -38,7 +38,7 @@ def test_shipped_config_loads(base: dict) -> None:
     assert cfg.observations["nuwro"].column == "nuwro"
     assert cfg.observations["microboone_tune"].point == (1.10479, 1.65595, 1.0, 0.849)
     assert cfg.observations["t2k"].kind == "data"
-    assert cfg.chi2.modes == ("FULL", "DIAG", "SHAPE")
+    assert cfg.chi2.modes == ("FULL", "DIAG", "SHAPE", "NORMSHAPE")
     assert cfg.raw == base
     assert len(cfg.config_hash) == 64
 

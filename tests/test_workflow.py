@@ -33,13 +33,14 @@ DEFAULT_JOBS_AT_LEAST = 202 + 2 + 2 + 1 + 1 + 5 + 5 + 1
 #: The tiny config's results prefix and log directory (results_dir: results/tiny -> logs/tiny, nutune.paths).
 TINY = yaml.safe_load((REPO / "config" / "test_config.yaml").read_text())["results_dir"]
 TINY_LOGS = paths.log_dir(TINY)
-TABLES = ("test_metrics", "microboone_tune", "nuwro", "t2k", "t2k_correlations", "chi2")
+TABLES = ("test_metrics", "microboone_tune", "nuwro", "t2k", "t2k_correlations", "chi2", "misspecification")
 # Extension tables the tiny config activates (reference, classical, learning curve).
 EXTENSION_TABLES = ("test_metrics_noise_aware", "noise_vs_throws", "reference_c2st", "classical_fit",
                     "learning_curve", "stability")
 FIGURES = (
     "test_posterior_corner", "residual_corner", "true_vs_predicted", "pulls", "coverage", "sbc_ranks",
     "loss_curve", "t2k_throws_variation", "parameter_summary", "t2k_posterior_corner", "slice_comparison",
+    "posterior_predictive_t2k", "posterior_predictive_nuwro", "posterior_predictive_genie_microboone_tune",
     *(f"slice_comparison_{index}" for index in range(9)),
 )
 
@@ -159,6 +160,7 @@ def test_t2k_table_needs_only_its_upstream() -> None:
     counts = job_counts(result.stdout)
     assert counts["t2k_table"] == 1 and counts["throws"] == 1 and counts["infer"] == 1
     assert counts["observe"] == 1  # only the T2K data, no mock or published observation
+    assert counts["misspecification"] == 1  # the misspecified column: the T2K observation's tests only
     assert not any(name.startswith("figure") for name in counts)
     for unrelated in ("posterior_table", "chi2_table", "summary", "t2k_correlations"):
         assert unrelated not in counts
@@ -203,6 +205,18 @@ def test_tiny_run_builds_every_table_and_figure(tiny_run) -> None:
     noise_aware = pd.read_csv(workdir / TINY / "tables" / "test_metrics_noise_aware.csv")
     assert list(noise_aware.columns) == list(pd.read_csv(workdir / TINY / "tables" / "test_metrics.csv").columns)
     print(f"tiny run: {seconds:.0f} s")
+
+
+def test_tiny_run_misspecification_table_has_one_row_per_observation(tiny_run) -> None:
+    workdir, _ = tiny_run
+    table = pd.read_csv(workdir / TINY / "tables" / "misspecification.csv")
+    config = yaml.safe_load((REPO / "config" / "test_config.yaml").read_text())
+    assert list(table["observation"]) == list(config["observations"])
+    assert table.filter(like="pvalue").apply(lambda p: p.between(0, 1)).all().all()
+    t2k = pd.read_csv(workdir / TINY / "tables" / "t2k.csv")
+    verdict = table.set_index("observation").loc["t2k", "misspecified"]
+    assert set(t2k["misspecified"]) == {"yes (" + str(table.set_index("observation").loc["t2k", "failed"]) + ")"
+                                        if verdict else "no"}
 
 
 def test_tiny_run_stability_replicate_0_is_the_default_run(tiny_run) -> None:

@@ -1,4 +1,4 @@
-"""χ² between model predictions and the T2K CC0π measurement in three covariance conventions.
+"""χ² between model predictions and the T2K CC0π measurement in four covariance conventions.
 
 Modes:
 
@@ -21,6 +21,16 @@ Modes:
     3. χ² = Δ'ᵀ C_shape⁻¹ Δ' with Δ' = k·prediction − data (Cholesky, as FULL).
 
     One degree of freedom (the normalisation) is used by the scaling; this χ² is not comparable to FULL values.
+``NORMSHAPE``
+    The norm–shape covariance of NUISANCE (NUISANCEMC/nuisance PR #50 by S. Dolan and J. Chakrani,
+    ``StatUtils::ExtractNSCovar`` and ``StatUtils::InitToNS``; switched on there by ``UseNormShapeCovariance``), an
+    alternative test statistic against Peelle's pertinent puzzle. Each histogram x is mapped to
+    y(x) = (x₁/N, …, x_{n−1}/N, N) with N = Σᵢ xᵢ (the last bin replaced by the plain sum, as NUISANCE does), the
+    covariance propagated linearly at the *data*, C_NS = J C Jᵀ with J = ∂y/∂x at x = data, and
+    χ² = (y(pred) − y(data))ᵀ C_NS⁻¹ (y(pred) − y(data)) (Cholesky, as FULL). To first order around the data it is
+    FULL; away from it the normalisation enters as one number with an absolute error, so a prediction below the
+    data's normalisation is no longer favoured because the fully correlated flux error scales with the data's bins
+    (the puzzle's bias, Peelle 1987; D'Agostini NIM A 346, 306 (1994)).
 """
 
 from __future__ import annotations
@@ -36,9 +46,27 @@ from nutune.resources import DataError, validate_covariance
 if TYPE_CHECKING:  # pragma: no cover
     from nutune.resources import T2KMeasurement
 
-__all__ = ["CHI2_MODES", "Chi2", "chi2", "chi2_all_modes"]
+__all__ = ["CHI2_MODES", "Chi2", "chi2", "chi2_all_modes", "norm_shape_transform", "norm_shape_covariance"]
 
-CHI2_MODES: tuple[str, ...] = ("FULL", "DIAG", "SHAPE")
+CHI2_MODES: tuple[str, ...] = ("FULL", "DIAG", "SHAPE", "NORMSHAPE")
+
+
+def norm_shape_transform(x: np.ndarray) -> np.ndarray:
+    """NUISANCE ``StatUtils::InitToNS``: (..., n) histograms → (x₁/N, …, x_{n−1}/N, N), N = Σ xᵢ."""
+    x = np.asarray(x, dtype=float)
+    total = x.sum(axis=-1, keepdims=True)
+    return np.concatenate([x[..., :-1] / total, total], axis=-1)
+
+
+def norm_shape_covariance(cov: np.ndarray, data: np.ndarray) -> np.ndarray:
+    """NUISANCE ``StatUtils::ExtractNSCovar``: J C Jᵀ with J = ∂ :func:`norm_shape_transform` / ∂x at the data."""
+    data = np.asarray(data, dtype=float)
+    n, total = data.size, float(data.sum())
+    jac = np.zeros((n, n))
+    jac[:-1] = -data[:-1, None] / total**2
+    jac[np.arange(n - 1), np.arange(n - 1)] += 1.0 / total
+    jac[-1] = 1.0
+    return jac @ np.asarray(cov, dtype=float) @ jac.T
 
 
 class Chi2:
@@ -88,6 +116,11 @@ class Chi2:
                 if cov_norm.shape != (n, n):
                     raise DataError(f"chi2: cov_norm has shape {cov_norm.shape}, expected ({n}, {n})")
                 cov = validate_covariance(cov - cov_norm, n, "chi2 shape covariance (cov - cov_norm)")
+        if mode == "NORMSHAPE":
+            if not self.data.sum() > 0:
+                raise DataError("chi2 NORMSHAPE: the data's sum must be positive (it is the normalisation)")
+            cov = validate_covariance(norm_shape_covariance(cov, self.data), n, "chi2 norm-shape covariance")
+            self.ns_data = norm_shape_transform(self.data)
         if mode == "DIAG":
             self.inv_var = 1.0 / np.diag(cov)
             self.chol = None
@@ -105,6 +138,10 @@ class Chi2:
             if np.any(integral <= 0):
                 raise DataError("chi2 SHAPE: a prediction has a non-positive integral and cannot be normalised")
             pred = pred * (self.data_integral / integral)[..., None]
+        if self.mode == "NORMSHAPE":
+            if np.any(pred.sum(axis=-1) <= 0):
+                raise DataError("chi2 NORMSHAPE: a prediction has a non-positive sum and has no shape")
+            return norm_shape_transform(pred) - self.ns_data
         return pred - self.data
 
     def __call__(self, prediction: np.ndarray) -> float | np.ndarray:
@@ -128,7 +165,7 @@ def chi2(
     areas: np.ndarray | None = None,
     cov_norm: np.ndarray | None = None,
 ) -> float | np.ndarray:
-    """χ² of ``prediction`` against ``data`` with covariance ``cov`` in ``mode`` FULL, DIAG or SHAPE.
+    """χ² of ``prediction`` against ``data`` with covariance ``cov`` in ``mode`` FULL, DIAG, SHAPE or NORMSHAPE.
 
     See the module docstring for the exact definitions. ``prediction`` may be (bins,) (returns a float) or
     (n, bins) (returns (n,)).

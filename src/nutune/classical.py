@@ -50,7 +50,7 @@ class FitResult:
     """One χ² fit.
 
     Attributes:
-        mode: FULL, DIAG or SHAPE.
+        mode: FULL, DIAG, SHAPE or NORMSHAPE.
         values: Best-fit physical parameters (d,).
         hesse: HESSE parabolic errors (d,).
         minos_lower: MINOS lower errors (d,), negative numbers (NaN if MINOS failed).
@@ -107,7 +107,7 @@ def fit_chi2(
         simulator: Batched deterministic simulator θ (n, d) → (n, bins).
         data: Measured histogram (bins,).
         cov: Total covariance (bins, bins) (stat + syst + norm).
-        mode: ``FULL``, ``DIAG`` or ``SHAPE`` (see the module docstring).
+        mode: ``FULL``, ``DIAG``, ``SHAPE`` or ``NORMSHAPE`` (:mod:`nutune.chi2`).
         lower: Box lower bounds = Minuit limits.
         upper: Box upper bounds.
         seed: Seed for the starting points (e.g. ``derive_seed(cfg.seed, "classical", mode)``).

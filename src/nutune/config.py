@@ -390,6 +390,18 @@ class StabilityConfig:
 
 
 @dataclass(frozen=True)
+class MisspecificationConfig:
+    """``misspecification``: the tests of :mod:`nutune.misspecification`."""
+
+    alpha: float
+    n_reference: int
+    n_shuffle: int
+    n_marginal: int
+    marginal_epochs: int
+    ppc_draws: int
+
+
+@dataclass(frozen=True)
 class Config:
     """The validated configuration. Field names equal the YAML keys; ``raw`` is the validated dict."""
 
@@ -408,6 +420,7 @@ class Config:
     classical: ClassicalConfig
     learning_curve: LearningCurveConfig
     stability: StabilityConfig
+    misspecification: MisspecificationConfig
     raw: dict
     config_hash: str
 
@@ -528,6 +541,12 @@ def _cross_key_errors(d: dict, check_files: bool) -> list[str]:
                 f"learning_curve.n_train = {lc['n_train']!r}: sizes {too_big} exceed simulation.n_train = "
                 f"{sim['n_train']}; allowed: 1 .. {sim['n_train']}"
             )
+    mis = d["misspecification"]
+    for key, limit, name in (("n_reference", sim["n_test"], "simulation.n_test"),
+                             ("n_marginal", sim["n_train"], "simulation.n_train"),
+                             ("ppc_draws", d["inference"]["num_posterior_samples"], "inference.num_posterior_samples")):
+        if mis[key] > limit:
+            errs.append(f"misspecification.{key} = {mis[key]} exceeds {name} = {limit}; allowed: 1 .. {limit}")
     if d["stability"]["activate"] and not any(o.get("kind") == "data" for o in d["observations"].values()):
         errs.append("stability.activate = true needs an observation of kind data (its headline numbers are the "
                     "T2K table's); add one or set stability.activate: false")
@@ -738,6 +757,7 @@ def _build(d: dict) -> Config:
             min_gate_margin=float(d["stability"]["min_gate_margin"]),
             max_central_spread=float(d["stability"]["max_central_spread"]),
         ),
+        misspecification=MisspecificationConfig(**d["misspecification"]),
         raw=d,
         config_hash=_canonical_hash(d),
     )

@@ -37,6 +37,8 @@ class Figure:
     needs_data: bool = False
     #: config sections the figure reads (rule params, so a change re-draws it)
     reads: tuple[str, ...] = field(default=())
+    #: drawn only when the config has this observation
+    observation: str | None = None
 
 
 def _labels(cfg) -> list[str]:
@@ -164,6 +166,37 @@ def slice_comparison(cfg, inputs, pdf, png, *, slices_pdf=(), slices_png=()) -> 
         figures.plot_slice_comparison(index, bin_table, measurement.values, error, curves, one_pdf, one_png)
 
 
+#: Posterior draws per posterior-predictive band (each one built-in prediction).
+_PREDICTIVE_DRAWS = 1000
+
+
+def _posterior_predictive(observation: str, title: str):
+    """Draw function of ``posterior_predictive_<observation>``: the observation over the built-in predictions at
+    its posterior draws (and, for the data, at the throws' draws: one posterior draw per covariance throw)."""
+
+    def draw(cfg, inputs, pdf, png) -> None:
+        from nutune import figures
+        from nutune.forward import builtin_prediction, observed_histogram
+        from nutune.resources import load_t2k
+
+        measurement = load_t2k(cfg.simulator.bins)
+        table = measurement.bin_table
+        bin_table = {key: np.asarray(table[key]) for key in ("slice", "cos_lo", "cos_hi", "p_lo", "p_hi")}
+        posteriors = {Path(p).stem: p for p in inputs["posteriors"]}
+        samples = _read(posteriors[observation])[:_PREDICTIVE_DRAWS]
+        bands = {"posterior draws": figures.predictive_band(builtin_prediction(cfg, samples))}
+        is_data = cfg.observations[observation].kind == "data"
+        if is_data and "throws" in inputs:
+            throws = _read(inputs["throws"])[:_PREDICTIVE_DRAWS]
+            bands["throws (papers' method)"] = figures.predictive_band(builtin_prediction(cfg, throws))
+        error = np.sqrt(np.diag(measurement.cov_total)) if is_data else None
+        label = "T2K data (total error)" if is_data else f"{observation} curve"
+        figures.plot_posterior_predictive(bin_table, observed_histogram(cfg, observation), error, label, bands, title,
+                                          pdf, png)
+
+    return draw
+
+
 # ------------------------------------------------------------------------------------------------------ registry
 _TEST = {"samples": "test_posteriors"}
 #: Every figure (file stem -> entry), in the order of the paper.
@@ -195,6 +228,18 @@ FIGURES: dict[str, Figure] = {
                                "The nine cos(theta) slices (own rule, see figures.smk).", needs_data=True,
                                reads=("observations", "simulator")),
 }
+FIGURES.update({
+    f"posterior_predictive_{name}": Figure(
+        _posterior_predictive(name, title), {"posteriors": "posteriors", **({"throws": "t2k_throws"} if name == "t2k"
+                                                                          else {})},
+        "Posterior predictive", f"{title}: the built-in predictions at {_PREDICTIVE_DRAWS} posterior draws, "
+        "median and 68 % / 95 % bands per bin, over the observation, per cos(theta) slice"
+        + (" (and at the covariance throws' draws, the papers' method)." if name == "t2k" else "."),
+        needs_data=name == "t2k", observation=name)
+    for name, title in (("t2k", "T2K CC0π data"), ("nuwro", "NuWro (real NuWro prediction)"),
+                        ("genie_microboone_tune", "GENIE at the MicroBooNE tune"))
+})
+
 #: The nine per-slice comparison figures (cos theta slices 0..8 of T2K CC0pi Analysis I), drawn with the 3x3 panel.
 SLICE_FIGURES: list[str] = [f"slice_comparison_{index}" for index in range(9)]
 #: Figures with their own rule (more outputs than one PDF + PNG).

@@ -548,3 +548,61 @@ def plot_slice_grid(
     fig.tight_layout(rect=(0.015, 0, 1, 1))
     save_figure(fig, pdf_path, png_path)
 
+
+
+def predictive_band(predictions: np.ndarray) -> dict[str, np.ndarray]:
+    """Per-bin median and central 68 % / 95 % intervals of predictions (n, bins)."""
+    q = np.quantile(np.asarray(predictions, dtype=float), [0.025, 0.16, 0.5, 0.84, 0.975], axis=0)
+    return {"lo95": q[0], "lo68": q[1], "median": q[2], "hi68": q[3], "hi95": q[4]}
+
+
+def plot_posterior_predictive(
+    bin_table: Mapping[str, np.ndarray],
+    observed: np.ndarray,
+    observed_error: np.ndarray | None,
+    observed_label: str,
+    bands: Mapping[str, Mapping[str, np.ndarray]],
+    title: str,
+    pdf_path: str | os.PathLike,
+    png_path: str | os.PathLike,
+) -> None:
+    """The observation per cos θ_μ slice with posterior-predictive bands (68 % filled, 95 % light) of each band set.
+
+    Args:
+        observed_error: per-bin error bars of the observation (the data's total error) or None (a model curve).
+        bands: legend label -> :func:`predictive_band` of the predictions at posterior (or throw) draws.
+    """
+    slices = np.asarray(bin_table["slice"])
+    p_lo, p_hi = np.asarray(bin_table["p_lo"]), np.asarray(bin_table["p_hi"])
+    fig, axes = plt.subplots(3, 3, figsize=(14, 11))
+    colors = ("C0", "C1", "C2", "C3")
+    for index, ax in enumerate(axes.flat):
+        rows = np.flatnonzero(slices == index)
+        if len(rows) == 0:
+            ax.set_visible(False)
+            continue
+        edges = np.append(p_lo[rows], p_hi[rows][-1])
+        for k, (label, band) in enumerate(bands.items()):
+            color = colors[k % len(colors)]
+            ax.stairs(band["hi95"][rows], edges, baseline=band["lo95"][rows], fill=True, alpha=0.15, color=color)
+            ax.stairs(band["hi68"][rows], edges, baseline=band["lo68"][rows], fill=True, alpha=0.35, color=color,
+                      label=f"{label}: 68 % / 95 %")
+            ax.stairs(band["median"][rows], edges, color=color, lw=1.2)
+        centers = 0.5 * (p_lo[rows] + p_hi[rows])
+        yerr = None if observed_error is None else observed_error[rows]
+        ax.errorbar(centers, observed[rows], xerr=0.5 * (p_hi[rows] - p_lo[rows]), yerr=yerr, fmt="o", ms=3,
+                    color="k", label=observed_label)
+        ax.set_title(_slice_title(bin_table["cos_lo"][rows[0]], bin_table["cos_hi"][rows[0]]), fontsize=10)
+        ax.set_xlim(edges[0], edges[-1])
+        ax.set_ylim(bottom=0)
+        if index >= 6:
+            ax.set_xlabel(r"$p_\mu$ [GeV/$c$]")
+        if index % 3 == 0:
+            ax.set_ylabel(r"d$^2\sigma$/d$p_\mu$ dcos$\theta_\mu$", fontsize=10)
+    handles, names = axes.flat[0].get_legend_handles_labels()
+    fig.legend(handles, names, loc="upper center", ncol=len(names), fontsize=10, bbox_to_anchor=(0.5, 1.03),
+               frameon=False)
+    fig.suptitle(title, y=1.06, fontsize=12)
+    fig.text(0.005, 0.5, "[" + XSEC_UNIT + "]", rotation=90, va="center", fontsize=10)
+    fig.tight_layout(rect=(0.015, 0, 1, 1))
+    save_figure(fig, pdf_path, png_path)

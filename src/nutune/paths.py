@@ -20,8 +20,8 @@ import re
 __all__ = [
     "PARAMS", "SHARD", "BANK", "MODEL", "LOSS", "TEST_POSTERIORS", "METRICS", "GATE", "REFERENCE_MODEL",
     "REFERENCE_LOSS", "REFERENCE_TEST_POSTERIORS", "REFERENCE_METRICS", "REFERENCE_SAMPLES", "OBSERVATION",
-    "POSTERIOR", "THROWS", "TABLE", "FIGURE", "SUMMARY", "GENIE", "STABILITY_HEADLINES", "STABILITY_TABLE", "LOG",
-    "GRAMMAR", "matches", "grammar_text",
+    "POSTERIOR", "THROWS", "MISSPECIFICATION", "TABLE", "FIGURE", "SUMMARY", "GENIE", "STABILITY_HEADLINES",
+    "STABILITY_TABLE", "LOG", "GRAMMAR", "matches", "grammar_text",
     "RESULTS", "LOGS", "PAPER_CONFIG", "RESERVED_NAMES", "prefixed", "log_dir", "results_dir_errors",
 ]
 
@@ -47,6 +47,7 @@ REFERENCE_SAMPLES = "results/reference/reference_samples.npz"
 OBSERVATION = "results/observations/{obs}.csv"
 POSTERIOR = "results/posteriors/{obs}.npz"
 THROWS = "results/throws/{obs}.npz"
+MISSPECIFICATION = "results/misspecification/{obs}.csv"
 TABLE = "results/tables/{table}.csv"
 FIGURE = "results/figures/{figure}.{ext}"
 SUMMARY = "results/summary.md"
@@ -73,6 +74,7 @@ GRAMMAR: tuple[tuple[str, str], ...] = (
     (OBSERVATION, "bin58 (or bin67), x: the observed histogram"),
     (POSTERIOR, "samples (S, 4) physical, x"),
     (THROWS, "x_throws (n, bins), samples (n, 4); data observations only"),
+    (MISSPECIFICATION, "one row: the misspecification tests of one observation (nutune.misspecification)"),
     (TABLE, "test_metrics, microboone_tune, nuwro, t2k, t2k_correlations, chi2, ..."),
     (FIGURE, "pdf | png; one entry per figure in nutune.figure_registry"),
     (SUMMARY, "every table of the run with seed and versions"),
@@ -88,7 +90,7 @@ GRAMMAR: tuple[tuple[str, str], ...] = (
 #: ``results_dir`` may not start with one of them.
 RESERVED_NAMES = frozenset({
     "bank", "model", "diagnostics", "reference", "observations", "posteriors", "throws", "tables", "figures",
-    "genie", "stability", "benchmarks", "tmp", "summary.md", "report.html", "logs",
+    "genie", "stability", "misspecification", "benchmarks", "tmp", "summary.md", "report.html", "logs",
 })
 _RESULTS_DIR = re.compile(r"results(/[A-Za-z0-9][A-Za-z0-9_.-]*)*\Z")
 

@@ -262,24 +262,32 @@ def run_throws(config: Mapping, *, model_paths: list[str], name: str, output: st
 # ----------------------------------------------------------------------------------------------------------------
 # tables
 # ----------------------------------------------------------------------------------------------------------------
-def run_posterior_table(config: Mapping, *, posteriors: Mapping[str, str], output: str) -> None:
+def run_posterior_table(config: Mapping, *, posteriors: Mapping[str, str], output: str,
+                        misspecification: str | None = None) -> None:
     """Rule ``posterior_table``: the parameter tables of several observations, one after another
-    (:func:`nutune.tables.observation_parameter_table`)."""
+    (:func:`nutune.tables.observation_parameter_table`), with the ``misspecified`` verdict of
+    ``misspecification.csv`` (:mod:`nutune.misspecification`) when given."""
     import pandas as pd
 
     from nutune import tables
     from nutune.forward import chi2_at_median
+    from nutune.misspecification import misspecified_flags
 
     cfg = _config(config)
+    flags = misspecified_flags(misspecification)
     parts = []
     for name, path in posteriors.items():
         samples = read_samples(path)
-        parts.append(tables.observation_parameter_table(name, cfg.raw["observations"][name], samples,
-                                                        chi2=chi2_at_median(cfg, samples), ndf=cfg.simulator.bins))
+        part = tables.observation_parameter_table(name, cfg.raw["observations"][name], samples,
+                                                  chi2=chi2_at_median(cfg, samples), ndf=cfg.simulator.bins)
+        if flags:
+            part["misspecified"] = flags[name]
+        parts.append(part)
     tables.write_table(pd.concat(parts, ignore_index=True), output)
 
 
-def run_t2k_table(config: Mapping, *, posterior: str, throws: str, output: str, gate: str | None = None) -> None:
+def run_t2k_table(config: Mapping, *, posterior: str, throws: str, output: str, gate: str | None = None,
+                  misspecification: str | None = None) -> None:
     """Rule ``t2k_table``: the T2K parameters with throw-based errors, next to the MicroBooNE tune.
 
     With a calibration gate (``gates.on_failure: warn``) the table gets a ``calibration_gate`` column: ``passed`` or
@@ -289,6 +297,7 @@ def run_t2k_table(config: Mapping, *, posterior: str, throws: str, output: str, 
     from nutune import tables
     from nutune.forward import chi2_at_median
     from nutune.gates import gate_marker
+    from nutune.misspecification import misspecified_flags
 
     cfg = _config(config)
     samples = read_samples(posterior)
@@ -296,6 +305,9 @@ def run_t2k_table(config: Mapping, *, posterior: str, throws: str, output: str, 
                              ndf=cfg.simulator.bins, observation=Path(posterior).stem)
     if gate:
         table["calibration_gate"] = gate_marker(gate) or "passed"
+    flags = misspecified_flags(misspecification)
+    if flags:
+        table["misspecified"] = flags[Path(posterior).stem]
     tables.write_table(table, output)
 
 

@@ -189,6 +189,16 @@ def get_table_observations(wildcards):
     return POSTERIOR_TABLES[wildcards.table]
 
 
+def get_posterior_table_misspecification(wildcards):
+    """The misspecification rows of the observations summarised in one posterior table."""
+    return expand(RP.MISSPECIFICATION, obs=POSTERIOR_TABLES[wildcards.table])
+
+
+def get_t2k_misspecification(wildcards=None):
+    """The misspecification row of the T2K data observation."""
+    return RP.MISSPECIFICATION.format(obs=T2K_OBS)
+
+
 def get_t2k_posterior(wildcards=None):
     """Posterior samples of the T2K data observation."""
     return RP.POSTERIOR.format(obs=T2K_OBS)
@@ -307,7 +317,7 @@ def get_figure_reads(wildcards):
 
 def table_outputs():
     """Every table of the paper."""
-    tables = ["test_metrics", *POSTERIOR_TABLES]
+    tables = ["test_metrics", *POSTERIOR_TABLES, "misspecification"]
     if T2K_OBS is not None:
         tables += ["t2k", "t2k_correlations", "chi2"]
     return expand(RP.TABLE, table=tables)
@@ -315,7 +325,9 @@ def table_outputs():
 
 def figure_outputs():
     """Every figure, PDF and PNG."""
-    names = [name for name, entry in FIGURE_REGISTRY.items() if T2K_OBS is not None or not entry.needs_data]
+    names = [name for name, entry in FIGURE_REGISTRY.items()
+             if (T2K_OBS is not None or not entry.needs_data)
+             and (entry.observation is None or entry.observation in OBSERVATIONS)]
     if T2K_OBS is not None:
         names += SLICE_FIGURES
     return expand(RP.FIGURE, figure=names, ext=("pdf", "png"))

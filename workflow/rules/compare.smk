@@ -4,7 +4,8 @@
 rule posterior_table:
     """Posterior summaries (median, 68 % interval, dials) of the observations of one table (microboone_tune, nuwro)."""
     input:
-        get_posterior_table_inputs,
+        posteriors=get_posterior_table_inputs,
+        misspecification=get_posterior_table_misspecification,
     output:
         report(
             prefixed("results/tables/{table}.csv"),
@@ -30,6 +31,7 @@ rule t2k_table:
         posterior=get_t2k_posterior,
         throws=get_t2k_throws,
         gate=get_gate_input(),
+        misspecification=get_t2k_misspecification,
     output:
         report(prefixed("results/tables/t2k.csv"), caption="../report/t2k_table.rst", category="Tables"),
     params:

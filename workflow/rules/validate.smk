@@ -141,3 +141,45 @@ rule learning_curve:
     script:
         "../scripts/learning_curve_run.py"
 
+
+
+rule misspecification:
+    """Could the simulator have produced this observation? MMD (x, embedding), log-prob and posterior-predictive tests."""
+    input:
+        models=get_model_files(),
+        train=prefixed("results/bank/train.h5"),
+        test=prefixed("results/bank/test.h5"),
+        observation=prefixed("results/observations/{obs}.csv"),
+        posterior=prefixed("results/posteriors/{obs}.npz"),
+        data=T2K_RESOURCES,
+    output:
+        prefixed("results/misspecification/{obs}.csv"),
+    params:
+        seed=config["seed"],
+        misspecification=config["misspecification"],
+    log:
+        prefixed("logs/misspecification/{obs}.log"),
+    threads: 1
+    conda:
+        "../../envs/nutune.yaml"
+    script:
+        "../scripts/misspecification.py"
+
+
+rule misspecification_table:
+    """One row per observation: each test's statistic and p-value and the verdict."""
+    input:
+        expand(RP.MISSPECIFICATION, obs=OBSERVATIONS),
+    output:
+        report(
+            prefixed("results/tables/misspecification.csv"),
+            caption="../report/misspecification.rst",
+            category="Validation",
+        ),
+    log:
+        prefixed("logs/misspecification_table/misspecification_table.log"),
+    localrule: True
+    conda:
+        "../../envs/nutune.yaml"
+    script:
+        "../scripts/misspecification_table.py"

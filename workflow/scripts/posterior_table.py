@@ -5,6 +5,7 @@ from nutune.pipeline import log_to, run_posterior_table
 with log_to(snakemake.log[0]):
     run_posterior_table(
         snakemake.config,
-        posteriors=dict(zip(snakemake.params.observations, snakemake.input, strict=True)),
+        posteriors=dict(zip(snakemake.params.observations, snakemake.input.posteriors, strict=True)),
+        misspecification=list(snakemake.input.misspecification),
         output=snakemake.output[0],
     )

@@ -9,4 +9,5 @@ with log_to(snakemake.log[0]):
         throws=snakemake.input.throws,
         output=snakemake.output[0],
         gate=snakemake.input.gate[0] if snakemake.input.gate else None,
+        misspecification=[snakemake.input.misspecification],
     )

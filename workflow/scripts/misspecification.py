@@ -1,0 +1,16 @@
+"""Snakemake script of rule `misspecification`: the misspecification tests of one observation."""
+
+from nutune.misspecification import run_misspecification
+from nutune.pipeline import log_to
+
+with log_to(snakemake.log[0]):
+    run_misspecification(
+        snakemake.config,
+        model_paths=list(snakemake.input.models),
+        train_bank=snakemake.input.train,
+        test_bank=snakemake.input.test,
+        name=snakemake.wildcards.obs,
+        observation=snakemake.input.observation,
+        posterior=snakemake.input.posterior,
+        output=snakemake.output[0],
+    )
