@@ -150,8 +150,9 @@ def test_default_config_dry_run_lists_the_whole_dag() -> None:
     assert counts["train_npe"] == 1 and counts["diagnose"] == 1
     assert counts["observe"] == 5 and counts["infer"] == 5 and counts["throws"] == 1
     assert counts["posterior_table"] == 2  # microboone_tune.csv and nuwro.csv
-    # one rule over {figure} for the registered figures, plus the 3x3 slice panel's own rule (20 outputs)
-    assert counts["figure"] == 10 and counts["figure_slice_comparison"] == 1
+    # one rule over {figure} for the registered figures (3 of them posterior-predictive), plus the 3x3 slice
+    # panel's own rule (20 outputs)
+    assert counts["figure"] == 13 and counts["figure_slice_comparison"] == 1
     assert counts["total"] >= DEFAULT_JOBS_AT_LEAST
 
 

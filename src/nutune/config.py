@@ -541,12 +541,6 @@ def _cross_key_errors(d: dict, check_files: bool) -> list[str]:
                 f"learning_curve.n_train = {lc['n_train']!r}: sizes {too_big} exceed simulation.n_train = "
                 f"{sim['n_train']}; allowed: 1 .. {sim['n_train']}"
             )
-    mis = d["misspecification"]
-    for key, limit, name in (("n_reference", sim["n_test"], "simulation.n_test"),
-                             ("n_marginal", sim["n_train"], "simulation.n_train"),
-                             ("ppc_draws", d["inference"]["num_posterior_samples"], "inference.num_posterior_samples")):
-        if mis[key] > limit:
-            errs.append(f"misspecification.{key} = {mis[key]} exceeds {name} = {limit}; allowed: 1 .. {limit}")
     if d["stability"]["activate"] and not any(o.get("kind") == "data" for o in d["observations"].values()):
         errs.append("stability.activate = true needs an observation of kind data (its headline numbers are the "
                     "T2K table's); add one or set stability.activate: false")
