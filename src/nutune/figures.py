@@ -528,6 +528,19 @@ def plot_slice_grid(
     png_path: str | os.PathLike,
 ) -> None:
     """All nine cos θ_μ slices in a 3×3 grid (same content as :func:`plot_slice_comparison`)."""
+    p_lo, p_hi = np.asarray(bin_table["p_lo"]), np.asarray(bin_table["p_hi"])
+
+    def draw(ax, rows):
+        _slice_axes(ax, rows, p_lo, p_hi, data, data_error, curves,
+                    _slice_title(bin_table["cos_lo"][rows[0]], bin_table["cos_hi"][rows[0]]))
+
+    _slice_grid(bin_table, draw, pdf_path, png_path, legend_y=1.02)
+
+
+def _slice_grid(bin_table: Mapping[str, np.ndarray], draw_slice, pdf_path, png_path, *, legend_y: float,
+                title: str | None = None) -> None:
+    """The 3×3 grid of the nine cos θ_μ slices: ``draw_slice(ax, rows)`` fills one panel (rows = its bins); shared
+    axis labels, one legend from the first panel, the unit, optional suptitle."""
     slices = np.asarray(bin_table["slice"])
     fig, axes = plt.subplots(3, 3, figsize=(14, 11))
     for index, ax in enumerate(axes.flat):
@@ -535,19 +548,19 @@ def plot_slice_grid(
         if len(rows) == 0:
             ax.set_visible(False)
             continue
-        _slice_axes(ax, rows, np.asarray(bin_table["p_lo"]), np.asarray(bin_table["p_hi"]), data, data_error,
-                    curves, _slice_title(bin_table["cos_lo"][rows[0]], bin_table["cos_hi"][rows[0]]))
+        draw_slice(ax, rows)
         if index >= 6:
             ax.set_xlabel(r"$p_\mu$ [GeV/$c$]")
         if index % 3 == 0:
             ax.set_ylabel(r"d$^2\sigma$/d$p_\mu$ dcos$\theta_\mu$", fontsize=10)
     handles, names = axes.flat[0].get_legend_handles_labels()
-    fig.legend(handles, names, loc="upper center", ncol=len(names), fontsize=10, bbox_to_anchor=(0.5, 1.02),
+    fig.legend(handles, names, loc="upper center", ncol=len(names), fontsize=10, bbox_to_anchor=(0.5, legend_y),
                frameon=False)
+    if title is not None:
+        fig.suptitle(title, y=1.06, fontsize=12)
     fig.text(0.005, 0.5, "[" + XSEC_UNIT + "]", rotation=90, va="center", fontsize=10)
     fig.tight_layout(rect=(0.015, 0, 1, 1))
     save_figure(fig, pdf_path, png_path)
-
 
 
 def predictive_band(predictions: np.ndarray) -> dict[str, np.ndarray]:
@@ -572,15 +585,10 @@ def plot_posterior_predictive(
         observed_error: per-bin error bars of the observation (the data's total error) or None (a model curve).
         bands: legend label -> :func:`predictive_band` of the predictions at posterior (or throw) draws.
     """
-    slices = np.asarray(bin_table["slice"])
     p_lo, p_hi = np.asarray(bin_table["p_lo"]), np.asarray(bin_table["p_hi"])
-    fig, axes = plt.subplots(3, 3, figsize=(14, 11))
     colors = ("C0", "C1", "C2", "C3")
-    for index, ax in enumerate(axes.flat):
-        rows = np.flatnonzero(slices == index)
-        if len(rows) == 0:
-            ax.set_visible(False)
-            continue
+
+    def draw(ax, rows):
         edges = np.append(p_lo[rows], p_hi[rows][-1])
         for k, (label, band) in enumerate(bands.items()):
             color = colors[k % len(colors)]
@@ -595,14 +603,5 @@ def plot_posterior_predictive(
         ax.set_title(_slice_title(bin_table["cos_lo"][rows[0]], bin_table["cos_hi"][rows[0]]), fontsize=10)
         ax.set_xlim(edges[0], edges[-1])
         ax.set_ylim(bottom=0)
-        if index >= 6:
-            ax.set_xlabel(r"$p_\mu$ [GeV/$c$]")
-        if index % 3 == 0:
-            ax.set_ylabel(r"d$^2\sigma$/d$p_\mu$ dcos$\theta_\mu$", fontsize=10)
-    handles, names = axes.flat[0].get_legend_handles_labels()
-    fig.legend(handles, names, loc="upper center", ncol=len(names), fontsize=10, bbox_to_anchor=(0.5, 1.03),
-               frameon=False)
-    fig.suptitle(title, y=1.06, fontsize=12)
-    fig.text(0.005, 0.5, "[" + XSEC_UNIT + "]", rotation=90, va="center", fontsize=10)
-    fig.tight_layout(rect=(0.015, 0, 1, 1))
-    save_figure(fig, pdf_path, png_path)
+
+    _slice_grid(bin_table, draw, pdf_path, png_path, legend_y=1.03, title=title)

@@ -280,7 +280,14 @@ def stability_table(
     return pd.DataFrame(rows)
 
 
-def plot_stability(table: pd.DataFrame, pdf_path: str | Path, png_path: str | Path | None = None) -> None:
+def plot_stability(
+    table: pd.DataFrame,
+    pdf_path: str | Path,
+    png_path: str | Path | None = None,
+    *,
+    min_gate_margin: float,
+    max_central_spread: float,
+) -> None:
     """Left: each T2K central value per replicate, (value − mean) / mean 68 % half-width, with the ±goal band.
     Right: every calibration-gate margin per replicate, with the goal line (a margin below 0 is a failed check)."""
     import matplotlib.pyplot as plt
@@ -298,9 +305,9 @@ def plot_stability(table: pd.DataFrame, pdf_path: str | Path, png_path: str | Pa
         left.plot(
             np.full(len(reps), i), (row[reps].to_numpy(float) - row["mean"]) / halfwidth, "o", alpha=0.7
         )
-    goal = _goal_value(centrals)
-    if goal is not None:
-        left.axhspan(-goal, goal, color="0.85", zorder=0, label=f"±{goal:g} (goal for the std)")
+    if len(centrals):
+        spread = max_central_spread
+        left.axhspan(-spread, spread, color="0.85", zorder=0, label=f"±{spread:g} (goal for the std)")
         left.legend(loc="best", fontsize=8)
     left.set_xticks(range(len(centrals)), centrals["row"], rotation=30)
     left.set_ylabel("T2K central − mean [68 % half-widths]")
@@ -311,8 +318,7 @@ def plot_stability(table: pd.DataFrame, pdf_path: str | Path, png_path: str | Pa
             range(len(gates)), gates[column].to_numpy(float), "o", alpha=0.7, label=column.replace("_", " ")
         )
     if len(gates):
-        threshold = float(gates["goal"].iloc[0].split(">=")[1].split()[0])
-        right.axhline(threshold, color="C3", lw=1, ls="--", label=f"goal margin {threshold:g}")
+        right.axhline(min_gate_margin, color="C3", lw=1, ls="--", label=f"goal margin {min_gate_margin:g}")
         right.axhline(0.0, color="k", lw=0.8)
     right.set_xticks(range(len(gates)), gates["row"], rotation=40, ha="right", fontsize=8)
     right.set_yscale("symlog", linthresh=0.01)
@@ -320,12 +326,6 @@ def plot_stability(table: pd.DataFrame, pdf_path: str | Path, png_path: str | Pa
     right.set_title("gate margins per replicate (below 0: check failed)", fontsize=10)
     right.legend(fontsize=7, ncol=2)
     save_figure(fig, pdf_path, png_path)
-
-
-def _goal_value(centrals: pd.DataFrame) -> float | None:
-    if not len(centrals):
-        return None
-    return float(centrals["goal"].iloc[0].split("<=")[1].split("x")[0])
 
 
 def run_stability_table(
@@ -358,7 +358,13 @@ def run_stability_table(
         max_central_spread=float(stability["max_central_spread"]),
     )
     write_table(frame, table)
-    plot_stability(frame, pdf, png)
+    plot_stability(
+        frame,
+        pdf,
+        png,
+        min_gate_margin=float(stability["min_gate_margin"]),
+        max_central_spread=float(stability["max_central_spread"]),
+    )
     goals = frame[frame["goal_met"].notna()]
     log.info(
         "stability over %d replicates: %d of %d goals met",

@@ -680,14 +680,27 @@ def _generate_res_berger_sehgal(
     for nucleon, mask in (("p", is_p & ok), ("n", ~is_p & ok)):
         lo, hi = bs.q2_limits(enu[mask], w[mask], nucleon)
         good = hi > lo
-        y_lo, y_hi = 1.0 / (1.0 + lo / a2), 1.0 / (1.0 + hi / a2)
-        y = y_lo - rng.random(lo.size) * (y_lo - y_hi)
-        q2_m = a2 * (1.0 / y - 1.0)
+        q2_m, dens = _sample_dipole_q2(rng, lo, hi, a2)
         q2[mask] = q2_m
-        dens_q2[mask] = np.where(good, (1.0 + q2_m / a2) ** -2 / (a2 * np.where(good, y_lo - y_hi, 1.0)), 1.0)
+        dens_q2[mask] = np.where(good, dens, 1.0)
         d2[mask] = np.where(good, bs.d2sigma_dw_dq2(enu[mask], w[mask], q2_m, nucleon), 0.0)
     per_ch = C.NEUTRONS_C12 / C.NUCLEONS_PER_CH  # 6 protons or 6 neutrons of ¹²C per 13 CH nucleons
     weight = np.where(ok, w_flux * per_ch * phys.p_abs * d2 / (p_nucleon * dens_w * dens_q2) / n, 0.0)
+    return _res_sample(phys, binning, enu, w, q2, m_n, weight, ok, n)
+
+
+def _sample_dipole_q2(rng: np.random.Generator, lo: np.ndarray, hi: np.ndarray, a2: float):
+    """Q² ∝ (1 + Q²/M_A²)⁻² on [lo, hi] by inverse CDF (one uniform per entry): (Q², its proposal density);
+    the density is finite (normalised to 1 instead of 0) where the range is empty."""
+    y_lo, y_hi = 1.0 / (1.0 + lo / a2), 1.0 / (1.0 + hi / a2)
+    y = y_lo - rng.random(lo.size) * (y_lo - y_hi)
+    q2 = a2 * (1.0 / y - 1.0)
+    return q2, (1.0 + q2 / a2) ** -2 / (a2 * np.where(y_lo > y_hi, y_lo - y_hi, 1.0))
+
+
+def _res_sample(phys, binning, enu, w, q2, m_n, weight, ok, n) -> RESSample:
+    """The kept RES events: q0 = (W² − M² + Q²)/2M on a nucleon of mass ``m_n`` at rest, the observed muon, the
+    signal bins."""
     q0 = (w**2 - m_n**2 + q2) / (2.0 * m_n)
     q3 = np.sqrt(q2 + q0**2)
     p_mu, cos_mu, kin_ok, bin67 = _observed_muon(enu, q0, q3, phys, binning)
@@ -723,28 +736,11 @@ def _generate_res_delta(
     dens_w = (half**2 / ((w - C.M_DELTA) ** 2 + half**2)) / (half * (a_hi - a_lo))
     lo, hi = _res_q2_limits(enu, w)
     lo = np.clip(lo, 0.0, None)
-    a2 = phys.ma_res**2
-    y_lo, y_hi = 1.0 / (1.0 + lo / a2), 1.0 / (1.0 + hi / a2)
-    y = y_lo - rng.random(n) * (y_lo - y_hi)
-    q2 = a2 * (1.0 / y - 1.0)
-    dens_q2 = (1.0 + q2 / a2) ** -2 / (a2 * np.where(y_lo > y_hi, y_lo - y_hi, 1.0))
+    q2, dens_q2 = _sample_dipole_q2(rng, lo, hi, phys.ma_res**2)
     e_grid = mec_energy_grid()
     z_r = np.interp(enu, e_grid, _res_normaliser(phys, e_grid))
     ok &= (z_r > 0) & (hi > lo)
     target = _res_density(phys, enu, w, q2) / np.where(z_r > 0, z_r, 1.0)
     sigma = phys.p_abs * sigma_delta(enu, phys) * (C.NUCLEONS_C12 / C.NUCLEONS_PER_CH)
     weight = np.where(ok, sigma * w_flux * target / (dens_w * dens_q2) / n, 0.0)
-    q0 = (w**2 - C.M_NUCLEON**2 + q2) / (2.0 * C.M_NUCLEON)
-    q3 = np.sqrt(q2 + q0**2)
-    p_mu, cos_mu, kin_ok, bin67 = _observed_muon(enu, q0, q3, phys, binning)
-    keep = ok & kin_ok & (bin67 >= 0) & (weight > 0) & (p_mu > 0)
-    return RESSample(
-        enu=enu[keep],
-        q0=q0[keep],
-        q3=q3[keep],
-        p_mu=p_mu[keep],
-        cos_mu=cos_mu[keep],
-        bin67=bin67[keep],
-        w=weight[keep],
-        n_thrown=n,
-    )
+    return _res_sample(phys, binning, enu, w, q2, C.M_NUCLEON, weight, ok, n)
