@@ -268,6 +268,16 @@ def get_stability_observations(wildcards=None):
     return list(get_stability_observation_map().values())
 
 
+#: Config sections a stability replicate reads (training, diagnostics, gate, inference, throws, chi2 tables).
+STABILITY_SECTIONS = ("seed", "parameters", "simulator", "npe", "diagnostics", "gates", "inference", "chi2",
+                      "observations")
+
+
+def get_stability_sections(wildcards=None):
+    """The config sections of STABILITY_SECTIONS, as a rule param (a change re-runs the replicates)."""
+    return {key: config[key] for key in STABILITY_SECTIONS}
+
+
 def get_stability_replicates(wildcards=None):
     """Headline files of replicates 1 .. n_replicates - 1 (replicate 0 is the default run's tables)."""
     return expand(RP.STABILITY_HEADLINES, replicate=range(1, int(config["stability"]["n_replicates"])))

@@ -16,6 +16,8 @@ rule stability_replicate:
         metrics=prefixed("results/stability/replicate_{replicate}/tables/test_metrics.csv"),
     params:
         observations=get_stability_observation_map(),
+        # the sections the default run's chain reads: a change to any of them re-runs the replicate
+        sections=get_stability_sections(),
     wildcard_constraints:
         replicate=r"[1-9][0-9]*",
     log:
