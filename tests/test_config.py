@@ -114,7 +114,7 @@ BAD_CASES = [
     (("observations", "microboone_tune", "point"), [1.1, 4.0, 1.0, 0.8],
      ["observations.microboone_tune.point", "NormCCMEC=4.0", "[0.0, 3.0]"]),
     (("observations", "microboone_tune", "point"), [1.1, 1.0, 1.0],
-     ["observations.microboone_tune.point", "exactly 4"]),
+     ["observations.microboone_tune.point", "has 3 values; it needs 4"]),
     (("observations", "nuwro_like", "variant"), "neut", ["observations.nuwro_like.variant = 'neut'", "nuwro_like"]),
     (("observations", "nuwro", "column"), "neut", ["observations.nuwro.column = 'neut'", "microboone_tune"]),
     (("reference", "burn_in"), 7000, ["reference.burn_in = 7000", "reference.n_steps = 6000"]),
@@ -155,11 +155,69 @@ def test_bad_config_is_refused_with_key_and_value(
         assert needle in message, f"{needle!r} not in {message!r}"
 
 
-def test_misordered_parameters_are_refused(base: dict) -> None:
-    bad = copy.deepcopy(base)
-    bad["parameters"][0], bad["parameters"][1] = bad["parameters"][1], bad["parameters"][0]
-    with pytest.raises(ConfigError, match=r"parameters = \['NormCCMEC', 'MaCCQE'.*in this order"):
-        load_config(bad)
+def test_parameters_in_any_order_with_points_in_that_order(base: dict) -> None:
+    cfg_dict = copy.deepcopy(base)
+    cfg_dict["parameters"][0], cfg_dict["parameters"][1] = cfg_dict["parameters"][1], cfg_dict["parameters"][0]
+    for obs in cfg_dict["observations"].values():
+        if "point" in obs:
+            obs["point"][0], obs["point"][1] = obs["point"][1], obs["point"][0]
+    cfg = load_config(cfg_dict)
+    assert cfg.dial_names == ("NormCCMEC", "MaCCQE", "XSecShape_CCMEC", "RPA_CCQE")
+    space = cfg.parameter_space
+    theta = np.array([[1.5, 1.1, 0.3, 0.9]])
+    np.testing.assert_array_equal(space.full(theta), [[1.1, 1.5, 0.3, 0.9]])  # the simulator's own order
+    np.testing.assert_allclose(space.microboone_tune, [1.65595, 1.10479, 1.0, 0.849])
+
+
+def test_fixed_dials_and_a_subset_of_free_ones(base: dict) -> None:
+    cfg_dict = copy.deepcopy(base)
+    cfg_dict["parameters"] = [
+        {"dial": "RPA_CCQE", "min": 0.0, "max": 1.5},
+        {"dial": "MaCCQE", "min": 0.6, "max": 1.3},
+        {"dial": "XSecShape_CCMEC", "fixed": 1.0},
+    ]
+    for obs in cfg_dict["observations"].values():
+        if "point" in obs:
+            obs["point"] = [obs["point"][3], obs["point"][0]]
+    cfg = load_config(cfg_dict)
+    assert cfg.dial_names == ("RPA_CCQE", "MaCCQE") and cfg.fixed_parameters == {"XSecShape_CCMEC": 1.0}
+    assert cfg.parameters[1].label == "$M_A^{QE}$" and cfg.parameters[1].unit == "GeV"  # the registry's
+    np.testing.assert_array_equal(cfg.prior_low, [0.0, 0.6])
+    # NormCCMEC not listed: at its nominal 1; x fixed at 1
+    np.testing.assert_array_equal(cfg.parameter_space.full(np.array([0.8, 1.0])), [1.0, 1.0, 1.0, 0.8])
+    names, dial_values = cfg.parameter_space.full_dials(np.array([[0.8, 1.0]]))
+    assert names == ("RPA_CCQE", "MaCCQE", "XSecShape_CCMEC")
+    np.testing.assert_allclose(dial_values, [[0.2, (1.0 / 0.961242 - 1) / 0.03, 1.0]])
+
+
+@pytest.mark.parametrize(
+    ("entries", "needle"),
+    [
+        ([{"dial": "MaRES", "min": 0.5, "max": 1.0}], "unknown GENIE dial 'MaRES'"),
+        ([{"dial": "MaCCRES", "min": 0.8, "max": 1.3}], "built-in simulator does not apply dial(s) MaCCRES"),
+        ([{"dial": "MaCCQE", "min": 0.6, "max": 1.3}, {"dial": "MaCCQE", "min": 0.6, "max": 1.3}],
+         "more than once"),
+        ([{"dial": "MaCCQE", "min": 0.6}], "parameters[0] (MaCCQE): a free dial needs min and max"),
+        ([{"dial": "MaCCQE", "fixed": 1.0, "min": 0.6}], "a fixed dial takes only `dial` and `fixed`; remove min"),
+        ([{"dial": "MaCCQE", "fixed": 2.0}], "parameters[0].fixed = 2.0 is outside MaCCQE's valid range"),
+        ([{"dial": "MaCCQE", "min": 0.6, "max": 1.3, "unit": "MeV"}], "the registry's unit"),
+    ],
+)
+def test_bad_parameter_entries_are_refused_by_name(base: dict, entries: list, needle: str) -> None:
+    cfg_dict = copy.deepcopy(base)
+    cfg_dict["parameters"] = entries
+    cfg_dict["observations"] = {"t2k": {"kind": "data"}}
+    with pytest.raises(ConfigError) as info:
+        load_config(cfg_dict)
+    assert needle in str(info.value), str(info.value)
+
+
+def test_observation_point_needs_one_value_per_free_dial(base: dict) -> None:
+    cfg_dict = copy.deepcopy(base)
+    cfg_dict["parameters"] = [{"dial": "MaCCQE", "min": 0.6, "max": 1.3}]
+    cfg_dict["observations"] = {"mock": {"kind": "builtin", "variant": "nominal", "point": [1.0, 1.0]}}
+    with pytest.raises(ConfigError, match=r"has 2 values; it needs 1, one per free dial in the order of `parameters` \(MaCCQE\)"):
+        load_config(cfg_dict)
 
 
 def test_missing_section_is_refused(base: dict) -> None:

@@ -19,7 +19,7 @@ import json
 import math
 import os
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -29,7 +29,8 @@ import jsonschema
 import numpy as np
 import yaml
 
-from nutune.dials import PARAMETER_NAMES
+from nutune.dials import PARAMETER_NAMES, REGISTRY, DialSetError, check_dial_set
+from nutune.parameter_space import ParameterSpace
 from nutune.paths import results_dir_errors
 
 __all__ = [
@@ -51,7 +52,6 @@ __all__ = [
     "ReferenceConfig",
     "ClassicalConfig",
     "LearningCurveConfig",
-    "DEFAULT_VALID_RANGES",
     "OBSERVATION_VARIANTS",
     "load_config",
     "validate_config_dict",
@@ -61,9 +61,6 @@ __all__ = [
 
 SCHEMA_PATH = Path(__file__).with_name("config.schema.yaml")
 
-#: Physical ranges in which the simulator is valid, in PARAMETER_NAMES order (M_A [GeV], N, x, s). Used when
-#: ``nutune.simulator.VALID_RANGES`` is not available.
-DEFAULT_VALID_RANGES: tuple[tuple[float, float], ...] = ((0.5, 1.5), (0.0, 5.0), (0.0, 1.0), (0.0, 2.0))
 #: Variants of the built-in simulator usable in ``observations.<name>.variant``.
 OBSERVATION_VARIANTS: tuple[str, ...] = ("nominal", "nuwro_like")
 
@@ -224,7 +221,7 @@ def _schema_errors(data: Any) -> list[str]:
 
 @dataclass(frozen=True)
 class Parameter:
-    """One GENIE Reweight dial with its uniform prior box in physical units (see :mod:`nutune.dials`)."""
+    """One free GENIE Reweight dial with its uniform prior box in physical units (see :mod:`nutune.dials`)."""
 
     dial: str
     label: str
@@ -408,6 +405,7 @@ class Config:
     results_dir: str
     seed: int
     parameters: tuple[Parameter, ...]
+    fixed_parameters: dict[str, float]
     simulator: SimulatorConfig
     simulation: SimulationConfig
     npe: NPEConfig
@@ -426,18 +424,23 @@ class Config:
 
     @property
     def prior_low(self) -> np.ndarray:
-        """(4,) lower edges of the uniform prior (physical units, PARAMETER_NAMES order)."""
+        """(d,) lower edges of the uniform prior (physical units, free dials in config order)."""
         return np.array([p.min for p in self.parameters], dtype=float)
 
     @property
     def prior_high(self) -> np.ndarray:
-        """(4,) upper edges of the uniform prior (physical units, PARAMETER_NAMES order)."""
+        """(d,) upper edges of the uniform prior (physical units, free dials in config order)."""
         return np.array([p.max for p in self.parameters], dtype=float)
 
     @property
     def dial_names(self) -> tuple[str, ...]:
-        """The dial names in order (always :data:`nutune.dials.PARAMETER_NAMES`)."""
+        """The free dials in θ order (as the config lists them)."""
         return tuple(p.dial for p in self.parameters)
+
+    @property
+    def parameter_space(self) -> ParameterSpace:
+        """The free dials, their box and the fixed dials' values (:class:`nutune.parameter_space.ParameterSpace`)."""
+        return ParameterSpace.from_entries(self.raw["parameters"], backend=self.simulator.backend)
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -445,24 +448,10 @@ class Config:
 # ---------------------------------------------------------------------------------------------------------------
 
 
-def valid_ranges() -> tuple[tuple[float, float], ...]:
-    """The simulator's valid physical ranges: ``nutune.simulator.VALID_RANGES`` if defined, else the defaults.
-
-    ``VALID_RANGES`` may be a mapping keyed by dial name or a sequence of (low, high) pairs in PARAMETER_NAMES order.
-    """
-    try:
-        from nutune.simulator import VALID_RANGES  # type: ignore[attr-defined]
-    except ImportError:
-        return DEFAULT_VALID_RANGES
-    try:
-        if isinstance(VALID_RANGES, Mapping):
-            pairs = [VALID_RANGES[name] for name in PARAMETER_NAMES]
-        else:
-            pairs = list(VALID_RANGES)
-        out = tuple((float(lo), float(hi)) for lo, hi in np.asarray(pairs, dtype=float).reshape(4, 2))
-    except (KeyError, TypeError, ValueError):
-        return DEFAULT_VALID_RANGES
-    return out
+def valid_ranges(names: Sequence[str] = PARAMETER_NAMES) -> tuple[tuple[float, float], ...]:
+    """The physical ranges nutune accepts for dials ``names`` (the registry's ``valid_range``; for the builtin
+    dials, where the built-in simulator is valid)."""
+    return tuple(REGISTRY[n].valid_range for n in names)
 
 
 def _repo_relative(path_str: str) -> Path:
@@ -474,30 +463,48 @@ def _repo_relative(path_str: str) -> Path:
     return repo / p
 
 
-def _cross_key_errors(d: dict, check_files: bool) -> list[str]:
-    errs: list[str] = list(results_dir_errors(d["results_dir"]))
-    # parameters: names, order, prior box inside the simulator's valid range
-    names = [p["dial"] for p in d["parameters"]]
-    if tuple(names) != PARAMETER_NAMES:
-        errs.append(
-            f"parameters = {names!r}: the dials must be exactly {list(PARAMETER_NAMES)} in this order "
-            "(nutune.dials.PARAMETER_NAMES)"
-        )
-    ranges = valid_ranges()
-    for i, par in enumerate(d["parameters"]):
+def _parameter_errors(entries: Sequence[Mapping], backend: str) -> list[str]:
+    """``parameters``: a dial set GENIE Reweight (and the backend) can apply, each entry either free with a prior
+    box inside the dial's valid range or fixed at a value inside it, units as the registry's."""
+    try:
+        check_dial_set([str(p["dial"]) for p in entries], backend=backend)
+    except DialSetError as exc:
+        return [f"parameters: {exc}"]
+    errs: list[str] = []
+    if all("fixed" in p for p in entries):
+        errs.append("parameters: every dial is fixed; at least one must be free (with min and max)")
+    for i, par in enumerate(entries):
+        key, dial, reg = f"parameters[{i}]", par["dial"], REGISTRY[str(par["dial"])]
+        vlo, vhi = reg.valid_range
+        if "unit" in par and par["unit"] != reg.unit:
+            errs.append(f"{key}.unit = {par['unit']!r}, but {dial}'s physical unit is {reg.unit!r} "
+                        "(nutune.dials.REGISTRY); drop the key or write the registry's unit")
+        if "fixed" in par:
+            extra = sorted({"min", "max", "label", "unit"} & set(par))
+            value = float(par["fixed"])
+            if extra:
+                errs.append(f"{key} ({dial}): a fixed dial takes only `dial` and `fixed`; remove {', '.join(extra)}")
+            elif not (math.isfinite(value) and vlo <= value <= vhi):
+                errs.append(f"{key}.fixed = {value} is outside {dial}'s valid range [{vlo}, {vhi}]")
+            continue
+        if "min" not in par or "max" not in par:
+            errs.append(f"{key} ({dial}): a free dial needs min and max (its uniform prior box), or `fixed: <value>`")
+            continue
         lo, hi = float(par["min"]), float(par["max"])
-        key = f"parameters[{i}]"
         if not (math.isfinite(lo) and math.isfinite(hi)):
             errs.append(f"{key}.min/max = [{lo}, {hi}]: prior edges must be finite")
             continue
         if lo >= hi:
-            errs.append(f"{key}.min = {lo} >= {key}.max = {hi} ({par['dial']}): the prior needs min < max")
-        vlo, vhi = ranges[i] if i < len(ranges) else (-math.inf, math.inf)
+            errs.append(f"{key}.min = {lo} >= {key}.max = {hi} ({dial}): the prior needs min < max")
         if lo < vlo or hi > vhi:
-            errs.append(
-                f"{key} ({par['dial']}) prior [{lo}, {hi}] leaves the simulator's valid range [{vlo}, {vhi}]; "
-                "choose min and max inside it"
-            )
+            errs.append(f"{key} ({dial}) prior [{lo}, {hi}] leaves the simulator's valid range [{vlo}, {vhi}]; "
+                        "choose min and max inside it")
+    return errs
+
+
+def _cross_key_errors(d: dict, check_files: bool) -> list[str]:
+    errs: list[str] = list(results_dir_errors(d["results_dir"]))
+    errs.extend(_parameter_errors(d["parameters"], d["simulator"]["backend"]))
     # sharding: a shard larger than both runs is almost surely a typo (one partial shard per split)
     sim = d["simulation"]
     biggest = max(sim["n_train"], sim["n_test"])
@@ -547,8 +554,11 @@ def _cross_key_errors(d: dict, check_files: bool) -> list[str]:
     # observations
     from nutune.resources import PUBLISHED_COLUMNS
 
-    lows = [float(p["min"]) for p in d["parameters"]]
-    highs = [float(p["max"]) for p in d["parameters"]]
+    free = [p for p in d["parameters"] if "fixed" not in p and "min" in p and "max" in p]
+    free_names = [str(p["dial"]) for p in free]
+    lows = [float(p["min"]) for p in free]
+    highs = [float(p["max"]) for p in free]
+    n_free = len(free)
     bins = d["simulator"]["bins"]
     for name, obs in d["observations"].items():
         key = f"observations.{name}"
@@ -565,14 +575,18 @@ def _cross_key_errors(d: dict, check_files: bool) -> list[str]:
             if variant not in OBSERVATION_VARIANTS:
                 errs.append(f"{key}.variant = {variant!r} is not allowed; allowed: {', '.join(OBSERVATION_VARIANTS)}")
             if "point" not in obs:
-                errs.append(f"{key}.point is missing; kind 'builtin' needs 4 physical values (M_A, N, x, s)")
+                errs.append(f"{key}.point is missing; kind 'builtin' needs {n_free} physical values, one per free "
+                            f"dial ({', '.join(free_names)})")
             else:
                 point = [float(v) for v in obs["point"]]
-                if not all(math.isfinite(v) for v in point):
-                    errs.append(f"{key}.point = {point!r} has non-finite values; 4 finite numbers are required")
+                if len(point) != n_free:
+                    errs.append(f"{key}.point = {point!r} has {len(point)} values; it needs {n_free}, one per free "
+                                f"dial in the order of `parameters` ({', '.join(free_names)})")
+                elif not all(math.isfinite(v) for v in point):
+                    errs.append(f"{key}.point = {point!r} has non-finite values; {n_free} finite numbers are required")
                 else:
                     outside = [
-                        f"{PARAMETER_NAMES[i]}={v} not in [{lows[i]}, {highs[i]}]"
+                        f"{free_names[i]}={v} not in [{lows[i]}, {highs[i]}]"
                         for i, v in enumerate(point)
                         if not lows[i] <= v <= highs[i]
                     ]
@@ -725,9 +739,11 @@ def _build(d: dict) -> Config:
         results_dir=d["results_dir"],
         seed=int(d["seed"]),
         parameters=tuple(
-            Parameter(dial=p["dial"], label=p["label"], unit=p["unit"], min=float(p["min"]), max=float(p["max"]))
-            for p in d["parameters"]
+            Parameter(dial=p["dial"], label=p.get("label", REGISTRY[p["dial"]].label),
+                      unit=p.get("unit", REGISTRY[p["dial"]].unit), min=float(p["min"]), max=float(p["max"]))
+            for p in d["parameters"] if "fixed" not in p
         ),
+        fixed_parameters={p["dial"]: float(p["fixed"]) for p in d["parameters"] if "fixed" in p},
         simulator=SimulatorConfig(
             backend=sim["backend"],
             bins=int(sim["bins"]),

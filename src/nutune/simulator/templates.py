@@ -21,7 +21,7 @@ from typing import Any
 
 import numpy as np
 
-from nutune.dials import PARAMETER_NAMES
+from nutune.dials import PARAMETER_NAMES, REGISTRY
 from nutune.io import atomic_write, rng, sha256_bytes, sha256_file
 from nutune.simulator.binning import T2K_FILE, Binning, check_bins, load_binning
 from nutune.simulator.events import QESample, generate_mec, generate_qe, generate_res
@@ -50,12 +50,8 @@ __all__ = [
 #: s ≤ 1.5 (the SBI prior box) and the templates equal GENIE's clipped per-event reweighting there; for
 #: 1.5 < s ≤ 2 the histogram is the exact linear extrapolation (GENIE would clip the weights of events with
 #: 1 + κ(1/R − 1) < 0, which a linear template cannot do).
-VALID_RANGES: dict[str, tuple[float, float]] = {
-    "MaCCQE": (0.5, 1.5),
-    "NormCCMEC": (0.0, 10.0),
-    "XSecShape_CCMEC": (0.0, 1.0),
-    "RPA_CCQE": (0.0, 2.0),
-}
+#: The values live in the dial registry (``nutune.dials.REGISTRY[...].valid_range``), this is a view of them.
+VALID_RANGES: dict[str, tuple[float, float]] = {name: REGISTRY[name].valid_range for name in PARAMETER_NAMES}
 #: M_A spline nodes [GeV].
 MA_GRID = np.linspace(0.5, 1.5, 101)
 _LOWER = np.array([VALID_RANGES[name][0] for name in PARAMETER_NAMES])
