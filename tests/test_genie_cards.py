@@ -98,3 +98,21 @@ def test_gevgen_and_prepare_commands():
     assert nuiscomp_command(g, card="c.xml", output="o.root") == ["nuiscomp", "-c", "c.xml", "-o", "o.root"]
     with pytest.raises(GenieCardError, match="n_events"):
         gevgen_command(_gcfg(n_events=0), prefix="p")
+
+
+def test_card_for_any_dial_set_in_dial_units_and_refused_sets():
+    from nutune.genie.cards import nuisance_card, parse_card
+
+    names = ("MaCCRES", "FrAbs_pi", "RPA_CCQE", "NormCCQE")
+    text = nuisance_card(np.array([1.2780564, 0.7, 0.85, 0.85]), tune="G18_10a_02_11a", events_file="/tmp/ev.root",
+                         names=names)
+    card = parse_card(text)
+    # MaCCRES 1.065047 * (1 + 0.2 t) = 1.2780564 -> t = 1; FrAbs_pi 1 + 0.3 t = 0.7 -> -1; RPA 1 - t; NormCCQE -15 %
+    np.testing.assert_allclose(card.dials(names), [1.0, -1.0, 0.15, -1.0], atol=1e-6)
+    assert card.dials(("MaCCQE",)).tolist() == [0.0]  # a dial the card does not set stays at nominal
+    with pytest.raises(GenieCardError, match="kModeMa"):
+        nuisance_card(np.array([1.0, 1.0]), tune="G18_10a_02_11a", events_file="/tmp/ev.root",
+                      names=("MaCCQE", "NormCCQE"))
+    with pytest.raises(GenieCardError, match="cushion"):
+        nuisance_card(np.ones(4), tune="G18_10a_02_11a", events_file="/tmp/ev.root",
+                      names=("FrCEx_pi", "FrInel_pi", "FrAbs_pi", "FrPiProd_pi"))

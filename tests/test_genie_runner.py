@@ -16,7 +16,7 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 
-from nutune.dials import physical_to_dials
+from nutune.dials import PARAMETER_NAMES, physical_to_dials
 from nutune.genie import (
     GenieHistogramError,
     GenieLogError,
@@ -27,6 +27,7 @@ from nutune.genie import (
     simulate_points,
     smoke_report_path,
 )
+from nutune.parameter_space import ParameterSpace
 
 ROOT = Path(__file__).resolve().parents[1]
 DOUBLES = ROOT / "tests" / "doubles"
@@ -56,6 +57,8 @@ def make_cfg(tmp_path: Path, *, bins: int = 58, on_bad: str = "fail", **genie) -
         seed=555,
         simulator=SimpleNamespace(backend="genie", bins=bins, genie=SimpleNamespace(**g)),
         simulation=SimpleNamespace(on_bad_histogram=on_bad),
+        parameter_space=ParameterSpace.from_entries(
+            [{"dial": n, "min": 0.0, "max": 2.0} for n in PARAMETER_NAMES], backend="genie"),
     )
 
 

@@ -15,7 +15,7 @@ import numpy as np
 __all__ = ["builtin_templates", "builtin_simulator", "builtin_prediction", "backend_simulator", "chi2_predictions",
            "chi2_at_median", "chi2_rows", "observed_histogram"]
 
-#: A batched simulator: physical theta (n, 4) -> histograms (n, bins).
+#: A batched simulator: physical free-dial theta (n, d) -> histograms (n, bins) (``cfg.parameter_space``).
 Simulator = Callable[[np.ndarray], np.ndarray]
 
 
@@ -28,16 +28,17 @@ def builtin_templates(cfg: Any, variant: str = "nominal"):
 
 
 def builtin_simulator(cfg: Any, variant: str = "nominal") -> Simulator:
-    """The configured built-in templates as a batched simulator theta (n, 4) -> x (n, bins)."""
+    """The configured built-in templates as a batched simulator: free-dial theta (n, d) -> x (n, bins), the fixed
+    and unlisted dials filled in by ``cfg.parameter_space``."""
     templates = builtin_templates(cfg, variant)
-    bins = cfg.simulator.bins
-    return lambda theta: templates.evaluate(theta, bins=bins)
+    bins, space = cfg.simulator.bins, cfg.parameter_space
+    return lambda theta: templates.evaluate(space.full(np.atleast_2d(theta)), bins=bins)
 
 
 def builtin_prediction(cfg: Any, theta: np.ndarray, variant: str = "nominal") -> np.ndarray:
-    """The built-in simulator at physical ``theta`` ((4,) or (n, 4)) with the configured template settings."""
+    """The built-in simulator at physical free-dial ``theta`` ((d,) or (n, d)) with the configured settings."""
     theta = np.asarray(theta, dtype=float)
-    x = builtin_templates(cfg, variant).evaluate(np.atleast_2d(theta), bins=cfg.simulator.bins)
+    x = builtin_simulator(cfg, variant)(np.atleast_2d(theta))
     return x[0] if theta.ndim == 1 else x
 
 
@@ -58,7 +59,6 @@ def chi2_predictions(cfg: Any, medians: Mapping[str, np.ndarray]) -> dict[str, n
     the GENIE nominal, and "inferred X" = the builtin simulator at the posterior median of observation X
     (``medians[X]``), for the published curves and the data (paper.md §8.3).
     """
-    from nutune.dials import MICROBOONE_TUNE_PHYSICAL, NOMINAL_PHYSICAL
     from nutune.resources import load_published
 
     observations = cfg.raw["observations"]
@@ -71,7 +71,7 @@ def chi2_predictions(cfg: Any, medians: Mapping[str, np.ndarray]) -> dict[str, n
 
     if cfg.simulator.bins == 58 and "microboone_tune" in published:
         predictions["MicroBooNE tune (GENIE)"] = load_published("microboone_tune", 58)
-    predictions["builtin at MicroBooNE tune"] = builtin_prediction(cfg, MICROBOONE_TUNE_PHYSICAL)
+    predictions["builtin at MicroBooNE tune"] = builtin_prediction(cfg, cfg.parameter_space.microboone_tune)
     if "microboone_tune" in published:
         predictions["inferred MicroBooNE tune"] = inferred(published["microboone_tune"])
     if cfg.simulator.bins == 58 and "nuwro" in published:
@@ -79,7 +79,7 @@ def chi2_predictions(cfg: Any, medians: Mapping[str, np.ndarray]) -> dict[str, n
         predictions["inferred NuWro"] = inferred(published["nuwro"])
     for name in data:
         predictions["inferred T2K" if len(data) == 1 else f"inferred {name}"] = inferred(name)
-    predictions["nominal (G18_10a_02_11a)"] = builtin_prediction(cfg, NOMINAL_PHYSICAL)
+    predictions["nominal (G18_10a_02_11a)"] = builtin_prediction(cfg, cfg.parameter_space.nominal)
     return predictions
 
 

@@ -120,12 +120,10 @@ class ParameterSpace:
         out[..., idx] = th
         return out
 
-    def full_dials(self, theta: np.ndarray) -> tuple[tuple[str, ...], np.ndarray]:
-        """The dials a GENIE card must set for free θ: the free ones and every fixed one, as (names, (n, k) dial
-        values); dials left out are at nominal (dial 0)."""
+    def card_point(self, theta: np.ndarray) -> tuple[tuple[str, ...], np.ndarray]:
+        """The dials a GENIE/NUISANCE card sets for free θ ((d,) or (n, d)): the free ones and every fixed one, as
+        (names, physical values (n, k)); dials left out stay at nominal (dial 0)."""
         th = np.atleast_2d(np.asarray(theta, dtype=float))
-        names = self.names + tuple(n for n in self.fixed if n not in self.names)
-        values = np.column_stack([*(th[:, i] for i in range(self.dim)),
-                                  *(np.full(len(th), self.fixed[n]) for n in names[self.dim:])])
-        dial_values = np.column_stack([REGISTRY[n].to_dial(values[:, i]) for i, n in enumerate(names)])
-        return names, dial_values
+        extra = tuple(n for n in self.fixed if n not in self.names)
+        values = np.column_stack([th, *(np.full(len(th), self.fixed[n]) for n in extra)])
+        return self.names + extra, values

@@ -171,8 +171,10 @@ def smoke_report_path(events_file: str | os.PathLike) -> Path:
 
 
 def evaluate_point(cfg: Any, theta: np.ndarray, *, events_file: str | os.PathLike, workdir: str | os.PathLike,
-                   tag: str, allow_bad_values: bool = False, dials: np.ndarray | None = None) -> np.ndarray:
-    """One nuiscomp evaluation at physical ``theta`` (or at explicit ``dials``); returns the checked histogram.
+                   tag: str, allow_bad_values: bool = False, dials: np.ndarray | None = None,
+                   names: Sequence[str] = PARAMETER_NAMES) -> np.ndarray:
+    """One nuiscomp evaluation at physical ``theta`` of dials ``names`` (or at explicit ``dials`` of them);
+    returns the checked histogram.
 
     Files ``<tag>.card.xml``, ``<tag>.root`` and ``<tag>.log`` are written in ``workdir``. A finished point
     (output present and card text identical) is reused, so a retried shard resumes where it stopped.
@@ -186,8 +188,8 @@ def evaluate_point(cfg: Any, theta: np.ndarray, *, events_file: str | os.PathLik
         # Card from explicit dial values (smoke check); theta is the corresponding physical point.
         from nutune.dials import dials_to_physical
 
-        th = dials_to_physical(np.asarray(dials, dtype=float))
-    text = nuisance_card(th, tune=g.tune, events_file=events_file, bins=bins)
+        th = dials_to_physical(np.asarray(dials, dtype=float), names)
+    text = nuisance_card(th, tune=g.tune, events_file=events_file, bins=bins, names=names)
     card = work / f"{tag}.card.xml"
     out = work / f"{tag}.root"
     logp = work / f"{tag}.log"
@@ -256,7 +258,7 @@ def _smoke_done(events_file: Path, bins: int) -> bool:
 
 def simulate_points(theta: np.ndarray, *, cfg: Any, workdir: str | os.PathLike,
                     events_file: str | os.PathLike) -> np.ndarray:
-    """The ``genie`` backend's shard function: physical θ (m, 4) → NUISANCE predictions (m, bins).
+    """The ``genie`` backend's shard function: physical free-dial θ (m, d) → NUISANCE predictions (m, bins).
 
     Runs the MEC smoke check first unless a matching report exists for ``events_file``. Non-finite or negative
     histograms raise (naming θ) when ``cfg.simulation.on_bad_histogram`` is ``fail``; with ``drop`` they are
@@ -264,17 +266,20 @@ def simulate_points(theta: np.ndarray, *, cfg: Any, workdir: str | os.PathLike,
     wrong bins, wrong units) raises a :class:`nutune.genie.guards.GenieBackendError`.
 
     Args:
-        theta: Physical parameter points, shape (m, 4), ``PARAMETER_NAMES`` order.
+        theta: Physical parameter points, shape (m, d), the free dials of ``cfg.parameter_space``; its fixed dials
+            are written into every card as well.
         cfg: Typed config (``simulator.genie``, ``simulator.bins``, ``simulation.on_bad_histogram``).
         workdir: Scratch directory for this shard's cards, outputs and logs (kept for inspection and resumption).
         events_file: The prepared GENIE events (``results/genie/events_prepared.root``).
     """
     th = np.asarray(theta, dtype=float)
-    if th.ndim != 2 or th.shape[1] != len(PARAMETER_NAMES):
-        raise ValueError(f"theta must have shape (m, {len(PARAMETER_NAMES)}), got {th.shape}")
+    space = cfg.parameter_space
+    if th.ndim != 2 or th.shape[1] != space.dim:
+        raise ValueError(f"theta must have shape (m, {space.dim}) ({', '.join(space.names)}), got {th.shape}")
     if not np.all(np.isfinite(th)):
         raise ValueError("theta contains non-finite values")
-    physical_to_dials(th)  # validates the conversion path once
+    names, points = space.card_point(th)
+    physical_to_dials(points, names)  # validates the conversion path once
     ev = Path(events_file)
     if not ev.is_file():
         raise GenieToolError(f"GENIE events file {ev} does not exist (run rule genie_generate_events)")
@@ -286,8 +291,8 @@ def simulate_points(theta: np.ndarray, *, cfg: Any, workdir: str | os.PathLike,
     policy = getattr(getattr(cfg, "simulation", None), "on_bad_histogram", "fail")
     out = np.empty((th.shape[0], bins))
     t0 = time.monotonic()
-    for i, row in enumerate(th):
+    for i, row in enumerate(points):
         out[i] = evaluate_point(cfg, row, events_file=ev, workdir=work, tag=f"point_{i:05d}",
-                                allow_bad_values=(policy == "drop"))
+                                allow_bad_values=(policy == "drop"), names=names)
     log.info("genie backend: %d points in %.1f s (%s)", th.shape[0], time.monotonic() - t0, work)
     return out
