@@ -49,7 +49,8 @@ def main(argv: list[str] | None = None) -> int:
         x = validate_histogram(np.atleast_1d(table["x"]), t2k.bins, args.data)
     samples = posterior.sample(args.samples, x, seed=args.seed)
     # max_like needs relative densities only: no leakage normalisation (slow when x lies far from the simulations)
-    summary = nutune.posterior_summary(samples, posterior.log_prob(samples, x, normalize=False))
+    summary = nutune.posterior_summary(samples, posterior.log_prob(samples, x, normalize=False),
+                                       parameter_names=posterior.dial_names)
     if args.throws:
         throws = nutune.covariance_throws(posterior, x, t2k.cov(), n_throws=args.throws, seed=args.seed)
         summary["throws_central"], summary["throws_minus"], summary["throws_plus"] = (

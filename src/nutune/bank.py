@@ -115,7 +115,7 @@ def _write_rows(path: str | os.PathLike, cfg: Config, theta: np.ndarray, x: np.n
 
 
 def _common_attrs(cfg: Config) -> dict[str, Any]:
-    return {
+    attrs = {
         "seed": cfg.seed,
         "config_hash": cfg.config_hash,
         "dial_names": json.dumps(list(cfg.dial_names)),
@@ -123,6 +123,9 @@ def _common_attrs(cfg: Config) -> dict[str, Any]:
         "prior_high": cfg.prior_high,
         "nutune_version": nutune.__version__,
     }
+    if cfg.fixed_parameters:  # only when some dial is fixed, so a config without any writes the same bytes as before
+        attrs["fixed_dials"] = json.dumps(cfg.fixed_parameters, sort_keys=True)
+    return attrs
 
 
 def write_parameters(cfg: Config, split: str, path: str | os.PathLike) -> Path:
@@ -150,9 +153,16 @@ def read_parameters(path: str | os.PathLike) -> tuple[np.ndarray, dict[str, Any]
             attrs = dict(f.attrs)
     except (OSError, KeyError) as exc:
         raise DataError(f"{path}: cannot read parameter file ({exc})") from None
-    if theta.ndim != 2 or theta.shape[1] != len(PARAMETER_NAMES):
-        raise DataError(f"{path}: theta has shape {theta.shape}, expected (n, {len(PARAMETER_NAMES)})")
+    names = _dial_names(attrs)
+    if theta.ndim != 2 or theta.shape[1] != len(names):
+        raise DataError(f"{path}: theta has shape {theta.shape}, expected (n, {len(names)}) for dials {names}")
     return theta, attrs
+
+
+def _dial_names(attrs: dict[str, Any]) -> list[str]:
+    """The free dials a bank or parameter file holds (attr ``dial_names``; the four builtin dials if absent)."""
+    raw = attrs.get("dial_names")
+    return list(json.loads(raw) if isinstance(raw, str) else raw) if raw is not None else list(PARAMETER_NAMES)
 
 
 def n_shards(cfg: Config, split: str) -> int:
@@ -394,7 +404,7 @@ def merge_shards(
 
 
 def read_bank(path: str | os.PathLike) -> tuple[np.ndarray, np.ndarray, dict[str, Any]]:
-    """Read a merged bank: (theta (n, 4), x (n, bins), attrs). JSON attrs (versions, dial_names, shard_sha256)
+    """Read a merged bank: (theta (n, d), x (n, bins), attrs). JSON attrs (versions, dial_names, shard_sha256)
     are decoded.
 
     Raises:
@@ -408,7 +418,8 @@ def read_bank(path: str | os.PathLike) -> tuple[np.ndarray, np.ndarray, dict[str
         raise DataError(f"bank {path} is unreadable ({exc}); rebuild it") from None
     if not attrs.get("complete", False):
         raise DataError(f"bank {path} is incomplete (attr complete is not True); rebuild it")
-    if theta.ndim != 2 or theta.shape[1] != len(PARAMETER_NAMES) or x.ndim != 2 or x.shape[0] != theta.shape[0]:
+    if (theta.ndim != 2 or theta.shape[1] != len(_dial_names(attrs)) or x.ndim != 2
+            or x.shape[0] != theta.shape[0]):
         raise DataError(f"bank {path}: inconsistent shapes theta {theta.shape}, x {x.shape}")
     for key in ("versions", "dial_names", "shard_sha256"):
         if isinstance(attrs.get(key), str):

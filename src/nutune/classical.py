@@ -203,11 +203,12 @@ def fit_all_modes(
     seed: int,
     modes: Sequence[str] = ("FULL", "DIAG", "SHAPE"),
     n_starts: int = 6,
+    names: Sequence[str] = PARAMETER_NAMES,
 ) -> list[FitResult]:
     """:func:`fit_chi2` for each mode, seeds ``derive_seed(seed, mode)``."""
     return [
         fit_chi2(simulator, data, cov_total, mode, lower, upper, seed=derive_seed(seed, mode), areas=areas,
-                 cov_norm=cov_norm, n_starts=n_starts)
+                 cov_norm=cov_norm, n_starts=n_starts, names=names)
         for mode in modes
     ]
 
@@ -266,6 +267,7 @@ def plot_classical_fits(
     tune: tuple[np.ndarray, np.ndarray] | None = None,
     names: Sequence[str] = PARAMETER_NAMES,
     labels: Sequence[str] = PHYSICAL_LABELS,
+    units: Sequence[str] = PHYSICAL_UNITS,
 ) -> None:
     """Per parameter: FULL / DIAG / SHAPE best fits (MINOS errors, HESSE where MINOS is invalid), SBI-T2K (throw
     errors) and the MicroBooNE tune, on the prior box; a last panel shows the prediction/data integral ratio per
@@ -280,6 +282,7 @@ def plot_classical_fits(
         tune: (values (d,), errors (d, 2) minus/plus) of the MicroBooNE tune, or ``None``.
         names: Parameter names.
         labels: Axis labels.
+        units: Units of the parameters ("" for dimensionless).
     """
     import matplotlib
 
@@ -318,7 +321,7 @@ def plot_classical_fits(
         ax.set_xlim(lower[i] - 0.05 * (upper[i] - lower[i]), upper[i] + 0.05 * (upper[i] - lower[i]))
         ax.set_yticks(range(y), ylabels if i == 0 else [""] * y, fontsize=8)
         ax.set_ylim(-0.7, y - 0.3)
-        ax.set_xlabel(f"{labels[i]} [{PHYSICAL_UNITS[i]}]" if PHYSICAL_UNITS[i] else labels[i])
+        ax.set_xlabel(f"{labels[i]} [{units[i]}]" if units[i] else labels[i])
     axes[0].set_title("open: at a limit; dashed: HESSE (MINOS invalid)", fontsize=7, loc="left")
     ax = axes[d]
     ratios = [f.integral_ratio for f in fits]
@@ -345,6 +348,7 @@ def run_classical(
     sbi_t2k_csv: str | Path | None = None,
     modes: Sequence[str] = ("FULL", "DIAG", "SHAPE"),
     n_starts: int = 6,
+    space: Any = None,
 ) -> list[FitResult]:
     """The ``classical_fit`` rule: fit every mode to the T2K data, write the table and the comparison figure.
 
@@ -359,21 +363,26 @@ def run_classical(
         sbi_t2k_csv: ``results/tables/t2k.csv`` if available.
         modes: χ² modes (``chi2.modes``).
         n_starts: Random MIGRAD starts per mode.
+        space: The :class:`nutune.parameter_space.ParameterSpace` (free dials, labels, the MicroBooNE tune and
+            its errors); default the four builtin dials.
 
     Returns:
         The fits.
     """
     import pandas as pd
 
-    from nutune.dials import MICROBOONE_TUNE_PHYSICAL
+    from nutune.parameter_space import ParameterSpace
 
+    if space is None:
+        space = ParameterSpace(PARAMETER_NAMES, np.asarray(lower), np.asarray(upper))
     fits = fit_all_modes(simulator, measurement.values, measurement.cov_total, measurement.cov_norm,
-                         measurement.areas, lower, upper, seed=seed, modes=modes, n_starts=n_starts)
+                         measurement.areas, lower, upper, seed=seed, modes=modes, n_starts=n_starts,
+                         names=space.names)
     with atomic_write(out_csv, suffix=".csv") as tmp:
-        pd.DataFrame(fit_table(fits)).to_csv(tmp, index=False, float_format="%.6g")
-    tune_err = np.array([[0.10, 0.10], [0.50, 0.50], [1.0, 0.0], [0.40, 0.40]])  # paper.md §8.1
+        pd.DataFrame(fit_table(fits, names=space.names)).to_csv(tmp, index=False, float_format="%.6g")
     plot_classical_fits(fits, out_figure, lower, upper, sbi_t2k=read_sbi_t2k(sbi_t2k_csv),
-                        tune=(MICROBOONE_TUNE_PHYSICAL, tune_err))
+                        tune=(space.microboone_tune, space.microboone_tune_errors), names=space.names,
+                        labels=space.labels, units=space.units)
     return fits
 
 
@@ -389,4 +398,5 @@ def run_classical_stage(
     cfg = load_config(config)
     return run_classical(builtin_simulator(cfg), load_t2k(cfg.simulator.bins), cfg.prior_low, cfg.prior_high,
                          seed=derive_seed(cfg.seed, "classical"), out_csv=table, out_figure=figure,
-                         sbi_t2k_csv=sbi_t2k, modes=cfg.chi2.modes, n_starts=n_starts)
+                         sbi_t2k_csv=sbi_t2k, modes=cfg.chi2.modes, n_starts=n_starts,
+                         space=cfg.parameter_space)

@@ -39,14 +39,14 @@ import csv
 import json
 import logging
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import torch
 
-from nutune.dials import DIALS, PARAMETER_NAMES
+from nutune.dials import PARAMETER_NAMES, REGISTRY
 from nutune.io import atomic_write, derive_seed
 
 __all__ = [
@@ -150,8 +150,8 @@ def coverage_curve(levels_of_truth: np.ndarray, levels: np.ndarray) -> np.ndarra
     return np.array([np.mean(levels_of_truth <= c + 1e-12) for c in np.asarray(levels, dtype=np.float64)])
 
 
-def _per_param(values: np.ndarray) -> dict[str, float]:
-    return {name: float(v) for name, v in zip(PARAMETER_NAMES, np.asarray(values), strict=True)}
+def _per_param(values: np.ndarray, names: Sequence[str]) -> dict[str, float]:
+    return {name: float(v) for name, v in zip(names, np.asarray(values), strict=True)}
 
 
 # ----------------------------------------------------------------------------------------------------------------
@@ -195,8 +195,10 @@ def run_diagnostics(
 
     theta_test = np.asarray(theta_test, dtype=np.float64)
     x_test = np.asarray(x_test, dtype=np.float64)
-    if theta_test.ndim != 2 or theta_test.shape[1] != len(PARAMETER_NAMES) or len(x_test) != len(theta_test):
-        raise ValueError(f"need theta_test (n, 4) and x_test (n, bins); got {theta_test.shape}, {x_test.shape}")
+    names = list(posterior.dial_names)
+    if theta_test.ndim != 2 or theta_test.shape[1] != len(names) or len(x_test) != len(theta_test):
+        raise ValueError(f"need theta_test (n, {len(names)}) and x_test (n, bins); got {theta_test.shape}, "
+                         f"{x_test.shape}")
     n_test = len(theta_test)
     num_samples = int(_setting(settings, "num_posterior_samples"))
     levels = np.linspace(0.0, 1.0, int(_setting(settings, "coverage_levels")))
@@ -249,8 +251,8 @@ def run_diagnostics(
         if sbc_c2st:
             prior_u = torch.rand(n_test, thetas_u.shape[1])  # the prior in unit-box coordinates
             sbc = check_sbc(ranks, prior_u, dap.detach().cpu(), num_posterior_samples=num_samples)
-            c2st_ranks = _per_param(sbc["c2st_ranks"].numpy().reshape(-1)[: len(PARAMETER_NAMES)])
-            c2st_dap: dict[str, float] | None = _per_param(sbc["c2st_dap"].numpy())
+            c2st_ranks = _per_param(sbc["c2st_ranks"].numpy().reshape(-1)[: len(names)], names)
+            c2st_dap: dict[str, float] | None = _per_param(sbc["c2st_dap"].numpy(), names)
             ks_pvalues = sbc["ks_pvals"].numpy()
         else:
             c2st_ranks = c2st_dap = None
@@ -261,29 +263,29 @@ def run_diagnostics(
     metrics: dict[str, Any] = {
         "n_test": int(n_test),
         "num_posterior_samples": num_samples,
-        "parameters": list(PARAMETER_NAMES),
-        "coverage_error": _per_param(np.max(np.abs(marginal - levels[None, :]), axis=1)),
+        "parameters": names,
+        "coverage_error": _per_param(np.max(np.abs(marginal - levels[None, :]), axis=1), names),
         "joint_coverage_error": float(np.max(np.abs(joint - levels))),
         "tarp_error": float(torch.max(torch.abs(ecp - alpha)).item()),
         "tarp_atc": float(tarp_atc),
         "tarp_ks_pvalue": float(tarp_ks),
-        "sbc_ks_pvalue": _per_param(ks_pvalues),
+        "sbc_ks_pvalue": _per_param(ks_pvalues, names),
         "sbc_c2st_ranks": c2st_ranks,
         "sbc_c2st_dap": c2st_dap,
-        "bias": _per_param(residual.mean(axis=0)),
-        "rmse": _per_param(np.sqrt(np.mean(residual**2, axis=0))),
-        "mean_abs_residual_unit": _per_param(abs_unit.mean(axis=0)),
-        "mean_halfwidth_68": _per_param(stats["halfwidth_68"].mean(axis=0)),
-        "mean_width_68": _per_param(2 * stats["halfwidth_68"].mean(axis=0)),
-        "pull_mean": _per_param(np.nanmean(pulls, axis=0)),
-        "pull_std": _per_param(np.nanstd(pulls, axis=0)),
+        "bias": _per_param(residual.mean(axis=0), names),
+        "rmse": _per_param(np.sqrt(np.mean(residual**2, axis=0)), names),
+        "mean_abs_residual_unit": _per_param(abs_unit.mean(axis=0), names),
+        "mean_halfwidth_68": _per_param(stats["halfwidth_68"].mean(axis=0), names),
+        "mean_width_68": _per_param(2 * stats["halfwidth_68"].mean(axis=0), names),
+        "pull_mean": _per_param(np.nanmean(pulls, axis=0), names),
+        "pull_std": _per_param(np.nanstd(pulls, axis=0), names),
         "n_without_pull": n_no_pull,
         "pull_convention": PULL_CONVENTION,
         "coverage": {
             "levels": levels.tolist(),
             "marginal": marginal.tolist(),
             "joint": joint.tolist(),
-            "parameters": list(PARAMETER_NAMES),
+            "parameters": names,
         },
         "tarp": {"alpha": alpha.numpy().tolist(), "ecp": ecp.numpy().tolist()},
         "seconds": float(time.perf_counter() - start),
@@ -345,8 +347,8 @@ def write_test_metrics_table(metrics: Mapping[str, Any], path: str | Path) -> No
     with atomic_write(path) as tmp, open(tmp, "w", newline="") as handle:
         writer = csv.writer(handle)
         writer.writerow(TEST_METRICS_COLUMNS)
-        for spec in DIALS:
-            name = spec.name
+        for name in metrics.get("parameters", PARAMETER_NAMES):
+            spec = REGISTRY[name]
             row = {
                 "parameter": spec.physical_name,
                 "dial_name": name,

@@ -114,6 +114,8 @@ class DialSpec:
             range in which GENIE Reweight's map is meaningful, e.g. a non-negative scale).
         microboone_tune_dial: The MicroBooNE production tune's dial value (0 for dials it leaves at nominal).
         builtin: Whether the built-in simulator applies this dial.
+        microboone_tune_error: The tune's quoted (minus, plus) 1σ in physical units (paper.md §8.1; MicroBooNE,
+            PRD 105, 072001 (2022)); (0, 0) for dials the tune does not fit.
     """
 
     name: str
@@ -130,6 +132,7 @@ class DialSpec:
     valid_range: tuple[float, float]
     microboone_tune_dial: float = 0.0
     builtin: bool = False
+    microboone_tune_error: tuple[float, float] = (0.0, 0.0)
 
     def to_physical(self, dial: np.ndarray | float) -> np.ndarray:
         """Dial value(s) → the physical quantity GENIE Reweight applies (its own clipping included, so the result
@@ -168,7 +171,8 @@ class DialSpec:
 
 def _scale(name: str, physical_name: str, label: str, unit: str, what: str, calculator: str, sigma: float,
            nominal: float = 1.0, *, mode: str = "", sigma_minus: float | None = None,
-           valid_range: tuple[float, float] | None = None, tune: float = 0.0, builtin: bool = False) -> DialSpec:
+           valid_range: tuple[float, float] | None = None, tune: float = 0.0, builtin: bool = False,
+           tune_error: tuple[float, float] = (0.0, 0.0)) -> DialSpec:
     """A ``scale`` dial: quantity = nominal·(1 + t·σ±), floored at 0."""
     sm = sigma if sigma_minus is None else sigma_minus
     rng = valid_range if valid_range is not None else (0.0, nominal * (1.0 + 5.0 * sigma))
@@ -176,7 +180,7 @@ def _scale(name: str, physical_name: str, label: str, unit: str, what: str, calc
     desc = f"{what}; {physical_name} = {nominal:g}{unit_s}·(1 + {sigma:g} t)" if sm == sigma else (
         f"{what}; {physical_name} = {nominal:g}{unit_s}·(1 + t·σ), σ = +{sigma:g}/−{sm:g}")
     return DialSpec(name, physical_name, label, unit, desc, calculator, mode, sigma, sm, "scale", nominal, rng,
-                    tune, builtin)
+                    tune, builtin, tune_error)
 
 
 #: Every dial nutune knows, keyed by its GSyst name (insertion order = the order of tables and docs).
@@ -186,16 +190,16 @@ REGISTRY: dict[str, DialSpec] = {
         # --- the four MicroBooNE-tune dials (built-in simulator) -------------------------------------------
         _scale("MaCCQE", "M_A", "$M_A^{QE}$", "GeV", "CCQE axial mass (QEL-Ma)", "GReWeightNuXSecCCQE",
                MA_SIGMA_FRACTION, MA_NOMINAL_GEV, mode="kModeMa", valid_range=(0.5, 1.5), tune=4.9778,
-               builtin=True),
+               builtin=True, tune_error=(0.10, 0.10)),
         _scale("NormCCMEC", "N_MEC", "MEC norm.", "", "CC 2p2h normalisation", "GReWeightXSecMEC",
-               NORM_CCMEC_SIGMA, valid_range=(0.0, 10.0), tune=1.31189, builtin=True),
+               NORM_CCMEC_SIGMA, valid_range=(0.0, 10.0), tune=1.31189, builtin=True, tune_error=(0.5, 0.5)),
         DialSpec("XSecShape_CCMEC", "x_MEC", "MEC shape", "",
                  "CC 2p2h shape; x = clip(t, 0, 1), 0 = Valencia, 1 = Empirical", "GReWeightXSecMEC", "",
-                 1.0, 1.0, "clip01", 0.0, (0.0, 1.0), 1.0, True),
+                 1.0, 1.0, "clip01", 0.0, (0.0, 1.0), 1.0, True, (1.0, 0.0)),
         # RPA_CCQE: GSystUncertaintyTable has no entry (the dial is itself the RPA fraction removed).
         DialSpec("RPA_CCQE", "s_RPA", "RPA strength", "",
                  "Nieves RPA strength; s = 1 - t (dial 0 = full RPA, 1 = off)", "GReWeightNuXSecCCQE", "",
-                 1.0, 1.0, "one_minus", 1.0, (0.0, 2.0), 0.151, True),
+                 1.0, 1.0, "one_minus", 1.0, (0.0, 2.0), 0.151, True, (0.40, 0.40)),
         # --- known to the registry and the GENIE backend; not (yet) in the built-in simulator -----------------
         _scale("NormCCQE", "N_QE", "CCQE norm.", "", "CCQE normalisation", "GReWeightNuXSecCCQE", 0.20,
                mode="kModeNormAndMaShape", sigma_minus=0.15),

@@ -144,7 +144,9 @@ def parameter_summary(cfg, inputs, pdf, png) -> None:
 
     posteriors = {Path(p).stem: _read(p) for p in inputs["posteriors"]}
     entries = summary_entries(cfg.raw["observations"], posteriors, _read(inputs["throws"]))
-    plot_parameter_summary(entries, _labels(cfg), _box(cfg), pdf, png)
+    space = cfg.parameter_space
+    plot_parameter_summary(entries, _labels(cfg), _box(cfg), pdf, png,
+                           tune=(space.microboone_tune, space.microboone_tune_errors))
 
 
 def slice_comparison(cfg, inputs, pdf, png, *, slices_pdf=(), slices_png=()) -> None:

@@ -21,7 +21,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 from scipy import stats  # noqa: E402
 
-from nutune.dials import MICROBOONE_TUNE_PHYSICAL  # noqa: E402
+from nutune.dials import MICROBOONE_TUNE_PHYSICAL, PARAMETER_NAMES, REGISTRY  # noqa: E402
 from nutune.io import atomic_write  # noqa: E402
 
 __all__ = [
@@ -52,7 +52,7 @@ XSEC_UNIT = r"$10^{-38}$ cm$^2$/(GeV/$c$)/nucleon"
 XSEC_LABEL = r"d$^2\sigma$/d$p_\mu$ dcos$\theta_\mu$ [" + XSEC_UNIT + "]"
 #: The MicroBooNE tune's 1-sigma errors as the SBI authors draw them (lower, upper), paper.md §3.4:
 #: 1.10 ± 0.10 GeV, 1.66 ± 0.50, 1.0 (−1/+0), 0.85 ± 0.40.
-MICROBOONE_TUNE_ERRORS = np.array([[0.10, 0.10], [0.50, 0.50], [1.0, 0.0], [0.40, 0.40]])
+MICROBOONE_TUNE_ERRORS = np.array([REGISTRY[n].microboone_tune_error for n in PARAMETER_NAMES])
 _MODEL_STYLES = {
     "MicroBooNE tune (GENIE)": {"color": "tab:red", "linestyle": "-"},
     "NuWro": {"color": "tab:green", "linestyle": "-"},
@@ -207,6 +207,18 @@ def plot_residual_corner(
     save_figure(fig, pdf_path, png_path)
 
 
+def panel_grid(n_panels: int, panel_size: tuple[float, float] = (4.5, 3.5)) -> tuple[plt.Figure, list]:
+    """A figure with one axis per parameter: 2×2 for up to four (the papers' layout), else up to four columns;
+    unused axes are removed. Returns (figure, the ``n_panels`` axes in order)."""
+    ncols = 2 if n_panels <= 4 else min(4, int(np.ceil(np.sqrt(n_panels))))
+    nrows = int(np.ceil(n_panels / ncols))
+    fig, axes = plt.subplots(nrows, ncols, figsize=(panel_size[0] * ncols, panel_size[1] * nrows), squeeze=False)
+    flat = list(axes.flat)
+    for ax in flat[n_panels:]:
+        ax.remove()
+    return fig, flat[:n_panels]
+
+
 def plot_true_vs_predicted(
     samples: np.ndarray,
     theta_true: np.ndarray,
@@ -222,9 +234,9 @@ def plot_true_vs_predicted(
     truth = np.asarray(theta_true, dtype=float)[:n_points]
     med = np.median(samples, axis=1)
     p16, p84 = np.percentile(samples, [16, 84], axis=1)
-    fig, axes = plt.subplots(2, 2, figsize=(9, 8))
+    fig, axes = panel_grid(truth.shape[1], (4.5, 4.0))
     low, high = prior_box
-    for i, ax in enumerate(axes.flat):
+    for i, ax in enumerate(axes):
         ax.errorbar(truth[:, i], med[:, i], yerr=[med[:, i] - p16[:, i], p84[:, i] - med[:, i]], fmt="o", ms=3,
                     color="tab:blue", ecolor="tab:blue", alpha=0.7, label="posterior median, 68 % interval")
         ax.plot([low[i], high[i]], [low[i], high[i]], "k--", lw=1, label="predicted = true")
@@ -233,7 +245,7 @@ def plot_true_vs_predicted(
         ax.set_xlabel(f"true {labels[i]}")
         ax.set_ylabel(f"predicted {labels[i]}")
         ax.set_aspect("equal")
-    axes.flat[0].legend(loc="upper left", fontsize=8)
+    axes[0].legend(loc="upper left", fontsize=8)
     fig.suptitle(f"true vs predicted, {len(truth)} test simulations")
     fig.tight_layout()
     save_figure(fig, pdf_path, png_path)
@@ -256,8 +268,8 @@ def plot_pulls(
     pulls = np.asarray(pulls, dtype=float)
     grid = np.linspace(-5, 5, 400)
     fits = np.zeros((pulls.shape[1], 2))
-    fig, axes = plt.subplots(2, 2, figsize=(9, 7))
-    for i, ax in enumerate(axes.flat):
+    fig, axes = panel_grid(pulls.shape[1])
+    for i, ax in enumerate(axes):
         values = pulls[:, i][np.isfinite(pulls[:, i])]
         mu, sigma = stats.norm.fit(values)
         fits[i] = mu, sigma
@@ -336,8 +348,8 @@ def plot_sbc_ranks(
     edges = np.linspace(0, n_samples + 1, n_bins + 1)
     expected = n / n_bins
     lo, hi = stats.binom.ppf([0.005, 0.995], n, 1.0 / n_bins)
-    fig, axes = plt.subplots(2, 2, figsize=(9, 7))
-    for i, ax in enumerate(axes.flat):
+    fig, axes = panel_grid(ranks.shape[1])
+    for i, ax in enumerate(axes):
         ax.axhspan(lo, hi, color="0.85", label="uniform, 99 % band")
         ax.axhline(expected, color="k", lw=1)
         ax.hist(ranks[:, i], bins=edges, color="tab:blue", alpha=0.7, label="test simulations")
@@ -440,14 +452,16 @@ def plot_parameter_summary(
     png_path: str | os.PathLike,
     *,
     show_microboone_tune: bool = True,
+    tune: tuple[np.ndarray, np.ndarray] | None = None,
 ) -> None:
-    """One panel per parameter: the prior box (orange), the MicroBooNE tune ±1σ and each inferred point."""
+    """One panel per parameter: the prior box (orange), the MicroBooNE tune ±1σ (``tune`` = (values (d,),
+    (d, 2) minus/plus errors), default the four MicroBooNE dials) and each inferred point."""
     low, high = prior_box
     all_entries = list(entries)
     if show_microboone_tune:
-        all_entries.insert(0, SummaryEntry("MicroBooNE tune ±1σ", MICROBOONE_TUNE_PHYSICAL,
-                                           MICROBOONE_TUNE_ERRORS[:, 0], MICROBOONE_TUNE_ERRORS[:, 1], "x",
-                                           "tab:red"))
+        values, errors = tune if tune is not None else (MICROBOONE_TUNE_PHYSICAL, MICROBOONE_TUNE_ERRORS)
+        all_entries.insert(0, SummaryEntry("MicroBooNE tune ±1σ", np.asarray(values), np.asarray(errors)[:, 0],
+                                           np.asarray(errors)[:, 1], "x", "tab:red"))
     n = len(all_entries)
     fig, axes = plt.subplots(1, len(labels), figsize=(3.2 * len(labels), 4.2))
     for i, ax in enumerate(np.atleast_1d(axes)):

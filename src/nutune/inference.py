@@ -27,7 +27,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from nutune.dials import DIALS, PARAMETER_NAMES, to_dial
+from nutune.dials import PARAMETER_NAMES, REGISTRY, to_dial
 from nutune.io import derive_seed, rng
 from nutune.noise import covariance_noise
 
@@ -47,7 +47,7 @@ def posterior_summary(
     log_prob: np.ndarray | None = None,
     parameter_names: Sequence[str] = PARAMETER_NAMES,
 ) -> pd.DataFrame:
-    """Summary of posterior draws (S, 4) in physical units, one row per parameter.
+    """Summary of posterior draws (S, d) in physical units, one row per free dial of ``parameter_names``.
 
     Columns (:data:`SUMMARY_COLUMNS`): ``parameter`` (physical symbol), ``dial_name``, ``unit``, ``median``,
     ``mean``, ``p16``, ``p84``, ``p2_5``, ``p97_5``, ``minus_68`` = median − p16, ``plus_68`` = p84 − median,
@@ -65,7 +65,7 @@ def posterior_summary(
         if log_prob.shape != (len(samples),):
             raise ValueError(f"log_prob must have shape ({len(samples)},), got {log_prob.shape}")
         max_like = samples[int(np.argmax(log_prob))]
-    specs = {spec.name: spec for spec in DIALS}
+    specs = REGISTRY
     rows = []
     for i, name in enumerate(parameter_names):
         rows.append({
@@ -179,7 +179,7 @@ def covariance_throws(
     if negative:
         logger.info("%d of %d throws have at least one negative bin (kept unchanged)", negative, n_throws)
 
-    samples = np.empty((n_throws, len(PARAMETER_NAMES)))
+    samples = np.empty((n_throws, len(posterior.dial_names)))
     medians = np.empty_like(samples)
     next_report = 0.1
     for batch, lo in enumerate(range(0, n_throws, batch_size)):

@@ -43,6 +43,7 @@ def npe_trainer(
     prior_low: Sequence[float],
     prior_high: Sequence[float],
     noise_cov: np.ndarray | None = None,
+    dial_names: Sequence[str] | None = None,
 ) -> Trainer:
     """A :data:`Trainer` that reuses :func:`nutune.npe.train_npe` (one member) and returns its posterior.
 
@@ -51,6 +52,7 @@ def npe_trainer(
         prior_low: Prior box lower bounds.
         prior_high: Prior box upper bounds.
         noise_cov: Covariance for ``npe.noise: covariance``.
+        dial_names: The free dials (default the four builtin ones).
 
     Returns:
         ``train(theta, x, seed) -> NutunePosterior``.
@@ -59,7 +61,7 @@ def npe_trainer(
 
     def train(theta: np.ndarray, x: np.ndarray, seed: int) -> NutunePosterior:
         trained = train_npe(theta, x, prior_low=prior_low, prior_high=prior_high, settings=settings, seed=seed,
-                            noise_cov=noise_cov)
+                            noise_cov=noise_cov, dial_names=dial_names)
         return NutunePosterior.from_trained(trained)
 
     return train
@@ -213,7 +215,8 @@ def run_learning_curve_stage(
     seed = derive_seed(cfg.seed, "learning_curve")
     x_test = x_test + covariance_noise(rng(seed, "test_noise"), cov, len(x_test), method="cholesky")
     refs = load_reference_samples(reference_samples)
-    trainer = npe_trainer(noise_aware_settings(cfg.npe), cfg.prior_low, cfg.prior_high, noise_cov=cov)
+    trainer = npe_trainer(noise_aware_settings(cfg.npe), cfg.prior_low, cfg.prior_high, noise_cov=cov,
+                          dial_names=cfg.dial_names)
     return run_learning_curve(theta_train, x_train, theta_test, x_test, cfg.learning_curve.n_train, trainer,
                               seed=seed, references=refs, n_test=n_test, num_posterior_samples=num_posterior_samples,
                               n_levels=cfg.diagnostics.coverage_levels, n_ref_samples=n_ref_samples, out_csv=table,

@@ -99,6 +99,11 @@ class ParameterSpace:
         rounded = dict(zip(PARAMETER_NAMES, MICROBOONE_TUNE_PHYSICAL, strict=True))
         return np.array([rounded.get(s.name, s.microboone_tune_physical) for s in self.specs])
 
+    @property
+    def microboone_tune_errors(self) -> np.ndarray:
+        """(d, 2) the tune's quoted (minus, plus) 1σ per free dial (0 for dials the tune does not fit)."""
+        return np.array([s.microboone_tune_error for s in self.specs], dtype=float).reshape(self.dim, 2)
+
     def _base(self) -> np.ndarray:
         return np.array([self.fixed.get(n, REGISTRY[n].nominal) for n in self.target])
 

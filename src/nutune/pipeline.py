@@ -172,7 +172,8 @@ def run_train_npe(config: Mapping, *, bank_path: str, member: int, weights: str,
     noise_cov = load_t2k(cfg.simulator.bins).cov(cfg.npe.noise_components) if cfg.npe.noise == "covariance" else None
     provenance = {"config_hash": cfg.config_hash, "data_hash": data_hash(), "bank_hash": sha256_file(bank_path)}
     trained = train_npe(theta, x, prior_low=cfg.prior_low, prior_high=cfg.prior_high, settings=cfg.npe,
-                        seed=cfg.seed, noise_cov=noise_cov, member=member, provenance=provenance)
+                        seed=cfg.seed, noise_cov=noise_cov, member=member, provenance=provenance,
+                        dial_names=cfg.dial_names)
     save_npe(trained, weights, metadata, loss)
     _log.info("trained member %d on %d simulations (%d epochs)", member, len(theta), len(trained.loss_curve["epoch"]))
 
@@ -279,7 +280,8 @@ def run_posterior_table(config: Mapping, *, posteriors: Mapping[str, str], outpu
     for name, path in posteriors.items():
         samples = read_samples(path)
         part = tables.observation_parameter_table(name, cfg.raw["observations"][name], samples,
-                                                  chi2=chi2_at_median(cfg, samples), ndf=cfg.simulator.bins)
+                                                  chi2=chi2_at_median(cfg, samples), ndf=cfg.simulator.bins,
+                                                  names=cfg.dial_names)
         if flags:
             part["misspecified"] = flags[name]
         parts.append(part)
@@ -302,7 +304,7 @@ def run_t2k_table(config: Mapping, *, posterior: str, throws: str, output: str, 
     cfg = _config(config)
     samples = read_samples(posterior)
     table = tables.t2k_table(samples, read_samples(throws), chi2=chi2_at_median(cfg, samples),
-                             ndf=cfg.simulator.bins, observation=Path(posterior).stem)
+                             ndf=cfg.simulator.bins, observation=Path(posterior).stem, names=cfg.dial_names)
     if gate:
         table["calibration_gate"] = gate_marker(gate) or "passed"
     flags = misspecified_flags(misspecification)
@@ -312,10 +314,12 @@ def run_t2k_table(config: Mapping, *, posterior: str, throws: str, output: str, 
 
 
 def run_t2k_correlations(config: Mapping, *, throws: str, output: str) -> None:
-    """Rule ``t2k_correlations``: Pearson correlations of the four parameters over the throw draws."""
+    """Rule ``t2k_correlations``: Pearson correlations of the free dials over the throw draws."""
     from nutune import tables
 
-    tables.write_table(tables.t2k_correlations_table(np.corrcoef(read_samples(throws), rowvar=False)), output)
+    names = _config(config).dial_names
+    correlation = np.atleast_2d(np.corrcoef(read_samples(throws), rowvar=False))
+    tables.write_table(tables.t2k_correlations_table(correlation, names), output)
 
 
 def run_simulator_calibration(builtin: Mapping, *, output: str) -> None:
@@ -345,7 +349,7 @@ def run_noise_vs_throws(config: Mapping, *, model_paths: list[str], observation:
         raise ValueError(f"noise_vs_throws needs a noise-aware network (npe.noise: covariance); got noise={noise}")
     x = read_observation(observation)
     samples = posterior.sample(cfg.inference.num_posterior_samples, x, seed=derive_seed(cfg.seed, "noise_vs_throws"))
-    table = noise_vs_throws_table(samples, read_samples(throws))
+    table = noise_vs_throws_table(samples, read_samples(throws), names=cfg.dial_names)
     write_table(table, output)
     _log.info("noise-aware vs throws width ratios: %s", np.array2string(table["width_ratio"].to_numpy(), precision=3))
 

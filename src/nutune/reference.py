@@ -411,6 +411,7 @@ def reference_c2st_table(
     reference_dir: str | Path | None = None,
     truths: Mapping[str, np.ndarray] | None = None,
     names: Sequence[str] = PARAMETER_NAMES,
+    labels: Sequence[str] = PHYSICAL_LABELS,
 ) -> tuple[list[dict[str, object]], dict[str, ReferenceResult], dict[str, np.ndarray]]:
     """Reference posteriors and C2ST against NPE for many observations; the ``reference_c2st`` table and figure.
 
@@ -439,6 +440,7 @@ def reference_c2st_table(
         reference_dir: If given, every :class:`ReferenceResult` is saved there as ``{name}.npz``.
         truths: Optional observation name → true θ (for mock observations).
         names: Parameter names for the columns.
+        labels: Axis labels of the figure's marginals.
 
     Returns:
         ``(rows, references, npe_samples)``.
@@ -487,7 +489,7 @@ def reference_c2st_table(
         with atomic_write(out_csv, suffix=".csv") as tmp:
             pd.DataFrame(rows).to_csv(tmp, index=False, float_format="%.6g")
     if out_figure is not None:
-        plot_reference_c2st(rows[:-1], refs, npes, out_figure, names=names, truths=truths)
+        plot_reference_c2st(rows[:-1], refs, npes, out_figure, names=names, labels=labels, truths=truths)
     return rows, refs, npes
 
 
@@ -588,7 +590,8 @@ def run_reference_npe(config: Mapping[str, Any], *, bank_path: str, weights: str
     cov = load_t2k(cfg.simulator.bins).cov(cfg.npe.noise_components)
     trained = train_npe(theta, x, prior_low=cfg.prior_low, prior_high=cfg.prior_high,
                         settings=noise_aware_settings(cfg.npe), seed=derive_seed(cfg.seed, "reference_npe"),
-                        noise_cov=cov, provenance={"config_hash": cfg.config_hash, "data_hash": data_hash()})
+                        noise_cov=cov, provenance={"config_hash": cfg.config_hash, "data_hash": data_hash()},
+                        dial_names=cfg.dial_names)
     save_npe(trained, weights, metadata, loss)
 
 
@@ -651,7 +654,8 @@ def run_reference_stage(
     _, refs, _ = reference_c2st_table(
         obs, lambda x, n, s: post.sample(n, x, s), sim, cov, cfg.prior_low, cfg.prior_high, seed=seed,
         n_walkers=rc.n_walkers, n_steps=rc.n_steps, burn_in=rc.burn_in, n_npe_samples=n_npe_samples,
-        out_csv=table, out_figure=figure, truths=truths,
+        out_csv=table, out_figure=figure, truths=truths, names=cfg.dial_names,
+        labels=cfg.parameter_space.labels,
     )
     arrays: dict[str, np.ndarray] = {"names": np.array(list(obs), dtype=str)}
     for name in obs:

@@ -29,7 +29,7 @@ import numpy as np
 import pandas as pd
 
 from nutune.config import observation_table
-from nutune.dials import DIALS, MICROBOONE_TUNE_PHYSICAL, PARAMETER_NAMES, to_dial
+from nutune.dials import MICROBOONE_TUNE_PHYSICAL, PARAMETER_NAMES, REGISTRY, to_dial
 from nutune.io import atomic_write
 
 __all__ = [
@@ -52,10 +52,10 @@ PARAMETER_COLUMNS = (
 )
 
 
-def _check_samples(samples: np.ndarray, what: str) -> np.ndarray:
+def _check_samples(samples: np.ndarray, what: str, n_par: int = len(PARAMETER_NAMES)) -> np.ndarray:
     samples = np.asarray(samples, dtype=np.float64)
-    if samples.ndim != 2 or samples.shape[1] != len(PARAMETER_NAMES) or len(samples) < 2:
-        raise ValueError(f"{what} must have shape (S >= 2, {len(PARAMETER_NAMES)}), got {samples.shape}")
+    if samples.ndim != 2 or samples.shape[1] != n_par or len(samples) < 2:
+        raise ValueError(f"{what} must have shape (S >= 2, {n_par}), got {samples.shape}")
     return samples
 
 
@@ -72,6 +72,7 @@ def parameter_table(
     throw_samples: np.ndarray | None = None,
     chi2: Mapping[str, float] | None = None,
     ndf: int | None = None,
+    names: Sequence[str] = PARAMETER_NAMES,
 ) -> pd.DataFrame:
     """The parameter table of one observation (columns :data:`PARAMETER_COLUMNS` + ``chi2_<MODE>``, ``ndf``).
 
@@ -83,20 +84,21 @@ def parameter_table(
             them (paper.md §8.2) and ``error_source`` is ``throws``.
         chi2: χ² of the prediction at ``central`` vs the data per covariance mode, e.g. ``{"FULL": 71.2}``.
         ndf: degrees of freedom quoted with the χ² (e.g. the number of bins).
+        names: the free dials of the samples' columns (``cfg.dial_names``).
     """
-    samples = _check_samples(samples, "samples")
+    samples = _check_samples(samples, "samples", len(names))
     central, post_minus, post_plus = _intervals(samples)
     halfwidth = 0.5 * (post_minus + post_plus)
     if throw_samples is not None:
-        _, minus, plus = _intervals(_check_samples(throw_samples, "throw_samples"))
+        _, minus, plus = _intervals(_check_samples(throw_samples, "throw_samples", len(names)))
         source = "throws"
     else:
         minus, plus, source = post_minus, post_plus, "posterior"
     truth_arr = None if truth is None else np.asarray(truth, dtype=np.float64)
-    if truth_arr is not None and truth_arr.shape != (len(PARAMETER_NAMES),):
-        raise ValueError(f"truth must have {len(PARAMETER_NAMES)} values, got {truth_arr.shape}")
+    if truth_arr is not None and truth_arr.shape != (len(names),):
+        raise ValueError(f"truth must have {len(names)} values, got {truth_arr.shape}")
     rows = []
-    for i, spec in enumerate(DIALS):
+    for i, spec in enumerate(REGISTRY[n] for n in names):
         row = {
             "observation": observation,
             "parameter": spec.physical_name,
@@ -126,11 +128,12 @@ def microboone_tune_table(
     chi2: Mapping[str, float] | None = None,
     ndf: int | None = None,
     observation: str = "microboone_tune",
+    names: Sequence[str] = PARAMETER_NAMES,
 ) -> pd.DataFrame:
     """``microboone_tune.csv``: inference on the MicroBooNE-tune prediction (paper.md §8.1); the truth is the
     tune (dials 4.9778, 1.31189, 1.0, 0.151), so the table adds ``residual`` = central − truth and
     ``residual_over_halfwidth``."""
-    table = parameter_table(observation, samples, truth=truth, chi2=chi2, ndf=ndf)
+    table = parameter_table(observation, samples, truth=truth, chi2=chi2, ndf=ndf, names=names)
     table["residual"] = table["central"] - table["truth"]
     table["residual_over_halfwidth"] = table["residual"] / table["posterior_halfwidth_68"]
     return table
@@ -142,9 +145,10 @@ def nuwro_table(
     chi2: Mapping[str, float] | None = None,
     ndf: int | None = None,
     observation: str = "nuwro",
+    names: Sequence[str] = PARAMETER_NAMES,
 ) -> pd.DataFrame:
     """``nuwro.csv``: GENIE parameters inferred from the NuWro prediction (no GENIE truth exists)."""
-    return parameter_table(observation, samples, chi2=chi2, ndf=ndf)
+    return parameter_table(observation, samples, chi2=chi2, ndf=ndf, names=names)
 
 
 def t2k_table(
@@ -154,30 +158,39 @@ def t2k_table(
     chi2: Mapping[str, float] | None = None,
     ndf: int | None = None,
     observation: str = "t2k",
+    names: Sequence[str] = PARAMETER_NAMES,
 ) -> pd.DataFrame:
     """``t2k.csv``: the T2K data with throw-based asymmetric errors (paper.md §8.2), the MicroBooNE tune
     alongside (``microboone_tune``, ``microboone_tune_dial``) and the posterior's own half-width."""
-    table = parameter_table(observation, samples, throw_samples=throw_samples, chi2=chi2, ndf=ndf)
+    table = parameter_table(observation, samples, throw_samples=throw_samples, chi2=chi2, ndf=ndf, names=names)
     table["n_throws"] = len(throw_samples)
-    table["microboone_tune"] = MICROBOONE_TUNE_PHYSICAL
-    table["microboone_tune_dial"] = [float(to_dial(n, v)) for n, v in zip(PARAMETER_NAMES, MICROBOONE_TUNE_PHYSICAL,
-                                                                           strict=True)]
+    tune = _microboone_tune(names)
+    table["microboone_tune"] = tune
+    table["microboone_tune_dial"] = [float(to_dial(n, v)) for n, v in zip(names, tune, strict=True)]
     return table
 
 
-def t2k_correlations_table(correlation: np.ndarray) -> pd.DataFrame:
+def _microboone_tune(names: Sequence[str]) -> np.ndarray:
+    """The MicroBooNE tune's physical values of dials ``names`` (fcl-rounded for its four)."""
+    from nutune.parameter_space import ParameterSpace
+
+    return ParameterSpace(tuple(names), np.zeros(len(names)), np.ones(len(names))).microboone_tune
+
+
+def t2k_correlations_table(correlation: np.ndarray, names: Sequence[str] = PARAMETER_NAMES) -> pd.DataFrame:
     """``t2k_correlations.csv``: the 4×4 correlation matrix of the per-throw draws; column ``dial_name`` then one
     column per dial (symmetric, unit diagonal)."""
     correlation = np.asarray(correlation, dtype=np.float64)
-    n = len(PARAMETER_NAMES)
+    n = len(names)
     if correlation.shape != (n, n) or not np.allclose(correlation, correlation.T, atol=1e-12):
         raise ValueError(f"correlation must be a symmetric {n}x{n} matrix, got {correlation.shape}")
-    table = pd.DataFrame(correlation, columns=list(PARAMETER_NAMES))
-    table.insert(0, "dial_name", list(PARAMETER_NAMES))
+    table = pd.DataFrame(correlation, columns=list(names))
+    table.insert(0, "dial_name", list(names))
     return table
 
 
-def noise_vs_throws_table(noise_samples: np.ndarray, throw_samples: np.ndarray) -> pd.DataFrame:
+def noise_vs_throws_table(noise_samples: np.ndarray, throw_samples: np.ndarray,
+                          names: Sequence[str] = PARAMETER_NAMES) -> pd.DataFrame:
     """``noise_vs_throws.csv``: the noise-aware posterior for the T2K data against the throws approach.
 
     One row per parameter with, for each method (suffix ``_noise`` / ``_throws``): ``central`` (median),
@@ -185,17 +198,17 @@ def noise_vs_throws_table(noise_samples: np.ndarray, throw_samples: np.ndarray) 
     parameter; ``width_ratio`` = (plus + minus) of the noise-aware posterior over that of the throws (1 when both
     propagate the same covariance consistently).
     """
-    methods = {"noise": _check_samples(noise_samples, "noise_samples"),
-               "throws": _check_samples(throw_samples, "throw_samples")}
+    methods = {"noise": _check_samples(noise_samples, "noise_samples", len(names)),
+               "throws": _check_samples(throw_samples, "throw_samples", len(names))}
     summaries = {m: (_intervals(s), np.corrcoef(s, rowvar=False)) for m, s in methods.items()}
     rows = []
-    for i, spec in enumerate(DIALS):
+    for i, spec in enumerate(REGISTRY[n] for n in names):
         row: dict[str, object] = {"parameter": spec.physical_name, "dial_name": spec.name, "unit": spec.unit}
         for method, ((central, minus, plus), corr) in summaries.items():
             row[f"central_{method}"] = central[i]
             row[f"minus_{method}"] = minus[i]
             row[f"plus_{method}"] = plus[i]
-            for j, other in enumerate(PARAMETER_NAMES):
+            for j, other in enumerate(names):
                 row[f"corr_{other}_{method}"] = corr[i, j]
         (_, mn, pn), _ = summaries["noise"]
         (_, mt, pt), _ = summaries["throws"]
@@ -211,16 +224,16 @@ def write_table(table: pd.DataFrame, path: str | Path) -> None:
 
 
 def observation_parameter_table(name: str, spec: Mapping, samples: np.ndarray, *, chi2: Mapping[str, float],
-                                ndf: int) -> pd.DataFrame:
+                                ndf: int, names: Sequence[str] = PARAMETER_NAMES) -> pd.DataFrame:
     """The parameter rows of one mock or published observation (``microboone_tune.csv``, ``nuwro.csv``).
 
     Builtin mocks have their point as truth; the real GENIE curve the MicroBooNE tune; the real NuWro curve none.
     """
     truth = spec.get("point") if spec["kind"] == "builtin" else None
     if observation_table(name, spec) == "microboone_tune":
-        truth = MICROBOONE_TUNE_PHYSICAL if truth is None else truth
-        return microboone_tune_table(samples, truth=truth, chi2=chi2, ndf=ndf, observation=name)
-    return parameter_table(name, samples, truth=truth, chi2=chi2, ndf=ndf)
+        truth = _microboone_tune(names) if truth is None else truth
+        return microboone_tune_table(samples, truth=truth, chi2=chi2, ndf=ndf, observation=name, names=names)
+    return parameter_table(name, samples, truth=truth, chi2=chi2, ndf=ndf, names=names)
 
 
 def markdown_table(frame: pd.DataFrame) -> str:

@@ -55,6 +55,8 @@ rule t2k_correlations:
             caption="../report/t2k_correlations.rst",
             category="Tables",
         ),
+    params:
+        parameters=config["parameters"],
     log:
         prefixed("logs/t2k_correlations/t2k_correlations.log"),
     localrule: True

@@ -27,6 +27,7 @@ rule simulate_shard:
         prefixed("results/bank/shards/{split}/shard_{shard}.h5"),
     params:
         seed=config["seed"],
+        parameters=config["parameters"],
         simulator=config["simulator"],
         simulation=config["simulation"],
     log:

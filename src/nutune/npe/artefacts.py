@@ -17,7 +17,7 @@ from typing import Any
 from safetensors.torch import load_file, save_file
 from torch import nn
 
-from nutune.dials import PARAMETER_NAMES
+from nutune.dials import REGISTRY
 from nutune.io import atomic_write, sha256_file
 from nutune.npe.networks import build_density_estimator
 from nutune.npe.posterior import NutunePosterior
@@ -91,13 +91,15 @@ def _load_member(weights_path: Path, meta_path: Path, device: str) -> tuple[nn.M
     metadata = json.loads(Path(meta_path).read_text())
     if metadata.get("format") != METADATA_FORMAT:
         raise ValueError(f"{meta_path}: metadata format {metadata.get('format')!r}, expected {METADATA_FORMAT!r}")
-    if metadata["dial_names"] != list(PARAMETER_NAMES):
-        raise ValueError(f"{meta_path}: dial names {metadata['dial_names']} differ from {list(PARAMETER_NAMES)}")
+    unknown = [n for n in metadata["dial_names"] if n not in REGISTRY]
+    if unknown:
+        raise ValueError(f"{meta_path}: dial names {unknown} are not GENIE dials nutune knows (nutune.dials.REGISTRY)")
     digest = sha256_file(weights_path)
     if metadata.get("weights_sha256") not in (None, digest):
         raise ValueError(f"{weights_path}: SHA-256 {digest} does not match its metadata ({metadata['weights_sha256']})")
     state = load_file(str(weights_path), device="cpu")
-    estimator = build_density_estimator(metadata["network"], int(metadata["bins"]), seed=0)
+    estimator = build_density_estimator(metadata["network"], int(metadata["bins"]), seed=0,
+                                        n_par=len(metadata["dial_names"]))
     reference = estimator.state_dict()
     missing = sorted(set(reference) - set(state))
     unexpected = sorted(set(state) - set(reference))

@@ -38,14 +38,14 @@ CALIBRATION_ROWS_PER_BIN = 1000
 
 
 def marginal_calibration_layer(
-    num_bins: int = CALIBRATION_BINS, tail_bound: float = CALIBRATION_TAIL_BOUND
+    num_bins: int = CALIBRATION_BINS, tail_bound: float = CALIBRATION_TAIL_BOUND, n_par: int = len(PARAMETER_NAMES)
 ) -> nn.Module:
     """An elementwise monotone rational-quadratic spline (nflows ``PiecewiseRationalQuadraticCDF``, Durkan et al.
     2019) on the flow's base coordinates, initialised to the identity, with linear (identity) tails."""
     from nflows.transforms import PiecewiseRationalQuadraticCDF
 
     return PiecewiseRationalQuadraticCDF(
-        shape=len(PARAMETER_NAMES), num_bins=num_bins, tails="linear", tail_bound=tail_bound, identity_init=True
+        shape=n_par, num_bins=num_bins, tails="linear", tail_bound=tail_bound, identity_init=True
     )
 
 
@@ -106,7 +106,7 @@ def fit_marginal_calibration(
     z = z.detach().to(torch.float32)
     if num_bins is None:
         num_bins = int(np.clip(len(z) // CALIBRATION_ROWS_PER_BIN, 2, CALIBRATION_BINS))
-    layer = marginal_calibration_layer(num_bins).to(z.device)
+    layer = marginal_calibration_layer(num_bins, n_par=int(z.shape[-1])).to(z.device)
     base = StandardNormal((z.shape[1],)).to(z.device)
     optimizer = torch.optim.LBFGS(
         layer.parameters(), lr=1.0, max_iter=int(max_iterations), history_size=20, line_search_fn="strong_wolfe",

@@ -49,7 +49,8 @@ def density_builder(network: Mapping[str, Any], bins: int) -> Callable:
     )
 
 
-def build_density_estimator(network: Mapping[str, Any], bins: int, seed: int) -> nn.Module:
+def build_density_estimator(network: Mapping[str, Any], bins: int, seed: int,
+                            n_par: int = len(PARAMETER_NAMES)) -> nn.Module:
     """An untrained sbi density estimator of the ``network`` block, with its calibration layer if it has one.
 
     The z-scoring statistics and the flow's random permutations are buffers that are overwritten when trained
@@ -59,12 +60,13 @@ def build_density_estimator(network: Mapping[str, Any], bins: int, seed: int) ->
 
     builder = density_builder(network, bins)
     generator = torch.Generator().manual_seed(seed)
-    dummy_u = torch.rand(16, len(PARAMETER_NAMES), generator=generator)
+    dummy_u = torch.rand(16, n_par, generator=generator)
     dummy_x = torch.randn(16, bins, generator=generator)
     estimator = builder(dummy_u, dummy_x)
     calibration = network.get("calibration", "none")
     if calibration == "marginal":
-        layer = marginal_calibration_layer(int(network["calibration_bins"]), float(network["calibration_tail_bound"]))
+        layer = marginal_calibration_layer(int(network["calibration_bins"]), float(network["calibration_tail_bound"]),
+                                           n_par=n_par)
         attach_calibration(estimator, layer)
     elif calibration != "none":
         raise ValueError(f"unknown calibration {calibration!r} in the network metadata; allowed: {CALIBRATIONS}")

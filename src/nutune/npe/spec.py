@@ -96,9 +96,10 @@ def check_choices(settings: Any) -> dict[str, str]:
     return choices
 
 
-def check_training_arrays(theta: np.ndarray, x: np.ndarray, low: np.ndarray, high: np.ndarray) -> None:
-    """Shapes, finiteness, and every training theta inside the prior box [low, high] (1e-9 relative tolerance)."""
-    n_par = len(PARAMETER_NAMES)
+def check_training_arrays(theta: np.ndarray, x: np.ndarray, low: np.ndarray, high: np.ndarray,
+                          n_par: int = len(PARAMETER_NAMES)) -> None:
+    """Shapes (``n_par`` free dials), finiteness, and every training theta inside the prior box [low, high]
+    (1e-9 relative tolerance)."""
     if theta.ndim != 2 or theta.shape[1] != n_par:
         raise ValueError(f"theta must have shape (n, {n_par}), got {theta.shape}")
     if x.ndim != 2 or x.shape[0] != theta.shape[0]:

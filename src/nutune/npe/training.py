@@ -173,11 +173,12 @@ def train_npe(
     noise_cov: np.ndarray | None = None,
     member: int = 0,
     provenance: Mapping[str, Any] | None = None,
+    dial_names: Sequence[str] | None = None,
 ) -> TrainedNPE:
     """Train one NPE ensemble member on (theta, x) with sbi's NPE (paper.md §6).
 
     Args:
-        theta: (n, 4) physical parameters in ``PARAMETER_NAMES`` order, inside the prior box.
+        theta: (n, d) physical values of the free dials ``dial_names``, inside the prior box.
         x: (n, bins) simulated histograms (1e-38 cm²/(GeV/c)/nucleon).
         prior_low, prior_high: the configured physical prior box (``parameters[*].min/max``).
         settings: the ``npe`` config section (``nutune.config`` dataclass or a mapping with the same keys).
@@ -187,6 +188,8 @@ def train_npe(
         member: ensemble index (0 .. ``n_ensemble`` - 1).
         provenance: extra hashes recorded in the metadata and checkable at load time, e.g.
             ``{"config_hash": ..., "data_hash": ..., "bank_hash": ...}``.
+        dial_names: the free dials of theta's columns (``cfg.dial_names``); default the four builtin dials
+            :data:`nutune.dials.PARAMETER_NAMES`.
 
     Returns:
         The trained member; write it with :func:`nutune.npe.save_npe`.
@@ -198,7 +201,8 @@ def train_npe(
     """
     theta, x = np.asarray(theta, dtype=np.float64), np.asarray(x, dtype=np.float64)
     low, high = np.asarray(prior_low, dtype=np.float64), np.asarray(prior_high, dtype=np.float64)
-    spec.check_training_arrays(theta, x, low, high)
+    names = list(PARAMETER_NAMES if dial_names is None else dial_names)
+    spec.check_training_arrays(theta, x, low, high, n_par=len(names))
     choices = spec.check_choices(settings)
     device = spec.resolve_device(str(spec.setting(settings, "device")))
     logger.info("training NPE member %d on device %s with %d simulations of %d bins", member, device, *x.shape)
@@ -222,7 +226,7 @@ def train_npe(
     results = _results(summary, seconds, calibration_stats)
     logger.info("member %d: %d epochs, best validation loss %.5f, %.1f s", member, results["epochs"],
                 results["best_validation_loss"], seconds)
-    metadata = _metadata(theta, x, low, high, x_scale, network, training, choices, settings, noise_cov, noise_seed,
+    metadata = _metadata(names, theta, x, low, high, x_scale, network, training, choices, settings, noise_cov, noise_seed,
                          provenance, results)
     return TrainedNPE(density_estimator=estimator, metadata=metadata, loss_curve=loss_curve)
 
@@ -234,7 +238,7 @@ def _fit(u: torch.Tensor, xt: torch.Tensor, network: Mapping[str, Any], training
     """
     from sbi.utils import BoxUniform
 
-    device, n_par = training["device"], len(PARAMETER_NAMES)
+    device, n_par = training["device"], int(u.shape[1])
     torch.manual_seed(training["member_seed"])  # weight initialisation, sbi's validation split and batch order
     prior_u = BoxUniform(torch.zeros(n_par), torch.ones(n_par), device=device)
     builder = density_builder(network, xt.shape[1])
@@ -300,14 +304,14 @@ def _versions() -> dict[str, str]:
     return out
 
 
-def _metadata(theta, x, low, high, x_scale, network, training, choices, settings, noise_cov, noise_seed,
+def _metadata(names, theta, x, low, high, x_scale, network, training, choices, settings, noise_cov, noise_seed,
               provenance, results) -> dict[str, Any]:
     """The JSON metadata of one member (layout :data:`nutune.npe.spec.METADATA_FORMAT`)."""
     noisy = choices["noise"] == "covariance"
     provenance = dict(provenance or {})
     return {
         "format": spec.METADATA_FORMAT,
-        "dial_names": list(PARAMETER_NAMES),
+        "dial_names": list(names),
         "prior_low": low.tolist(),
         "prior_high": high.tolist(),
         "bins": int(x.shape[1]),
