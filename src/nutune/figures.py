@@ -355,7 +355,7 @@ def plot_sbc_ranks(
         ax.hist(ranks[:, i], bins=edges, color="tab:blue", alpha=0.7, label="test simulations")
         ax.set_xlabel(f"rank of true {labels[i]} among {n_samples} posterior draws")
         ax.set_ylabel("test simulations per bin")
-    axes.flat[0].legend(fontsize=8)
+    axes[0].legend(fontsize=8)
     fig.tight_layout()
     save_figure(fig, pdf_path, png_path)
 

@@ -179,7 +179,7 @@ def covariance_throws(
     if negative:
         logger.info("%d of %d throws have at least one negative bin (kept unchanged)", negative, n_throws)
 
-    samples = np.empty((n_throws, len(posterior.dial_names)))
+    samples = np.empty((n_throws, len(getattr(posterior, "dial_names", PARAMETER_NAMES))))
     medians = np.empty_like(samples)
     next_report = 0.1
     for batch, lo in enumerate(range(0, n_throws, batch_size)):
