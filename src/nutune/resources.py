@@ -146,12 +146,12 @@ def validate_histogram(x: object, n_bins: int, name: str) -> np.ndarray:
     bad = ~np.isfinite(arr)
     if bad.any():
         idx = tuple(int(i) for i in np.argwhere(bad)[0])
-        raise DataError(f"{name}: {int(bad.sum())} non-finite value(s), first at index {idx} = {arr[idx]!r}")
+        raise DataError(f"{name}: {int(bad.sum())} non-finite value(s), first at index {idx} = {float(arr[idx])!r}")
     neg = arr < 0
     if neg.any():
         idx = tuple(int(i) for i in np.argwhere(neg)[0])
         raise DataError(
-            f"{name}: {int(neg.sum())} negative value(s), first at index {idx} = {arr[idx]!r}; "
+            f"{name}: {int(neg.sum())} negative value(s), first at index {idx} = {float(arr[idx])!r}; "
             "cross sections must be >= 0"
         )
     return arr
@@ -184,7 +184,7 @@ def validate_covariance(
     if np.any(asym > rtol * scale + 1e-300):
         i, j = np.unravel_index(int(np.argmax(asym - rtol * scale)), arr.shape)
         raise DataError(
-            f"{name}: covariance is not symmetric (C[{i},{j}] = {arr[i, j]!r} but C[{j},{i}] = {arr[j, i]!r}; "
+            f"{name}: covariance is not symmetric (C[{i},{j}] = {float(arr[i, j])!r} but C[{j},{i}] = {float(arr[j, i])!r}; "
             f"relative tolerance {rtol})"
         )
     if positive_definite:
