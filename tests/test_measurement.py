@@ -120,3 +120,15 @@ def test_training_inputs_are_exactly_what_the_network_depends_on(tmp_path) -> No
     assert set(aware) == {"bank", "noise_covariance"}
     assert aware["noise_covariance"]["source"] == "resources/t2k/t2k_cc0pi_2016_anaI.npz"
     assert aware["noise_covariance"]["components"] == ["stat", "syst", "norm"]
+
+
+def test_a_bad_measurement_stops_the_config_before_any_job(tmp_path, t2k) -> None:
+    import yaml
+
+    from nutune.config import ConfigError, load_config
+
+    raw = yaml.safe_load((REPO / "config" / "test_config.yaml").read_text())
+    path = write(tmp_path, np.array(t2k.values), -np.array(t2k.cov_total))
+    raw["observations"]["mine"] = {"kind": "measurement", "file": str(path)}
+    with pytest.raises(ConfigError, match=r"observations.mine.file: .*not positive definite"):
+        load_config(raw)

@@ -587,6 +587,13 @@ def _cross_key_errors(d: dict, check_files: bool) -> list[str]:
                             "(columns bin, x, cov_0 .. cov_<bins-1>; docs/measurement.md)")
             elif check_files and not _repo_relative(obs["file"]).is_file():
                 errs.append(f"{key}.file = {obs['file']!r}: file not found (looked at {_repo_relative(obs['file'])})")
+            elif check_files:  # the layout and values, before any job runs (the range check needs the bank)
+                from nutune.resources import DataError, load_measurement
+
+                try:
+                    load_measurement(_repo_relative(obs["file"]), bins)
+                except DataError as exc:
+                    errs.append(f"{key}.file: {exc}")
         elif kind == "published":
             column = obs.get("column")
             if column not in PUBLISHED_COLUMNS:
