@@ -54,6 +54,25 @@ def test_t2k_table_uses_throw_errors():
     np.testing.assert_allclose(table["microboone_tune"], MICROBOONE_TUNE_PHYSICAL)
 
 
+def test_t2k_table_central_and_errors_come_from_the_same_draws():
+    """Issue 16: central, minus and plus are the median and 16/84 % quantiles of the pooled throw draws; the
+    unthrown-data median (where the throws' median is elsewhere) is its own column, the chi2's point named."""
+    posterior = gaussian([1.00, 2.0, 0.5, 1.0], [0.004, 0.016, 0.009, 0.009], seed=1)
+    throws = gaussian([1.10, 2.3, 0.6, 0.9], [0.12, 0.53, 0.21, 0.29], n=1000, seed=2)
+    table = t2k_table(posterior, throws, chi2={"FULL": 60.0})
+    p16, p50, p84 = np.percentile(throws, [16, 50, 84], axis=0)
+    np.testing.assert_array_equal(table["central"], p50)
+    np.testing.assert_allclose(table["central"] - table["minus"], p16, rtol=0, atol=1e-12)
+    np.testing.assert_allclose(table["central"] + table["plus"], p84, rtol=0, atol=1e-12)
+    np.testing.assert_array_equal(table["unthrown_median"], np.median(posterior, axis=0))
+    np.testing.assert_allclose(table["unthrown_median_dial"][0], (table["unthrown_median"][0] / 0.961242 - 1) / 0.03)
+    assert set(table["chi2_at"]) == {"unthrown_median"}
+    # a posterior-only table: central and errors from the posterior draws, no unthrown column
+    mock = nuwro_table(posterior, chi2={"FULL": 1.0})
+    np.testing.assert_array_equal(mock["central"], np.median(posterior, axis=0))
+    assert "unthrown_median" not in mock.columns and set(mock["chi2_at"]) == {"posterior_median"}
+
+
 def test_nuwro_table_has_no_truth():
     table = nuwro_table(gaussian([1.1, 0.7, 0.09, 0.58], [0.003, 0.015, 0.013, 0.008]))
     assert table["truth"].isna().all() and list(table["observation"]) == ["nuwro"] * 4

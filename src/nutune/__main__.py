@@ -5,7 +5,8 @@ parsing around :func:`nutune.load_model`, ``sample``/``log_prob`` and :func:`nut
     python -m nutune infer --model results/tiny --data my.csv --throws 200 --out summary.csv
 
 ``--data`` is a CSV with a header and a column ``x`` (one row per bin in T2K order, 58 bins in
-10⁻³⁸ cm²/(GeV/c)/nucleon; ``results/observations/{obs}.csv`` has this layout). The summary (one row per
+10⁻³⁸ cm²/(GeV/c)/nucleon; ``results/observations/{obs}.csv`` has this layout), or a measurement CSV with
+columns bin, x, cov_0 .. (docs/measurement.md), whose covariance the throws then use (the T2K total otherwise). The summary (one row per
 parameter, :func:`nutune.posterior_summary`; with ``--throws`` also the throws' ``throws_central``,
 ``throws_minus``, ``throws_plus``) is printed as CSV, or written to ``--out``.
 """
@@ -40,19 +41,26 @@ def main(argv: list[str] | None = None) -> int:
 
     posterior = nutune.load_model(args.model)
     t2k = nutune.load_t2k()
-    if args.t2k:
-        x = t2k.values
-    else:
-        table = np.genfromtxt(args.data, delimiter=",", names=True)
-        if table.dtype.names is None or "x" not in table.dtype.names:
-            raise SystemExit(f"{args.data}: needs a header line with a column named x (one row per bin)")
-        x = validate_histogram(np.atleast_1d(table["x"]), t2k.bins, args.data)
+    x, cov = t2k.values, t2k.cov()
+    if not args.t2k:
+        with open(args.data) as handle:
+            header = next((line for line in handle if not line.startswith("#")), "")
+        if "cov_0" in header.split(","):  # the measurement layout (docs/measurement.md): throws use its covariance
+            from nutune.resources import load_measurement
+
+            own = load_measurement(args.data, t2k.bins)
+            x, cov = own.values, own.cov
+        else:
+            table = np.genfromtxt(args.data, delimiter=",", names=True)
+            if table.dtype.names is None or "x" not in table.dtype.names:
+                raise SystemExit(f"{args.data}: needs a header line with a column named x (one row per bin)")
+            x = validate_histogram(np.atleast_1d(table["x"]), t2k.bins, args.data)
     samples = posterior.sample(args.samples, x, seed=args.seed)
     # max_like needs relative densities only: no leakage normalisation (slow when x lies far from the simulations)
     summary = nutune.posterior_summary(samples, posterior.log_prob(samples, x, normalize=False),
                                        parameter_names=posterior.dial_names)
     if args.throws:
-        throws = nutune.covariance_throws(posterior, x, t2k.cov(), n_throws=args.throws, seed=args.seed)
+        throws = nutune.covariance_throws(posterior, x, cov, n_throws=args.throws, seed=args.seed)
         summary["throws_central"], summary["throws_minus"], summary["throws_plus"] = (
             throws.central, throws.minus, throws.plus)
     summary.to_csv(args.out or sys.stdout, index=False)

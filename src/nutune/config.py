@@ -324,13 +324,15 @@ class InferenceConfig:
 
 @dataclass(frozen=True)
 class Observation:
-    """``observations.<name>``: ``variant``/``point`` for builtin, ``column`` for published, nothing for data."""
+    """``observations.<name>``: ``variant``/``point`` for builtin, ``column`` for published, ``file`` for
+    measurement, nothing for data."""
 
     name: str
     kind: str
     variant: str | None = None
     point: tuple[float, ...] | None = None
     column: str | None = None
+    file: str | None = None
 
 
 @dataclass(frozen=True)
@@ -563,7 +565,8 @@ def _cross_key_errors(d: dict, check_files: bool) -> list[str]:
     for name, obs in d["observations"].items():
         key = f"observations.{name}"
         kind = obs["kind"]
-        allowed_keys = {"builtin": {"kind", "variant", "point"}, "published": {"kind", "column"}, "data": {"kind"}}
+        allowed_keys = {"builtin": {"kind", "variant", "point"}, "published": {"kind", "column"}, "data": {"kind"},
+                        "measurement": {"kind", "file"}}
         extra = sorted(set(obs) - allowed_keys[kind])
         if extra:
             errs.append(
@@ -592,6 +595,19 @@ def _cross_key_errors(d: dict, check_files: bool) -> list[str]:
                     ]
                     if outside:
                         errs.append(f"{key}.point = {point!r} is outside the prior box: {'; '.join(outside)}")
+        elif kind == "measurement":
+            if "file" not in obs:
+                errs.append(f"{key}.file is missing; kind 'measurement' needs the path of its CSV "
+                            "(columns bin, x, cov_0 .. cov_<bins-1>; docs/measurement.md)")
+            elif check_files and not _repo_relative(obs["file"]).is_file():
+                errs.append(f"{key}.file = {obs['file']!r}: file not found (looked at {_repo_relative(obs['file'])})")
+            elif check_files:  # the layout and values, before any job runs (the range check needs the bank)
+                from nutune.resources import DataError, load_measurement
+
+                try:
+                    load_measurement(_repo_relative(obs["file"]), bins)
+                except DataError as exc:
+                    errs.append(f"{key}.file: {exc}")
         elif kind == "published":
             column = obs.get("column")
             if column not in PUBLISHED_COLUMNS:
@@ -733,7 +749,7 @@ def _build(d: dict) -> Config:
         point = tuple(float(v) for v in obs["point"]) if "point" in obs else None
         variant = obs.get("variant", "nominal") if obs["kind"] == "builtin" else None
         observations[name] = Observation(
-            name=name, kind=obs["kind"], variant=variant, point=point, column=obs.get("column")
+            name=name, kind=obs["kind"], variant=variant, point=point, column=obs.get("column"), file=obs.get("file")
         )
     return Config(
         results_dir=d["results_dir"],
@@ -802,7 +818,7 @@ def load_config(path_or_dict: str | os.PathLike | Mapping, *, check_files: bool 
 def observation_table(name: str, spec: Mapping) -> str:
     """Name of the table that summarises an observation's posterior.
 
-    ``data`` observations go to ``t2k``; published curves to the table named after their column
+    ``data`` observations go to ``t2k``, a user's ``measurement`` to ``measurements``; published curves to the table named after their column
     (``microboone_tune``, ``nuwro``); builtin mocks of the ``nuwro_like`` variant to ``nuwro`` and every other
     builtin mock to ``microboone_tune`` (the GENIE model the builtin simulator stands in for).
 
@@ -812,6 +828,8 @@ def observation_table(name: str, spec: Mapping) -> str:
     kind = spec["kind"]
     if kind == "data":
         return "t2k"
+    if kind == "measurement":
+        return "measurements"
     if kind == "published":
         return str(spec["column"])
     return "nuwro" if spec.get("variant") == "nuwro_like" else "microboone_tune"

@@ -424,16 +424,18 @@ class SummaryEntry:
 def summary_entries(observations: Mapping[str, Mapping], posteriors: Mapping[str, np.ndarray],
                     throws: np.ndarray) -> list[SummaryEntry]:
     """Inferred points of the parameter summary, one per observation in config order: the posterior median with
-    its 68 % interval, for data observations with the asymmetric throw errors (paper.md §8.2)."""
+    its 68 % interval; for data observations the median of the throws' pooled draws with their asymmetric 68 %
+    errors (paper.md §8.2; the same numbers as ``t2k.csv``)."""
     from nutune.inference import throw_intervals
 
-    markers = {"builtin": ("*", "tab:purple"), "published": ("s", "tab:green"), "data": ("o", "tab:blue")}
+    markers = {"builtin": ("*", "tab:purple"), "published": ("s", "tab:green"), "data": ("o", "tab:blue"),
+               "measurement": ("D", "tab:red")}
     entries = []
     for name, spec in observations.items():
         samples = posteriors[name]
         central = np.median(samples, axis=0)
         if spec["kind"] == "data":
-            _, lower, upper = throw_intervals(throws)
+            central, lower, upper = throw_intervals(throws)
         else:
             p16, p84 = np.percentile(samples, [16, 84], axis=0)
             lower, upper = central - p16, p84 - central

@@ -114,6 +114,21 @@ def observed_histogram(cfg: Any, name: str) -> np.ndarray:
     bins = cfg.simulator.bins
     if spec["kind"] == "data":
         return np.asarray(load_t2k(bins).values, dtype=float)
+    if spec["kind"] == "measurement":
+        from nutune.resources import load_measurement
+
+        return np.asarray(load_measurement(spec["file"], bins).values, dtype=float)
     if spec["kind"] == "published":
         return np.asarray(load_published(spec["column"], bins), dtype=float)
     return builtin_prediction(cfg, np.asarray(spec["point"], dtype=float), variant=spec.get("variant", "nominal"))
+
+
+def observation_covariance(cfg: Any, name: str) -> np.ndarray:
+    """The covariance an observation is judged with (throws, posterior-predictive check): a ``measurement``'s own
+    covariance from its CSV; for every other kind the T2K total covariance (the data the mocks stand in for)."""
+    from nutune.resources import load_measurement, load_t2k
+
+    spec = cfg.raw["observations"][name]
+    if spec["kind"] == "measurement":
+        return np.asarray(load_measurement(spec["file"], cfg.simulator.bins).cov, dtype=float)
+    return np.asarray(load_t2k(cfg.simulator.bins).cov_total, dtype=float)

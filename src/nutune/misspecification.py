@@ -14,7 +14,8 @@ one row per observation and a verdict, and the posterior tables carry it as a ``
   trained on ``n_marginal`` training-bank rows; p = fraction of test-bank simulations with log p(x) below the
   observation's.
 * **Posterior-predictive χ² check**: for ``ppc_draws`` posterior draws θᵢ the built-in prediction μ(θᵢ) and
-  χ²ᵢ = (x − μ(θᵢ))ᵀ C⁻¹ (x − μ(θᵢ)) with C the T2K total covariance (the FULL χ² of ``chi2.csv``). Replicated
+  χ²ᵢ = (x − μ(θᵢ))ᵀ C⁻¹ (x − μ(θᵢ)) with C the T2K total covariance (the FULL χ² of ``chi2.csv``; a user's
+  ``measurement`` is judged with its own covariance, :func:`nutune.forward.observation_covariance`). Replicated
   data x_rep ~ N(μ(θᵢ), C) have χ²_rep ~ χ²(bins) exactly, so the posterior-predictive p-value
   P(χ²_rep ≥ χ²_obs) is the mean over i of the χ²(bins) survival function at χ²ᵢ (Gelman, Meng & Stern 1996).
 
@@ -182,8 +183,7 @@ def run_misspecification(
     from nutune import pipeline
     from nutune.bank import read_bank
     from nutune.diagnostics import noisy_test_histograms
-    from nutune.forward import builtin_prediction
-    from nutune.resources import load_t2k
+    from nutune.forward import builtin_prediction, observation_covariance
     from nutune.tables import write_table
 
     pipeline._one_torch_thread()
@@ -200,7 +200,7 @@ def run_misspecification(
     marginal = train_marginal(
         posterior_model, x_marginal, seed=cfg.seed, max_num_epochs=settings.marginal_epochs
     )
-    cov = load_t2k(cfg.simulator.bins).cov_total
+    cov = observation_covariance(cfg, name)
     x_obs = pipeline.read_observation(observation)
     numbers = mmd_tests(posterior_model, x_obs, x_reference, n_shuffle=settings.n_shuffle, seed=cfg.seed)
     numbers |= logprob_test(posterior_model, marginal, x_obs, x_reference)

@@ -85,11 +85,53 @@ def _one_torch_thread() -> None:
     torch.set_num_threads(1)
 
 
+def training_inputs(config: Mapping | object, bank_path: str | Path) -> dict[str, dict]:
+    """Exactly the inputs a trained network depends on, recorded in its metadata (``provenance.inputs``):
+
+    * ``bank``: the training bank (path and sha256) — every network;
+    * ``noise_covariance``: for a noise-aware network (``npe.noise: covariance``) only, the T2K file its
+      covariance comes from, the components summed and the covariance's sha256.
+
+    The data a network is *applied* to (T2K data, a user's measurement) is no input of the network: it is an input
+    of ``infer`` / ``throws``, so editing it re-runs those and never retrains (rule ``train_npe`` declares the same
+    files, ``get_train_inputs`` in common.smk).
+    """
+    from nutune.io import sha256_file
+    from nutune.npe.preprocessing import array_sha256
+    from nutune.resources import T2K_NPZ, load_t2k
+
+    cfg = _config(config)
+    inputs: dict[str, dict] = {"bank": {"path": str(bank_path), "sha256": sha256_file(bank_path)}}
+    if cfg.npe.noise == "covariance":
+        cov = load_t2k(cfg.simulator.bins).cov(cfg.npe.noise_components)
+        inputs["noise_covariance"] = {"source": f"resources/{T2K_NPZ}", "components": list(cfg.npe.noise_components),
+                                      "sha256": array_sha256(cov)}
+    return inputs
+
+
+def _check_noise_covariance(cfg, posterior) -> None:
+    """A noise-aware network must have been trained with today's covariance (else: retrain, see training_inputs)."""
+    from nutune.npe.preprocessing import array_sha256
+    from nutune.resources import load_t2k
+
+    for meta in posterior.metadata:
+        noise = meta.get("noise") or {}
+        if noise.get("mode") != "covariance" or not noise.get("covariance_sha256"):
+            continue
+        digest = array_sha256(load_t2k(cfg.simulator.bins).cov(noise["components"]))
+        if digest != noise["covariance_sha256"]:
+            raise ValueError(
+                f"the noise-aware network (member {meta.get('training', {}).get('member')}) was trained with another "
+                f"covariance ({', '.join(noise['components'])} of resources/t2k: sha256 {noise['covariance_sha256'][:12]}"
+                f" then, {digest[:12]} now); retrain it (snakemake re-runs train_npe when that file changes)"
+            )
+
+
 def load_model(config: Mapping | object, model_paths: list[str]):
-    """The ensemble posterior of the trained networks, checked against the configured dials, prior box, bins and the
-    resource data they were trained for (a model trained elsewhere or on other data is refused)."""
+    """The ensemble posterior of the trained networks, checked against the configured dials, prior box and bins,
+    and, for a noise-aware network, against the covariance it was trained with (:func:`training_inputs`: the data
+    a network is applied to is not one of its inputs, so a changed data file never refuses a model)."""
     from nutune.npe import load_posterior
-    from nutune.resources import data_hash
 
     cfg = _config(config)
     weights, metas = _split_models(model_paths)
@@ -98,9 +140,10 @@ def load_model(config: Mapping | object, model_paths: list[str]):
         "prior_low": [float(v) for v in cfg.prior_low],
         "prior_high": [float(v) for v in cfg.prior_high],
         "bins": cfg.simulator.bins,
-        "data_hash": data_hash(),
     }
-    return load_posterior(weights, metas, expected=expected, device=cfg.npe.device)
+    posterior = load_posterior(weights, metas, expected=expected, device=cfg.npe.device)
+    _check_noise_covariance(cfg, posterior)
+    return posterior
 
 
 def read_observation(path: str | Path) -> np.ndarray:
@@ -162,15 +205,15 @@ def run_merge_bank(config: Mapping, *, params_path: str, shard_paths: list[str],
 def run_train_npe(config: Mapping, *, bank_path: str, member: int, weights: str, metadata: str, loss: str) -> None:
     """Rule ``train_npe``: train one ensemble member on the training bank and save it (no pickle)."""
     from nutune.bank import read_bank
-    from nutune.io import sha256_file
     from nutune.npe import save_npe, train_npe
-    from nutune.resources import data_hash, load_t2k
+    from nutune.resources import load_t2k
 
     _one_torch_thread()
     cfg = _config(config)
     theta, x, _ = read_bank(bank_path)
     noise_cov = load_t2k(cfg.simulator.bins).cov(cfg.npe.noise_components) if cfg.npe.noise == "covariance" else None
-    provenance = {"config_hash": cfg.config_hash, "data_hash": data_hash(), "bank_hash": sha256_file(bank_path)}
+    inputs = training_inputs(cfg, bank_path)
+    provenance = {"config_hash": cfg.config_hash, "bank_hash": inputs["bank"]["sha256"], "inputs": inputs}
     trained = train_npe(theta, x, prior_low=cfg.prior_low, prior_high=cfg.prior_high, settings=cfg.npe,
                         seed=cfg.seed, noise_cov=noise_cov, member=member, provenance=provenance,
                         dial_names=cfg.dial_names)
@@ -218,12 +261,24 @@ def observation_histogram(config: Mapping | object, name: str) -> np.ndarray:
     return observed_histogram(_config(config), name)
 
 
-def run_observe(config: Mapping, *, name: str, output: str) -> None:
-    """Rule ``observe``: write ``results/observations/{name}.csv`` (columns bin58 (or bin67) and x)."""
+def run_observe(config: Mapping, *, name: str, output: str, bank_path: str | None = None) -> None:
+    """Rule ``observe``: write ``results/observations/{name}.csv`` (columns bin58 (or bin67) and x). A user's
+    ``measurement`` is checked against the simulated bank ``bank_path`` first
+    (:func:`nutune.resources.check_simulated_range`: wrong units, far outside the simulated range)."""
     from nutune.io import atomic_write
 
     cfg = _config(config)
     x = observation_histogram(cfg, name)
+    if cfg.observations[name].kind == "measurement":
+        from nutune.bank import read_bank
+        from nutune.resources import check_simulated_range
+
+        if bank_path is None:
+            raise ValueError(f"observation {name}: a measurement is checked against the simulated bank; pass bank_path")
+        numbers = check_simulated_range(x, read_bank(bank_path)[1], f"observations.{name}.file = "
+                                        f"{cfg.observations[name].file}")
+        _log.info("measurement %s: total %.4g inside the simulations' %.4g .. %.4g", name, numbers["total"],
+                  numbers["sim_min"], numbers["sim_max"])
     with atomic_write(output) as tmp, open(tmp, "w") as handle:
         handle.write(f"bin{cfg.simulator.bins},x\n")
         for index, value in enumerate(x):
@@ -245,16 +300,22 @@ def run_infer(config: Mapping, *, model_paths: list[str], observation: str, name
 
 
 def run_throws(config: Mapping, *, model_paths: list[str], name: str, output: str) -> None:
-    """Rule ``throws``: ``inference.n_throws`` throws of the data from its covariance, one posterior draw each."""
+    """Rule ``throws``: ``inference.n_throws`` throws of the data from its covariance, one posterior draw each
+    (T2K: ``inference.throw_components``; a ``measurement``: the covariance of its CSV)."""
     from nutune.inference import covariance_throws
-    from nutune.resources import load_t2k
+    from nutune.io import derive_seed
+    from nutune.resources import load_measurement, load_t2k
 
     _one_torch_thread()
     cfg = _config(config)
     posterior = load_model(cfg, model_paths)
-    measurement = load_t2k(cfg.simulator.bins)
-    result = covariance_throws(posterior, measurement.values, measurement.cov(cfg.inference.throw_components),
-                               cfg.inference.n_throws, cfg.seed)
+    if cfg.observations[name].kind == "measurement":  # its own full covariance, its own throw seed
+        own = load_measurement(cfg.observations[name].file, cfg.simulator.bins)
+        values, cov, seed = own.values, own.cov, derive_seed(cfg.seed, "throws", name)
+    else:
+        measurement = load_t2k(cfg.simulator.bins)
+        values, cov, seed = measurement.values, measurement.cov(cfg.inference.throw_components), cfg.seed
+    result = covariance_throws(posterior, values, cov, cfg.inference.n_throws, seed)
     _write_npz(output, **result.arrays())
     _log.info("%s: %d throws; central %s, -%s, +%s", name, len(result.samples), result.central, result.minus,
               result.plus)
@@ -311,6 +372,39 @@ def run_t2k_table(config: Mapping, *, posterior: str, throws: str, output: str, 
     if flags:
         table["misspecified"] = flags[Path(posterior).stem]
     tables.write_table(table, output)
+
+
+def run_measurement_table(config: Mapping, *, posteriors: Mapping[str, str], throws: Mapping[str, str], output: str,
+                          gate: str | None = None, misspecification: list[str] | None = None) -> None:
+    """Rule ``measurement_table``: ``measurements.csv``, the columns of ``t2k.csv`` for each user measurement
+    (throws from its own covariance; χ² against the measurement itself with its covariance)."""
+    import pandas as pd
+
+    from nutune import tables
+    from nutune.chi2 import chi2
+    from nutune.forward import builtin_prediction
+    from nutune.gates import gate_marker
+    from nutune.misspecification import misspecified_flags
+    from nutune.resources import load_measurement, load_t2k
+
+    cfg = _config(config)
+    flags = misspecified_flags(misspecification)
+    areas = load_t2k(cfg.simulator.bins).areas
+    parts = []
+    for name, path in posteriors.items():
+        samples = read_samples(path)
+        own = load_measurement(cfg.observations[name].file, cfg.simulator.bins)
+        prediction = builtin_prediction(cfg, np.median(samples, axis=0))
+        values = {mode: float(chi2(prediction, own.values, own.cov, mode, areas=areas)) for mode in cfg.chi2.modes}
+        table = tables.t2k_table(samples, read_samples(throws[name]), chi2=values, ndf=cfg.simulator.bins,
+                                 observation=name, names=cfg.dial_names)
+        table["file"] = cfg.observations[name].file
+        if gate:
+            table["calibration_gate"] = gate_marker(gate) or "passed"
+        if flags:
+            table["misspecified"] = flags[name]
+        parts.append(table)
+    tables.write_table(pd.concat(parts, ignore_index=True), output)
 
 
 def run_t2k_correlations(config: Mapping, *, throws: str, output: str) -> None:

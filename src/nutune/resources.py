@@ -43,6 +43,10 @@ __all__ = [
     "validate_histogram",
     "validate_covariance",
     "validate_flux",
+    "Measurement",
+    "load_measurement",
+    "check_simulated_range",
+    "FAR_OUTSIDE_FACTOR",
 ]
 
 #: Relative paths (inside ``resources/``) of the files the loaders read.
@@ -142,12 +146,12 @@ def validate_histogram(x: object, n_bins: int, name: str) -> np.ndarray:
     bad = ~np.isfinite(arr)
     if bad.any():
         idx = tuple(int(i) for i in np.argwhere(bad)[0])
-        raise DataError(f"{name}: {int(bad.sum())} non-finite value(s), first at index {idx} = {arr[idx]!r}")
+        raise DataError(f"{name}: {int(bad.sum())} non-finite value(s), first at index {idx} = {float(arr[idx])!r}")
     neg = arr < 0
     if neg.any():
         idx = tuple(int(i) for i in np.argwhere(neg)[0])
         raise DataError(
-            f"{name}: {int(neg.sum())} negative value(s), first at index {idx} = {arr[idx]!r}; "
+            f"{name}: {int(neg.sum())} negative value(s), first at index {idx} = {float(arr[idx])!r}; "
             "cross sections must be >= 0"
         )
     return arr
@@ -180,7 +184,7 @@ def validate_covariance(
     if np.any(asym > rtol * scale + 1e-300):
         i, j = np.unravel_index(int(np.argmax(asym - rtol * scale)), arr.shape)
         raise DataError(
-            f"{name}: covariance is not symmetric (C[{i},{j}] = {arr[i, j]!r} but C[{j},{i}] = {arr[j, i]!r}; "
+            f"{name}: covariance is not symmetric (C[{i},{j}] = {float(arr[i, j])!r} but C[{j},{i}] = {float(arr[j, i])!r}; "
             f"relative tolerance {rtol})"
         )
     if positive_definite:
@@ -448,3 +452,127 @@ def load_published(column: str, bins: int = 58, root: str | os.PathLike | None =
         raise DataError(f"{path}: expected 58 rows with bin58 = 0..57 in order, got {len(table)} rows")
     values = validate_histogram(pd.to_numeric(table[column], errors="coerce").to_numpy(), 58, f"{path}:{column}")
     return values
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# A user's own measurement (observation kind ``measurement``; layout in docs/measurement.md)
+# ---------------------------------------------------------------------------------------------------------------
+
+#: A measurement whose total Σx lies more than this factor below the smallest or above the largest total of the
+#: simulations (the prior's bank) is refused as "far outside the simulated range" (wrong units, per nucleus, ...).
+FAR_OUTSIDE_FACTOR = 3.0
+#: Unit slips checked by name when a total is far outside the simulated range: factor -> what it means.
+_UNIT_SLIPS = {
+    1e-38: "cm² instead of 1e-38 cm² (multiply by 1e38)",
+    1e38: "1e-76 cm² instead of 1e-38 cm² (divide by 1e38)",
+    1e-39: "cm² per MeV/c instead of 1e-38 cm²/(GeV/c) (multiply by 1e39)",
+    1e-3: "per MeV/c instead of per GeV/c (multiply by 1000)",
+    1e3: "per (GeV/c) expected but the values look 1000 times too large (per keV/c? divide by 1000)",
+    13.0: "per CH molecule (13 nucleons) instead of per nucleon (divide by 13)",
+    12.0: "per carbon nucleus (12 nucleons) instead of per nucleon (divide by 12)",
+}
+
+
+@dataclass(frozen=True)
+class Measurement:
+    """A user's histogram and covariance (observation kind ``measurement``).
+
+    Attributes:
+        path: the CSV it was read from.
+        values: (bins,) d²σ/(dp_μ dcosθ_μ) in 1e-38 cm²/(GeV/c)/nucleon, T2K bin order.
+        cov: (bins, bins) its covariance in (1e-38 cm²/(GeV/c)/nucleon)², symmetric positive definite.
+    """
+
+    path: str
+    values: np.ndarray
+    cov: np.ndarray
+
+
+def _cell(value: object) -> str:
+    """A CSV cell as the user typed it, for messages (``'abc'``, ``'nan'``, or ``empty``)."""
+    return "empty" if not isinstance(value, str) else repr(value)
+
+
+def load_measurement(path: str | os.PathLike, bins: int = 58) -> Measurement:
+    """Read and validate a measurement CSV: a header line, one row per bin, columns ``bin`` (0 .. bins−1 in
+    order), ``x`` and ``cov_0`` .. ``cov_<bins−1>`` (row i of the covariance; docs/measurement.md).
+
+    Raises:
+        DataError: missing/unreadable file, missing or extra columns, wrong number of rows (bins), bins out of
+            order, non-finite or negative values, an all-zero histogram, a covariance that is not symmetric
+            positive definite — each naming the file and what is wrong.
+    """
+    bins = _check_bins(bins)
+    path = Path(path)
+    if not path.is_file():
+        raise DataError(f"measurement file {path} does not exist")
+    try:
+        table = pd.read_csv(path, comment="#", dtype=str, skipinitialspace=True)
+    except Exception as exc:
+        raise DataError(f"{path}: cannot read CSV ({type(exc).__name__}: {exc})") from None
+    table.columns = [str(c).strip() for c in table.columns]
+    cov_columns = [f"cov_{j}" for j in range(bins)]
+    missing = [c for c in ("bin", "x") if c not in table.columns]
+    if missing:
+        raise DataError(f"{path}: missing column(s) {', '.join(missing)}; a measurement CSV has columns bin, x, "
+                        f"cov_0 .. cov_{bins - 1} (docs/measurement.md); found {', '.join(table.columns[:6])}")
+    if len(table) != bins:
+        raise DataError(f"{path}: {len(table)} rows (bins), but simulator.bins = {bins}; one row per bin of the "
+                        f"T2K binning ({bins} bins) is needed")
+    present = [c for c in table.columns if c.startswith("cov_")]
+    if present != cov_columns:
+        have = len(present)
+        raise DataError(f"{path}: covariance columns must be cov_0 .. cov_{bins - 1} in order ({bins} columns for "
+                        f"a {bins}x{bins} covariance), found {have}: {', '.join(present[:3])}"
+                        f"{' ... ' + present[-1] if have > 3 else ''}")
+    extra = sorted(set(table.columns) - {"bin", "x", *cov_columns})
+    if extra:
+        raise DataError(f"{path}: unknown column(s) {', '.join(extra)}; allowed: bin, x, cov_0 .. cov_{bins - 1}")
+    numeric = table.apply(pd.to_numeric, errors="coerce")
+    if not np.array_equal(numeric["bin"].to_numpy(), np.arange(bins)):
+        raise DataError(f"{path}: column bin must be 0 .. {bins - 1} in order (T2K bin order)")
+    x = numeric["x"].to_numpy(dtype=float)
+    if np.isnan(x).any():
+        i = int(np.flatnonzero(np.isnan(x))[0])
+        raise DataError(f"{path}: x of bin {i} is {_cell(table['x'].iloc[i])}, not a finite number")
+    values = validate_histogram(x, bins, f"{path}:x")
+    if not np.any(values > 0):
+        raise DataError(f"{path}: x is zero in every bin; a cross section in 1e-38 cm²/(GeV/c)/nucleon is needed")
+    cov = numeric[cov_columns].to_numpy(dtype=float)
+    if np.isnan(cov).any():
+        i, j = (int(v) for v in np.argwhere(np.isnan(cov))[0])
+        raise DataError(f"{path}: covariance entry cov_{j} of bin {i} is {_cell(table[f'cov_{j}'].iloc[i])}, not "
+                        "a finite number")
+    cov = validate_covariance(cov, bins, f"{path}:cov", rtol=1e-8)
+    values.setflags(write=False)
+    cov.setflags(write=False)
+    return Measurement(path=str(path), values=values, cov=cov)
+
+
+def check_simulated_range(x: np.ndarray, simulated: np.ndarray, name: str,
+                          factor: float = FAR_OUTSIDE_FACTOR) -> dict[str, float]:
+    """Refuse a histogram whose scale is far outside what the simulator produces over the prior.
+
+    ``simulated`` are (n, bins) histograms of the simulated bank (drawn from the prior). The histogram's total Σx
+    must lie within [min/factor, max·factor] of the simulations' totals; otherwise a :class:`DataError` says by
+    how much and names a unit slip that would explain it (cm² instead of 1e-38 cm², per MeV/c, per nucleus, ...).
+    Shape mismatches within this range are the misspecification tests' job (``misspecification.csv``).
+
+    Returns:
+        ``{"total": Σx, "sim_min": ..., "sim_median": ..., "sim_max": ...}`` of the totals.
+    """
+    x = np.asarray(x, dtype=float)
+    totals = np.asarray(simulated, dtype=float).sum(axis=-1)
+    total = float(x.sum())
+    lo, mid, hi = (float(v) for v in np.percentile(totals, [0, 50, 100]))
+    numbers = {"total": total, "sim_min": lo, "sim_median": mid, "sim_max": hi}
+    if lo / factor <= total <= hi * factor:
+        return numbers
+    ratio = total / mid
+    hints = [what for f, what in _UNIT_SLIPS.items() if abs(np.log10(ratio / f)) < np.log10(factor)]
+    hint = f"; it looks like {hints[0]}" if hints else ""
+    raise DataError(
+        f"{name}: far outside the simulated range: total Σx = {total:.4g}, but the {len(totals)} simulations over "
+        f"the prior have totals {lo:.4g} .. {hi:.4g} (median {mid:.4g}; ratio {ratio:.3g}). Values must be "
+        f"d²σ/(dp_μ dcosθ_μ) in 1e-38 cm²/(GeV/c)/nucleon in the T2K bin order{hint}"
+    )

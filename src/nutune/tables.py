@@ -6,15 +6,21 @@ One row per parameter, physical units, with the GENIE dial name and the dial val
 ``observation, parameter, dial_name, unit, truth, truth_dial, central, minus, plus, posterior_halfwidth_68,
 central_dial, error_source``
 
-* ``central`` is the posterior median for the observation;
-* ``minus`` / ``plus`` are the asymmetric 68 % errors: from the posterior itself (median − p16, p84 − median;
-  ``error_source = posterior``) or, for real data, from covariance throws (``error_source = throws``,
-  paper.md §8.2: median − p16 and p84 − median of one posterior draw per throw);
+* ``central``, ``minus`` and ``plus`` always come from ONE set of draws (``error_source`` names it):
+  ``central`` is their median and ``minus`` / ``plus`` = central − p16 and p84 − central of the same draws.
+  ``error_source = posterior``: the posterior draws for the observed histogram (mocks, published curves);
+  ``error_source = throws``: the pooled draws of the covariance throws, one posterior draw per throw (real data:
+  ``t2k.csv``, ``measurements.csv``; paper.md §8.2);
+* ``unthrown_median`` (throws tables only) = the posterior median for the unthrown data (what ``central`` was
+  before issue 16: the χ² columns are evaluated there, ``chi2_at`` says so);
 * ``posterior_halfwidth_68`` = (p84 − p16)/2 of the posterior for the unthrown observation (the authors'
   "1σ" is the full width, twice this; paper.md §6);
 * ``truth`` is the generating point when known (mock observations), else empty;
-* χ² values of the prediction at the central value against the data are passed in (computed by
-  :mod:`nutune.chi2`) and repeated on every row as ``chi2_<MODE>`` (+ ``ndf``).
+* χ² values of the prediction at the posterior median of the unthrown observation against the data are passed
+  in (computed by :mod:`nutune.chi2`) and repeated on every row as ``chi2_<MODE>`` (+ ``ndf``, and ``chi2_at``
+  = ``posterior_median`` or ``unthrown_median``, the column whose point they are evaluated at).
+
+Column-by-column documentation with units: ``docs/tables.md``.
 
 All tables are written atomically with full float precision (:func:`write_table`).
 """
@@ -80,20 +86,23 @@ def parameter_table(
         observation: observation name (``results/observations/{obs}.csv``).
         samples: (S, 4) posterior draws for the observed histogram, physical units.
         truth: (4,) generating parameters, when known.
-        throw_samples: (n, 4) one posterior draw per covariance throw; when given, ``minus``/``plus`` come from
-            them (paper.md §8.2) and ``error_source`` is ``throws``.
-        chi2: χ² of the prediction at ``central`` vs the data per covariance mode, e.g. ``{"FULL": 71.2}``.
+        throw_samples: (n, 4) one posterior draw per covariance throw; when given, ``central``/``minus``/``plus``
+            are their median and 16/84 % quantiles (paper.md §8.2), ``error_source`` is ``throws`` and
+            ``unthrown_median`` (+ ``_dial``) holds the median of ``samples``.
+        chi2: χ² vs the data of the prediction at the median of ``samples`` (the unthrown observation) per
+            covariance mode, e.g. ``{"FULL": 71.2}``.
         ndf: degrees of freedom quoted with the χ² (e.g. the number of bins).
         names: the free dials of the samples' columns (``cfg.dial_names``).
     """
     samples = _check_samples(samples, "samples", len(names))
-    central, post_minus, post_plus = _intervals(samples)
+    unthrown_median, post_minus, post_plus = _intervals(samples)
     halfwidth = 0.5 * (post_minus + post_plus)
     if throw_samples is not None:
-        _, minus, plus = _intervals(_check_samples(throw_samples, "throw_samples", len(names)))
+        # central and its errors from the same draws: the pooled one-draw-per-throw samples
+        central, minus, plus = _intervals(_check_samples(throw_samples, "throw_samples", len(names)))
         source = "throws"
     else:
-        minus, plus, source = post_minus, post_plus, "posterior"
+        central, minus, plus, source = unthrown_median, post_minus, post_plus, "posterior"
     truth_arr = None if truth is None else np.asarray(truth, dtype=np.float64)
     if truth_arr is not None and truth_arr.shape != (len(names),):
         raise ValueError(f"truth must have {len(names)} values, got {truth_arr.shape}")
@@ -113,10 +122,14 @@ def parameter_table(
             "central_dial": float(to_dial(spec.name, central[i])),
             "error_source": source,
         }
+        if throw_samples is not None:
+            row["unthrown_median"] = unthrown_median[i]
+            row["unthrown_median_dial"] = float(to_dial(spec.name, unthrown_median[i]))
         for mode, value in (chi2 or {}).items():
             row[f"chi2_{mode}"] = float(value)
         if chi2:
             row["ndf"] = ndf if ndf is not None else np.nan
+            row["chi2_at"] = "unthrown_median" if throw_samples is not None else "posterior_median"
         rows.append(row)
     return pd.DataFrame(rows)
 

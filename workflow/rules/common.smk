@@ -51,6 +51,8 @@ RP = SimpleNamespace(**{name: prefixed(getattr(paths, name)) for name in paths._
 
 OBSERVATIONS = dict(config["observations"])
 DATA_OBSERVATIONS = [name for name, spec in OBSERVATIONS.items() if spec["kind"] == "data"]
+# A user's own histogram + covariance (kind measurement): thrown from its own covariance, table measurements.csv.
+MEASUREMENT_OBSERVATIONS = [name for name, spec in OBSERVATIONS.items() if spec["kind"] == "measurement"]
 # The T2K data observation whose throws, tables and figures the paper shows (None if the config has none).
 T2K_OBS = DATA_OBSERVATIONS[0] if DATA_OBSERVATIONS else None
 SPLITS = ("train", "test")
@@ -58,7 +60,7 @@ SPLITS = ("train", "test")
 POSTERIOR_TABLES = {}
 for _name, _spec in OBSERVATIONS.items():
     _table = observation_table(_name, _spec)
-    if _table != "t2k":
+    if _table not in ("t2k", "measurements"):
         POSTERIOR_TABLES.setdefault(_table, []).append(_name)
 
 
@@ -68,7 +70,7 @@ wildcard_constraints:
     member=r"\d+",
     obs="|".join(re.escape(name) for name in OBSERVATIONS),
     table="|".join(re.escape(name) for name in POSTERIOR_TABLES) or "(?!)",
-    data_obs="|".join(re.escape(name) for name in DATA_OBSERVATIONS) or "(?!)",
+    data_obs="|".join(re.escape(name) for name in DATA_OBSERVATIONS + MEASUREMENT_OBSERVATIONS) or "(?!)",
     slice=r"\d",
 
 
@@ -116,6 +118,16 @@ def ensemble_members():
     return list(range(int(config["npe"]["n_ensemble"])))
 
 
+def get_train_inputs(wildcards=None):
+    """Exactly what a network depends on (nutune.pipeline.training_inputs, recorded in its metadata): the training
+    bank; for a noise-aware network (npe.noise: covariance) also the T2K file its covariance comes from. The data
+    it is applied to is an input of infer/throws, not of the network: editing it never retrains."""
+    inputs = {"bank": RP.BANK.format(split="train")}
+    if config["npe"]["noise"] == "covariance":
+        inputs["noise_covariance"] = T2K_RESOURCES[0]
+    return inputs
+
+
 def get_model_files(wildcards=None):
     """Weights and metadata of every ensemble member (input of every rule that samples the posterior)."""
     return expand(RP.MODEL, member=ensemble_members(), ext=("safetensors", "json"))
@@ -142,7 +154,18 @@ def get_observation_resources(wildcards):
         return T2K_RESOURCES
     if kind == "published":
         return [PUBLISHED_RESOURCE]
+    if kind == "measurement":
+        return [OBSERVATIONS[wildcards.obs]["file"]]
     return []
+
+
+def get_observe_inputs(wildcards):
+    """Inputs of observe: the observation's data files; a measurement also the test bank its range is checked
+    against (wrong units, far outside the simulated range: nutune.resources.check_simulated_range)."""
+    inputs = {"data": get_observation_resources(wildcards)}
+    if OBSERVATIONS[wildcards.obs]["kind"] == "measurement":
+        inputs["bank"] = RP.BANK.format(split="test")
+    return inputs
 
 
 def get_observation_spec(wildcards):
@@ -166,14 +189,34 @@ def get_gate_input():
 def get_infer_inputs(wildcards):
     """Networks and the observed histogram; real data also wait for the calibration gate."""
     inputs = {"models": get_model_files(), "observation": RP.OBSERVATION.format(obs=wildcards.obs)}
-    if OBSERVATIONS[wildcards.obs]["kind"] == "data":
+    if OBSERVATIONS[wildcards.obs]["kind"] in ("data", "measurement"):
         inputs["gate"] = get_gate_input()
     return inputs
 
 
 def get_throws_inputs(wildcards):
-    """Networks, the T2K measurement (with its covariance) and the calibration gate."""
-    return {"models": get_model_files(), "data": T2K_RESOURCES, "gate": get_gate_input()}
+    """Networks, the measurement thrown (T2K files, or a user measurement's CSV) and the calibration gate."""
+    return {"models": get_model_files(), "data": get_observation_resources(SimpleNamespace(obs=wildcards.data_obs)),
+            "gate": get_gate_input()}
+
+
+def get_measurement_posteriors(wildcards=None):
+    """Observation name -> posterior samples, for every user measurement."""
+    return {name: RP.POSTERIOR.format(obs=name) for name in MEASUREMENT_OBSERVATIONS}
+
+
+def get_measurement_throws(wildcards=None):
+    """Observation name -> throws, for every user measurement."""
+    return {name: RP.THROWS.format(obs=name) for name in MEASUREMENT_OBSERVATIONS}
+
+
+def get_measurement_inputs(wildcards=None):
+    """Inputs of measurement_table: posteriors, throws, misspecification rows, the CSVs and the gate."""
+    return {"posteriors": list(get_measurement_posteriors().values()),
+            "throws": list(get_measurement_throws().values()),
+            "misspecification": expand(RP.MISSPECIFICATION, obs=MEASUREMENT_OBSERVATIONS),
+            "files": [OBSERVATIONS[name]["file"] for name in MEASUREMENT_OBSERVATIONS],
+            "gate": get_gate_input()}
 
 
 # ---------------------------------------------------------------------------------------------------- tables
@@ -330,6 +373,8 @@ def table_outputs():
     tables = ["test_metrics", *POSTERIOR_TABLES, "misspecification"]
     if T2K_OBS is not None:
         tables += ["t2k", "t2k_correlations", "chi2"]
+    if MEASUREMENT_OBSERVATIONS:
+        tables.append("measurements")
     return expand(RP.TABLE, table=tables)
 
 

@@ -45,6 +45,27 @@ rule t2k_table:
         "../scripts/t2k_table.py"
 
 
+rule measurement_table:
+    """The parameters inferred from each user measurement (kind measurement), with the columns of t2k.csv."""
+    input:
+        unpack(get_measurement_inputs),
+    output:
+        prefixed("results/tables/measurements.csv"),
+    params:
+        posteriors=get_measurement_posteriors(),
+        throws=get_measurement_throws(),
+        parameters=config["parameters"],
+        observations=config["observations"],
+        chi2=config["chi2"],
+    log:
+        prefixed("logs/measurement_table/measurement_table.log"),
+    localrule: True
+    conda:
+        "../../envs/nutune.yaml"
+    script:
+        "../scripts/measurement_table.py"
+
+
 rule t2k_correlations:
     """Correlation matrix of the T2K parameters over the throws."""
     input:

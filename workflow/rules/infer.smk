@@ -2,9 +2,10 @@
 
 
 rule observe:
-    """The observed 58-bin histogram of one observation: builtin mock, published curve or the T2K data."""
+    """The observed 58-bin histogram of one observation: builtin mock, published curve, the T2K data or a user's
+    measurement (checked against the simulated test bank: units, range)."""
     input:
-        get_observation_resources,
+        unpack(get_observe_inputs),
     output:
         prefixed("results/observations/{obs}.csv"),
     params:
@@ -38,7 +39,7 @@ rule infer:
 
 
 rule throws:
-    """Throws of the T2K data from its covariance, one posterior draw per throw (the T2K uncertainties)."""
+    """Throws of the T2K data (or a user measurement) from its covariance, one posterior draw per throw."""
     input:
         unpack(get_throws_inputs),
     output:

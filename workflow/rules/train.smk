@@ -4,7 +4,9 @@
 rule train_npe:
     """Train one ensemble member on the training bank; weights as safetensors, metadata JSON and loss curve."""
     input:
-        bank=prefixed("results/bank/train.h5"),
+        # exactly what the network depends on (recorded in its metadata as provenance.inputs): the bank, and for a
+        # noise-aware network the covariance file; never the data it is applied to (infer/throws inputs)
+        unpack(get_train_inputs),
     output:
         weights=prefixed("results/model/npe_{member}.safetensors"),
         metadata=prefixed("results/model/npe_{member}.json"),

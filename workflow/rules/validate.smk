@@ -152,6 +152,8 @@ rule misspecification:
         observation=prefixed("results/observations/{obs}.csv"),
         posterior=prefixed("results/posteriors/{obs}.npz"),
         data=T2K_RESOURCES,
+        # a user measurement's CSV: its covariance judges the posterior-predictive check
+        source=get_observation_resources,
     output:
         prefixed("results/misspecification/{obs}.csv"),
     params:
