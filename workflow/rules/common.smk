@@ -257,6 +257,21 @@ def get_classical_inputs(wildcards=None):
     return inputs
 
 
+# likelihood.smk
+LIKELIHOOD_MODES = {"activate": False, "max_num_epochs": None, **config.get("likelihood_modes", {})}
+
+
+def get_likelihood_modes_inputs(wildcards=None):
+    """The classical fits, the noise-free main network and one noise-aware network per chi2 mode (FULL: the
+    reference network, the others from rule likelihood_npe)."""
+    inputs = {"classical": RP.TABLE.format(table="classical_fit"), "models": get_model_files(),
+              "data": T2K_RESOURCES}
+    for mode in config["chi2"]["modes"]:
+        inputs[f"model_{mode}"] = (get_reference_models() if mode == "FULL"
+                                   else expand(RP.LIKELIHOOD_MODEL, mode=mode, ext=("safetensors", "json")))
+    return inputs
+
+
 # stability.smk
 def get_stability_observation_map(wildcards=None):
     """Observation name -> observed-histogram CSV, every observation a replicate infers on (as the default run)."""
@@ -358,6 +373,8 @@ def extension_tables():
         tables.append("learning_curve")
     if config["stability"]["activate"]:
         tables.append("stability")
+    if LIKELIHOOD_MODES["activate"]:
+        tables.append("likelihood_modes")
     return expand(RP.TABLE, table=tables)
 
 
