@@ -135,11 +135,13 @@ def test_training_records_the_noise_model() -> None:
 
 @pytest.mark.slow
 def test_tiny_likelihood_modes_target(tmp_path, nutune_cache) -> None:
-    """The target builds on the tiny config; one row per method × mode with every column."""
+    """The target and its figure build on the tiny config; one row per method × mode with every column."""
     from test_workflow import TINY, make_workdir, snakemake, tiny_args
 
     workdir = make_workdir(tmp_path / "run", nutune_cache, likelihood_modes={"max_num_epochs": 3})
-    snakemake(tiny_args(workdir, f"{TINY}/tables/likelihood_modes.csv"), timeout=900)
+    snakemake(tiny_args(workdir, f"{TINY}/tables/likelihood_modes.csv", f"{TINY}/figures/likelihood_modes.pdf"),
+              timeout=900)
+    assert (workdir / TINY / "figures" / "likelihood_modes.png").stat().st_size > 0
     table = pd.read_csv(workdir / TINY / "tables" / "likelihood_modes.csv")
     assert tuple(table.columns) == TABLE_COLUMNS
     assert list(zip(table["method"], table["mode"], strict=True)) == [

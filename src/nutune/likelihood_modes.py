@@ -35,13 +35,18 @@ from nutune.dials import PARAMETER_NAMES
 from nutune.io import derive_seed, rng
 from nutune.noise import NOISE_MODELS, LikelihoodNoise
 
-__all__ = ["EDGE_FRACTION", "METHODS", "TABLE_COLUMNS", "noise_model", "mode_settings", "train_mode_npe",
+__all__ = ["CHOSEN", "EDGE_FRACTION", "METHODS", "METHOD_LABELS", "TABLE_COLUMNS", "noise_model", "mode_settings", "train_mode_npe",
            "mode_throws", "answer_row", "likelihood_modes_table", "run_likelihood_npe", "run_likelihood_modes"]
 
 logger = logging.getLogger(__name__)
 
 #: The three methods of the table, in row order.
 METHODS: tuple[str, ...] = ("classical", "noise_aware", "throws")
+#: Row labels of the methods (figure).
+METHOD_LABELS: dict[str, str] = {"classical": "classical fit", "noise_aware": "noise-aware NPE",
+                                 "throws": "papers' throws"}
+#: The (method, mode) nutune reports as *the* T2K tune (README "Which likelihood" gives the reasons and numbers).
+CHOSEN: tuple[str, str] = ("noise_aware", "NORMSHAPE")
 #: A central value closer than this fraction of the box width to an edge counts as "at the edge".
 EDGE_FRACTION = 0.01
 

@@ -313,6 +313,7 @@ FIGURE_INPUT_KINDS = {
     "t2k_posterior": get_t2k_posterior,
     "t2k_data": lambda: T2K_RESOURCES,
     "posteriors": lambda: expand(RP.POSTERIOR, obs=OBSERVATIONS),
+    "likelihood_modes": lambda: RP.TABLE.format(table="likelihood_modes"),
 }
 
 
@@ -352,7 +353,8 @@ def figure_outputs():
     """Every figure, PDF and PNG."""
     names = [name for name, entry in FIGURE_REGISTRY.items()
              if (T2K_OBS is not None or not entry.needs_data)
-             and (entry.observation is None or entry.observation in OBSERVATIONS)]
+             and (entry.observation is None or entry.observation in OBSERVATIONS)
+             and (entry.section is None or config.get(entry.section, {}).get("activate", False))]
     if T2K_OBS is not None:
         names += SLICE_FIGURES
     return expand(RP.FIGURE, figure=names, ext=("pdf", "png"))
