@@ -149,6 +149,7 @@ def test_tiny_likelihood_modes_target(tmp_path, nutune_cache) -> None:
     assert table[["MaCCQE", "chi2", "p_value", "norm_ratio"]].notna().all().all()
     assert (table["ndf"] == [54, 54, 53, 54] * 3).all()
     noise_aware = table[table["method"] == "noise_aware"]
-    assert (noise_aware.loc[noise_aware["mode"] != "FULL", "epochs"] <= 3).all()
+    # sbi counts the epoch in which it stops at max_num_epochs: the cap of 3 reports 4 epochs
+    assert (noise_aware.loc[noise_aware["mode"] != "FULL", "epochs"] <= 3 + 1).all()
     for mode in ("DIAG", "SHAPE", "NORMSHAPE"):
         assert (workdir / TINY / "likelihood_modes" / "model" / mode / "npe_0.safetensors").exists()
