@@ -16,7 +16,8 @@ Three methods, each in the four χ² modes of :mod:`nutune.chi2`:
     ``t2k.csv`` answer (same seeds, same sampler: :func:`mode_throws` reproduces
     :func:`nutune.inference.covariance_throws`).
 
-Per row the table gives the central values and 68 % intervals per dial, the χ² of the data at the central value
+Each noise-aware row also carries its network's calibration (``max_coverage_error``: marginal coverage on test rows
+noised with the mode's own model). Per row the table gives the central values and 68 % intervals per dial, the χ² of the data at the central value
 in every mode (and in the row's own mode with its ndf and p-value), the predicted / data normalisation over the
 58 bins (Σ prediction·area / Σ data·area, Peelle's puzzle shows here), and whether a central value sits at a
 prior-box edge (within :data:`EDGE_FRACTION` of the box width).
@@ -35,7 +36,7 @@ from nutune.dials import PARAMETER_NAMES
 from nutune.io import derive_seed, rng
 from nutune.noise import NOISE_MODELS, LikelihoodNoise
 
-__all__ = ["CHOSEN", "EDGE_FRACTION", "METHODS", "METHOD_LABELS", "TABLE_COLUMNS", "noise_model", "mode_settings", "train_mode_npe",
+__all__ = ["CHOSEN", "EDGE_FRACTION", "METHODS", "METHOD_LABELS", "mode_coverage_error", "TABLE_COLUMNS", "noise_model", "mode_settings", "train_mode_npe",
            "mode_throws", "answer_row", "likelihood_modes_table", "run_likelihood_npe", "run_likelihood_modes"]
 
 logger = logging.getLogger(__name__)
@@ -130,7 +131,8 @@ def mode_throws(posterior: Any, model: LikelihoodNoise, n_throws: int, seed: int
 def _table_columns() -> tuple[str, ...]:
     per_dial = tuple(f"{d}{suffix}" for d in PARAMETER_NAMES for suffix in ("", "_minus", "_plus", "_at_edge"))
     return ("method", "mode", *per_dial, "chi2", "ndf", "p_value",
-            *(f"chi2_{m}" for m in NOISE_MODELS), "norm_ratio", "at_edge", "n_draws", "epochs", "note")
+            *(f"chi2_{m}" for m in NOISE_MODELS), "norm_ratio", "at_edge", "n_draws", "epochs",
+            "max_coverage_error", "n_coverage_rows", "note")
 
 
 #: Columns of ``results/tables/likelihood_modes.csv`` (one row per method × mode).
@@ -170,6 +172,24 @@ def answer_row(cfg: Any, method: str, mode: str, central: np.ndarray, minus: np.
     return row
 
 
+def mode_coverage_error(posterior: Any, model: LikelihoodNoise, theta: np.ndarray, x: np.ndarray, *, n_rows: int,
+                        n_samples: int, seed: int) -> tuple[float, int]:
+    """Calibration of a mode's noise-aware network: max over dials and 21 levels of |empirical − nominal| marginal
+    coverage on the first ``n_rows`` test rows, their histograms noised with the mode's own model.
+
+    Returns ``(max error, rows used)``.
+    """
+    from nutune.diagnostics import marginal_coverage
+
+    rows = min(int(n_rows), len(theta))
+    if rows < 2:
+        raise ValueError(f"the calibration check needs at least 2 test rows, got {rows}")
+    noisy = model.sample(rng(seed, "coverage", "x"), np.asarray(x[:rows], dtype=float), method="eigh")
+    draws = posterior.sample_batched(int(n_samples), noisy, seed=derive_seed(seed, "coverage", "draw"))
+    levels = np.linspace(0.0, 1.0, 21)
+    return float(np.max(np.abs(marginal_coverage(draws, theta[:rows], levels) - levels[None, :]))), rows
+
+
 def _quantile_answer(samples: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     p16, p50, p84 = np.percentile(np.asarray(samples, dtype=float), [16, 50, 84], axis=0)
     return p50, p50 - p16, p84 - p50
@@ -183,6 +203,8 @@ def likelihood_modes_table(
     noise_free: Any,
     modes: Sequence[str] = NOISE_MODELS,
     epoch_cap: int | None = None,
+    test_bank: tuple[np.ndarray, np.ndarray] | None = None,
+    n_coverage_rows: int = 500,
 ) -> list[dict[str, Any]]:
     """The rows of ``likelihood_modes.csv`` for the T2K data (module docstring), in METHODS × ``modes`` order.
 
@@ -193,6 +215,8 @@ def likelihood_modes_table(
         noise_free: the main (noise-free) posterior, for the throws.
         modes: the χ² modes (rows) to compare.
         epoch_cap: the ``likelihood_modes.max_num_epochs`` the non-FULL networks were trained with (a note).
+        test_bank: (theta, x) of the disjoint test bank: with it, each noise-aware row gets its calibration
+            (:func:`mode_coverage_error` on ``n_coverage_rows`` rows, ``diagnostics.num_posterior_samples`` draws).
 
     Raises:
         ValueError: a mode without classical fit or noise-aware network, or an unknown mode.
@@ -221,8 +245,14 @@ def likelihood_modes_table(
         epochs = int(post.metadata[0]["results"]["epochs"])
         capped = epoch_cap is not None and mode != "FULL"
         note = "posterior median, 16/84 % quantiles" + (f"; epochs capped at {epoch_cap}" if capped else "")
-        rows.append(answer_row(cfg, "noise_aware", mode, *_quantile_answer(samples), measurement=m,
-                               n_draws=n_samples, epochs=epochs, note=note))
+        row = answer_row(cfg, "noise_aware", mode, *_quantile_answer(samples), measurement=m, n_draws=n_samples,
+                         epochs=epochs, note=note)
+        if test_bank is not None:
+            row["max_coverage_error"], row["n_coverage_rows"] = mode_coverage_error(
+                post, noise_model(cfg, mode, m), *test_bank, n_rows=n_coverage_rows,
+                n_samples=int(cfg.diagnostics.num_posterior_samples),
+                seed=derive_seed(cfg.seed, "likelihood_modes", mode, "coverage"))
+        rows.append(row)
     data_samples = noise_free.sample(n_samples, m.values, seed=derive_seed(cfg.seed, "infer", "t2k"))
     central = np.median(data_samples, axis=0)  # t2k.csv's central value: the noise-free posterior median
     for mode in modes:
@@ -238,11 +268,12 @@ def likelihood_modes_table(
 
 def run_likelihood_modes(config: Mapping[str, Any], *, classical_csv: str, main_models: Sequence[str],
                          mode_models: Mapping[str, Sequence[str]], output: str,
-                         epoch_cap: int | None = None) -> list[dict[str, Any]]:
+                         epoch_cap: int | None = None, test_bank: str | None = None) -> list[dict[str, Any]]:
     """Rule ``likelihood_modes``: read the classical fits and the networks, write ``likelihood_modes.csv``.
 
     ``main_models`` / ``mode_models[mode]`` are the ``.safetensors`` + ``.json`` paths of the noise-free main
-    network and of each mode's noise-aware network.
+    network and of each mode's noise-aware network; ``test_bank`` (``results/bank/test.h5``) adds each network's
+    calibration on noisy test rows.
     """
     import pandas as pd
 
@@ -255,11 +286,15 @@ def run_likelihood_modes(config: Mapping[str, Any], *, classical_csv: str, main_
         return load_posterior(sorted(p for p in paths if p.endswith(".safetensors")),
                               sorted(p for p in paths if p.endswith(".json")))
 
+    from nutune.bank import read_bank
+
     cfg = load_config(config)
     classical = pd.read_csv(classical_csv).to_dict("records")
+    test = None if test_bank is None else read_bank(test_bank)[:2]
     rows = likelihood_modes_table(cfg, classical_rows=classical,
                                   noise_aware={mode: posterior(p) for mode, p in mode_models.items()},
-                                  noise_free=posterior(main_models), modes=tuple(mode_models), epoch_cap=epoch_cap)
+                                  noise_free=posterior(main_models), modes=tuple(mode_models), epoch_cap=epoch_cap,
+                                  test_bank=test)
     with atomic_write(output, suffix=".csv") as tmp:
         pd.DataFrame(rows, columns=list(TABLE_COLUMNS)).to_csv(tmp, index=False, float_format="%.6g")
     return rows

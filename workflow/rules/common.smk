@@ -265,7 +265,7 @@ def get_likelihood_modes_inputs(wildcards=None):
     """The classical fits, the noise-free main network and one noise-aware network per chi2 mode (FULL: the
     reference network, the others from rule likelihood_npe)."""
     inputs = {"classical": RP.TABLE.format(table="classical_fit"), "models": get_model_files(),
-              "data": T2K_RESOURCES}
+              "test_bank": RP.BANK.format(split="test"), "data": T2K_RESOURCES}
     for mode in config["chi2"]["modes"]:
         inputs[f"model_{mode}"] = (get_reference_models() if mode == "FULL"
                                    else expand(RP.LIKELIHOOD_MODEL, mode=mode, ext=("safetensors", "json")))

@@ -35,6 +35,7 @@ rule likelihood_modes:
     params:
         npe=config["npe"],
         inference=config["inference"],
+        diagnostics=config["diagnostics"],
         modes=config["chi2"]["modes"],
         max_num_epochs=LIKELIHOOD_MODES["max_num_epochs"],
     log:

@@ -11,4 +11,5 @@ with log_to(snakemake.log[0]):
         mode_models={mode: snakemake.input[f"model_{mode}"] for mode in snakemake.params.modes},
         output=snakemake.output.table,
         epoch_cap=snakemake.params.max_num_epochs,
+        test_bank=snakemake.input.test_bank,
     )
