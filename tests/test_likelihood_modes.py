@@ -140,7 +140,7 @@ def test_tiny_likelihood_modes_target(tmp_path, nutune_cache) -> None:
 
     workdir = make_workdir(tmp_path / "run", nutune_cache, likelihood_modes={"max_num_epochs": 3})
     snakemake(tiny_args(workdir, f"{TINY}/tables/likelihood_modes.csv", f"{TINY}/figures/likelihood_modes.pdf"),
-              timeout=900)
+              timeout=1500)
     assert (workdir / TINY / "figures" / "likelihood_modes.png").stat().st_size > 0
     table = pd.read_csv(workdir / TINY / "tables" / "likelihood_modes.csv")
     assert tuple(table.columns) == TABLE_COLUMNS

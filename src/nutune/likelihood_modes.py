@@ -12,9 +12,9 @@ Three methods, each in the four χ² modes of :mod:`nutune.chi2`:
 ``throws``
     The papers' recipe with the noise-free main network, as ``t2k.csv`` reports it: the central value is the
     noise-free posterior median of the unthrown data (the same in every mode), the 68 % interval that of one
-    posterior draw per throw, the throws drawn from the mode's noise model. The FULL row is the committed
-    ``t2k.csv`` answer (same seeds, same sampler: :func:`mode_throws` reproduces
-    :func:`nutune.inference.covariance_throws`).
+    posterior draw per throw, the throws drawn from the mode's noise model. The FULL row reproduces the committed
+    ``results/posteriors/t2k.npz`` median and ``results/throws/t2k.npz`` intervals (same seeds, same sampler:
+    :func:`mode_throws` reproduces :func:`nutune.inference.covariance_throws`).
 
 Each noise-aware row also carries its network's calibration (``max_coverage_error``: marginal coverage on test rows
 noised with the mode's own model). Per row the table gives the central values and 68 % intervals per dial, the χ² of the data at the central value
@@ -260,7 +260,7 @@ def likelihood_modes_table(
         _, minus, plus = _quantile_answer(samples)
         note = ("papers' throws: noise-free posterior median of the data, 68 % interval of one draw per throw "
                 f"(throws' own median {np.array2string(np.median(samples, axis=0), precision=4)})"
-                + ("; = t2k.csv" if mode == "FULL" else ""))
+                + ("; = results/posteriors/t2k.npz median + results/throws/t2k.npz" if mode == "FULL" else ""))
         rows.append(answer_row(cfg, "throws", mode, central, minus, plus, measurement=m, n_draws=n_throws,
                                note=note))
     return rows
