@@ -30,6 +30,7 @@ include: "workflow/rules/infer.smk"
 include: "workflow/rules/compare.smk"
 include: "workflow/rules/classical.smk"
 include: "workflow/rules/stability.smk"
+include: "workflow/rules/likelihood.smk"
 include: "workflow/rules/figures.smk"
 include: "workflow/rules/report.smk"
 

@@ -61,7 +61,8 @@ def test_the_docs_point_at_the_grammar_instead_of_copying_it() -> None:
 
 
 def test_every_registered_figure_has_a_drawer_and_known_inputs() -> None:
-    kinds = {"test_posteriors", "metrics", "losses", "t2k_throws", "t2k_posterior", "t2k_data", "posteriors"}
+    kinds = {"test_posteriors", "metrics", "losses", "t2k_throws", "t2k_posterior", "t2k_data", "posteriors",
+             "likelihood_modes"}
     for name, entry in FIGURES.items():
         assert callable(entry.draw) and entry.caption and entry.category, name
         assert set(entry.inputs.values()) <= kinds, name

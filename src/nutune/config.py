@@ -379,6 +379,14 @@ class LearningCurveConfig:
 
 
 @dataclass(frozen=True)
+class LikelihoodModesConfig:
+    """``likelihood_modes``: the χ²-mode comparison on T2K (:mod:`nutune.likelihood_modes`); optional section."""
+
+    activate: bool = False
+    max_num_epochs: int | None = None
+
+
+@dataclass(frozen=True)
 class StabilityConfig:
     """``stability``: replicates of the default run with other network seeds (:mod:`nutune.stability`)."""
 
@@ -423,6 +431,7 @@ class Config:
     misspecification: MisspecificationConfig
     raw: dict
     config_hash: str
+    likelihood_modes: LikelihoodModesConfig = LikelihoodModesConfig()
 
     @property
     def prior_low(self) -> np.ndarray:
@@ -553,6 +562,14 @@ def _cross_key_errors(d: dict, check_files: bool) -> list[str]:
     if d["stability"]["activate"] and not any(o.get("kind") == "data" for o in d["observations"].values()):
         errs.append("stability.activate = true needs an observation of kind data (its headline numbers are the "
                     "T2K table's); add one or set stability.activate: false")
+    lm = d.get("likelihood_modes", {})
+    if lm.get("activate"):
+        if not any(o.get("kind") == "data" for o in d["observations"].values()):
+            errs.append("likelihood_modes.activate = true needs an observation of kind data (it compares the "
+                        "likelihoods on the T2K data); add one or set likelihood_modes.activate: false")
+        if d["simulator"]["backend"] != "builtin":
+            errs.append(f"likelihood_modes.activate = true needs simulator.backend: builtin (the classical fits), "
+                        f"got {d['simulator']['backend']!r}")
     # observations
     from nutune.resources import PUBLISHED_COLUMNS
 
@@ -784,6 +801,7 @@ def _build(d: dict) -> Config:
             max_central_spread=float(d["stability"]["max_central_spread"]),
         ),
         misspecification=MisspecificationConfig(**d["misspecification"]),
+        likelihood_modes=LikelihoodModesConfig(**d.get("likelihood_modes", {})),
         raw=d,
         config_hash=_canonical_hash(d),
     )

@@ -9,7 +9,8 @@ A draw function takes ``(cfg, inputs, pdf, png)``: the typed config, the rule's 
 paths.
 
 Input kinds: ``test_posteriors`` and ``metrics`` (results/diagnostics/), ``losses`` (every member's loss curve),
-``t2k_throws``, ``t2k_posterior``, ``t2k_data`` (the T2K resource files), ``posteriors`` (every observation).
+``t2k_throws``, ``t2k_posterior``, ``t2k_data`` (the T2K resource files), ``posteriors`` (every observation),
+``likelihood_modes`` (``results/tables/likelihood_modes.csv``).
 """
 
 from __future__ import annotations
@@ -39,6 +40,8 @@ class Figure:
     reads: tuple[str, ...] = field(default=())
     #: drawn only when the config has this observation
     observation: str | None = None
+    #: an extension figure: part of ``rule all`` only when this config section has ``activate: true``
+    section: str | None = None
 
 
 def _labels(cfg) -> list[str]:
@@ -199,6 +202,27 @@ def _posterior_predictive(observation: str, title: str):
     return draw
 
 
+def likelihood_modes(cfg, inputs: Mapping[str, Any], pdf: str, png: str) -> None:
+    """Per-dial answers of every (method, χ² mode) of ``likelihood_modes.csv``, nutune's T2K answer highlighted."""
+    import pandas as pd
+
+    from nutune.dials import PARAMETER_NAMES
+    from nutune.figures import plot_likelihood_modes
+    from nutune.likelihood_modes import CHOSEN, METHOD_LABELS
+
+    table = pd.read_csv(inputs["table"])
+    names = list(PARAMETER_NAMES)
+    labels = [f"{METHOD_LABELS[m]}, {mode}" for m, mode in zip(table["method"], table["mode"], strict=True)]
+    hit = np.flatnonzero((table["method"] == CHOSEN[0]).to_numpy() & (table["mode"] == CHOSEN[1]).to_numpy())
+    if hit.size != 1:
+        raise ValueError(f"likelihood_modes.csv has no row for nutune's answer {CHOSEN}")
+    chi2_text = [f"{c:.1f}/{n}" for c, n in zip(table["chi2"], table["ndf"], strict=True)]
+    low, high = _box(cfg)
+    plot_likelihood_modes(labels, table[names].to_numpy(float), table[[f"{n}_minus" for n in names]].to_numpy(float),
+                          table[[f"{n}_plus" for n in names]].to_numpy(float), table["norm_ratio"].to_numpy(float),
+                          chi2_text, _labels(cfg), low, high, int(hit[0]), pdf, png)
+
+
 # ------------------------------------------------------------------------------------------------------ registry
 _TEST = {"samples": "test_posteriors"}
 #: Every figure (file stem -> entry), in the order of the paper.
@@ -241,6 +265,12 @@ FIGURES.update({
     for name, title in (("t2k", "T2K CC0π data"), ("nuwro", "NuWro (real NuWro prediction)"),
                         ("genie_microboone_tune", "GENIE at the MicroBooNE tune"))
 })
+
+FIGURES["likelihood_modes"] = Figure(
+    likelihood_modes, {"table": "likelihood_modes"}, "T2K", "The T2K tune in the four χ² modes (FULL, DIAG, SHAPE, "
+    "NORMSHAPE) by the classical fit, the noise-aware NPE and the papers' throws: central values and 68 % intervals "
+    "per dial and the predicted/data normalisation; nutune's answer highlighted (README \"Which likelihood\").",
+    needs_data=True, section="likelihood_modes")
 
 #: The nine per-slice comparison figures (cos theta slices 0..8 of T2K CC0pi Analysis I), drawn with the 3x3 panel.
 SLICE_FIGURES: list[str] = [f"slice_comparison_{index}" for index in range(9)]

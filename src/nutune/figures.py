@@ -45,6 +45,7 @@ __all__ = [
     "plot_parameter_summary",
     "plot_slice_comparison",
     "plot_slice_grid",
+    "plot_likelihood_modes",
 ]
 
 #: Unit of the T2K double-differential cross section (matplotlib mathtext).
@@ -621,3 +622,60 @@ def plot_posterior_predictive(
         ax.set_ylim(bottom=0)
 
     _slice_grid(bin_table, draw, pdf_path, png_path, legend_y=1.03, title=title)
+
+
+def plot_likelihood_modes(
+    labels: Sequence[str],
+    central: np.ndarray,
+    minus: np.ndarray,
+    plus: np.ndarray,
+    norm_ratio: np.ndarray,
+    chi2_own: Sequence[str],
+    parameter_labels: Sequence[str],
+    low: np.ndarray,
+    high: np.ndarray,
+    chosen: int,
+    pdf_path: str | os.PathLike,
+    png_path: str | os.PathLike | None = None,
+) -> None:
+    """Per-dial central values and 68 % intervals of every (method, mode) answer, the chosen one highlighted.
+
+    Args:
+        labels: (R,) row labels ("noise-aware NPE, NORMSHAPE", ...), top to bottom.
+        central, minus, plus: (R, 4) central values and asymmetric 68 % errors (physical units).
+        norm_ratio: (R,) predicted / data normalisation at the central value.
+        chi2_own: (R,) text "χ²/ndf" of each row in its own mode, printed beside the normalisation.
+        parameter_labels: axis labels of the four parameters (with units).
+        low, high: (4,) the prior box (the x range; its edges drawn).
+        chosen: index of the row nutune reports as the T2K tune (drawn in colour, with a band).
+    """
+    rows = len(labels)
+    y = np.arange(rows)[::-1]
+    fig, axes = plt.subplots(1, 5, figsize=(17, 0.42 * rows + 1.8), sharey=True,
+                             gridspec_kw={"width_ratios": [1, 1, 1, 1, 0.8]})
+    for j, ax in enumerate(axes[:4]):
+        for i in range(rows):
+            colour = "C3" if i == chosen else "0.35"
+            ax.errorbar(central[i, j], y[i], xerr=[[minus[i, j]], [plus[i, j]]], fmt="o", color=colour,
+                        ms=6 if i == chosen else 4, capsize=3, lw=2 if i == chosen else 1)
+        ax.axvspan(central[chosen, j] - minus[chosen, j], central[chosen, j] + plus[chosen, j], color="C3",
+                   alpha=0.12, lw=0)
+        for edge in (low[j], high[j]):
+            ax.axvline(edge, color="k", lw=0.8, ls=":")
+        span = high[j] - low[j]
+        ax.set_xlim(low[j] - 0.05 * span, high[j] + 0.05 * span)
+        ax.set_xlabel(parameter_labels[j])
+        for b in range(1, 3):
+            ax.axhline(rows - 4 * b - 0.5, color="0.7", lw=0.6)
+    ax = axes[4]
+    ax.barh(y, norm_ratio, color=["C3" if i == chosen else "0.6" for i in range(rows)], height=0.6)
+    ax.axvline(1.0, color="k", lw=0.8)
+    for i in range(rows):
+        ax.text(0.02, y[i], chi2_own[i], va="center", fontsize=7, color="w" if norm_ratio[i] > 0.3 else "k")
+    ax.set_xlim(0, max(1.2, float(np.max(norm_ratio)) * 1.05))
+    ax.set_xlabel("predicted / data normalisation (χ²/ndf own mode)")
+    axes[0].set_yticks(y, labels)
+    fig.suptitle("T2K CC0π tune in four χ² modes: classical fit, noise-aware NPE, the papers' throws "
+                 f"(red: nutune's answer, {labels[chosen]}; dotted: prior box)", fontsize=10)
+    fig.tight_layout()
+    save_figure(fig, pdf_path, png_path)

@@ -4,7 +4,7 @@
 rule files must match one of :data:`GRAMMAR` (``tests/test_paths.py``), and the docs point here
 (``python -m nutune.paths`` prints the table). Wildcards: ``{split}`` in {train, test}; ``{shard}`` 5 digits;
 ``{member}`` 0 .. n_ensemble-1; ``{replicate}`` 1 .. stability.n_replicates-1; ``{obs}`` a key of ``observations`` (``{data_obs}`` a data one); ``{table}``,
-``{figure}`` a file stem; ``{ext}`` the file type.
+``{figure}`` a file stem; ``{ext}`` the file type; ``{mode}`` a χ² mode other than FULL.
 
 Every config writes under its own prefix, the config key ``results_dir`` (:func:`prefixed`): the paper config
 ``config/config.yaml`` has ``results_dir: results`` and writes exactly the paths below (its tables and figures are
@@ -21,7 +21,7 @@ __all__ = [
     "PARAMS", "SHARD", "BANK", "MODEL", "LOSS", "TEST_POSTERIORS", "METRICS", "GATE", "REFERENCE_MODEL",
     "REFERENCE_LOSS", "REFERENCE_TEST_POSTERIORS", "REFERENCE_METRICS", "REFERENCE_SAMPLES", "OBSERVATION",
     "POSTERIOR", "THROWS", "MISSPECIFICATION", "TABLE", "FIGURE", "SUMMARY", "GENIE", "STABILITY_HEADLINES",
-    "STABILITY_TABLE", "LOG", "GRAMMAR", "matches", "grammar_text",
+    "STABILITY_TABLE", "LIKELIHOOD_MODEL", "LIKELIHOOD_LOSS", "LOG", "GRAMMAR", "matches", "grammar_text",
     "RESULTS", "LOGS", "PAPER_CONFIG", "RESERVED_NAMES", "prefixed", "log_dir", "results_dir_errors",
 ]
 
@@ -54,6 +54,8 @@ SUMMARY = "results/summary.md"
 GENIE = "results/genie/{name}"
 STABILITY_HEADLINES = "results/stability/replicate_{replicate}/headlines.csv"
 STABILITY_TABLE = "results/stability/replicate_{replicate}/tables/{table}.csv"
+LIKELIHOOD_MODEL = "results/likelihood_modes/model/{mode}/npe_0.{ext}"
+LIKELIHOOD_LOSS = "results/likelihood_modes/model/{mode}/loss_0.csv"
 LOG = "logs/{rule}/{name}.log"
 
 #: (pattern, content) of every artefact, in workflow order.
@@ -82,6 +84,9 @@ GRAMMAR: tuple[tuple[str, str], ...] = (
     (STABILITY_HEADLINES, "replicate k >= 1 of the default run with other network seeds: its headline numbers "
                           "(written last); beside it model/, diagnostics/, posteriors/, throws/ as in the default run"),
     (STABILITY_TABLE, "that replicate's t2k, chi2 and test_metrics tables"),
+    (LIKELIHOOD_MODEL, "noise-aware network of chi2 mode {mode} in DIAG, SHAPE, NORMSHAPE (nutune.likelihood_modes; "
+                       "FULL is the reference network)"),
+    (LIKELIHOOD_LOSS, "its loss curve"),
     (LOG, "one log per job; a failing job names its log"),
 )
 
@@ -90,7 +95,7 @@ GRAMMAR: tuple[tuple[str, str], ...] = (
 #: ``results_dir`` may not start with one of them.
 RESERVED_NAMES = frozenset({
     "bank", "model", "diagnostics", "reference", "observations", "posteriors", "throws", "tables", "figures",
-    "genie", "stability", "misspecification", "benchmarks", "tmp", "summary.md", "report.html", "logs",
+    "genie", "stability", "misspecification", "likelihood_modes", "benchmarks", "tmp", "summary.md", "report.html", "logs",
 })
 _RESULTS_DIR = re.compile(r"results(/[A-Za-z0-9][A-Za-z0-9_.-]*)*\Z")
 

@@ -300,6 +300,21 @@ def get_classical_inputs(wildcards=None):
     return inputs
 
 
+# likelihood.smk
+LIKELIHOOD_MODES = {"activate": False, "max_num_epochs": None, **config.get("likelihood_modes", {})}
+
+
+def get_likelihood_modes_inputs(wildcards=None):
+    """The classical fits, the noise-free main network and one noise-aware network per chi2 mode (FULL: the
+    reference network, the others from rule likelihood_npe)."""
+    inputs = {"classical": RP.TABLE.format(table="classical_fit"), "models": get_model_files(),
+              "test_bank": RP.BANK.format(split="test"), "data": T2K_RESOURCES}
+    for mode in config["chi2"]["modes"]:
+        inputs[f"model_{mode}"] = (get_reference_models() if mode == "FULL"
+                                   else expand(RP.LIKELIHOOD_MODEL, mode=mode, ext=("safetensors", "json")))
+    return inputs
+
+
 # stability.smk
 def get_stability_observation_map(wildcards=None):
     """Observation name -> observed-histogram CSV, every observation a replicate infers on (as the default run)."""
@@ -341,6 +356,7 @@ FIGURE_INPUT_KINDS = {
     "t2k_posterior": get_t2k_posterior,
     "t2k_data": lambda: T2K_RESOURCES,
     "posteriors": lambda: expand(RP.POSTERIOR, obs=OBSERVATIONS),
+    "likelihood_modes": lambda: RP.TABLE.format(table="likelihood_modes"),
 }
 
 
@@ -382,7 +398,8 @@ def figure_outputs():
     """Every figure, PDF and PNG."""
     names = [name for name, entry in FIGURE_REGISTRY.items()
              if (T2K_OBS is not None or not entry.needs_data)
-             and (entry.observation is None or entry.observation in OBSERVATIONS)]
+             and (entry.observation is None or entry.observation in OBSERVATIONS)
+             and (entry.section is None or config.get(entry.section, {}).get("activate", False))]
     if T2K_OBS is not None:
         names += SLICE_FIGURES
     return expand(RP.FIGURE, figure=names, ext=("pdf", "png"))
@@ -403,6 +420,8 @@ def extension_tables():
         tables.append("learning_curve")
     if config["stability"]["activate"]:
         tables.append("stability")
+    if LIKELIHOOD_MODES["activate"]:
+        tables.append("likelihood_modes")
     return expand(RP.TABLE, table=tables)
 
 

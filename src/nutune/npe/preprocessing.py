@@ -6,7 +6,8 @@
   metadata, reused for every observed input); ``log`` takes log(x) (strictly positive inputs only). sbi then
   z-scores each bin.
 * noise-aware training (``noise: covariance``): one fixed draw x + eps per row, eps ~ N(0, C) from
-  ``nutune.io.rng(seed, "npe", member, "noise")`` (:func:`nutune.noise.covariance_noise`, method ``eigh``).
+  ``nutune.io.rng(seed, "npe", member, "noise")`` (:func:`nutune.noise.covariance_noise`, method ``eigh``); with a
+  :class:`nutune.noise.LikelihoodNoise` the draw is that χ² mode's noise model instead (FULL: the same numbers).
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ import logging
 import numpy as np
 
 from nutune.io import derive_seed, rng, sha256_bytes
-from nutune.noise import covariance_noise
+from nutune.noise import LikelihoodNoise, covariance_noise
 from nutune.npe.spec import X_TRANSFORMS
 
 __all__ = ["apply_x_transform", "x_scale_of", "to_unit", "noisy_training_x", "array_sha256"]
@@ -55,8 +56,11 @@ def to_unit(theta: np.ndarray, low: np.ndarray, high: np.ndarray) -> np.ndarray:
 
 
 def noisy_training_x(x: np.ndarray, noise_cov: np.ndarray | None, *, x_transform: str, seed: int,
-                     member: int) -> tuple[np.ndarray, int]:
+                     member: int, noise_model: LikelihoodNoise | None = None) -> tuple[np.ndarray, int]:
     """x + eps, eps ~ N(0, C), one fixed draw per row, and the noise seed (noise-aware training).
+
+    With ``noise_model`` the draw is ``noise_model.sample`` (a χ² mode's noise model, ``nutune.noise``) from the
+    same generator; ``noise_cov`` is then only checked for shape (it is the total C the model was built from).
 
     Raises:
         ValueError: without a covariance, for a misshaped or asymmetric one, or with ``x_transform: log``.
@@ -70,6 +74,13 @@ def noisy_training_x(x: np.ndarray, noise_cov: np.ndarray | None, *, x_transform
     if x_transform == "log":
         raise ValueError("npe.x_transform 'log' cannot be combined with npe.noise 'covariance' (noisy x < 0)")
     noise_seed = derive_seed(seed, "npe", member, "noise")
+    if noise_model is not None:
+        if noise_model.data.size != bins:
+            raise ValueError(f"noise model has {noise_model.data.size} bins, the training histograms {bins}")
+        noisy = noise_model.sample(rng(seed, "npe", member, "noise"), x, method="eigh")
+        logger.info("added one fixed %s-model noise draw per training row (noise seed %d)", noise_model.mode,
+                    noise_seed)
+        return noisy, noise_seed
     eps = covariance_noise(rng(seed, "npe", member, "noise"), cov, len(x), method="eigh")
     logger.info("added one fixed N(0, C) noise draw per training row (noise seed %d)", noise_seed)
     return x + eps, noise_seed

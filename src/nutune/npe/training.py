@@ -24,6 +24,7 @@ from torch import nn
 
 from nutune.dials import PARAMETER_NAMES
 from nutune.io import derive_seed
+from nutune.noise import LikelihoodNoise
 from nutune.npe import spec
 from nutune.npe._sbi_compat import hooked_npe_class, validation_indices
 from nutune.npe.calibration import (
@@ -174,6 +175,7 @@ def train_npe(
     member: int = 0,
     provenance: Mapping[str, Any] | None = None,
     dial_names: Sequence[str] | None = None,
+    noise_model: LikelihoodNoise | None = None,
 ) -> TrainedNPE:
     """Train one NPE ensemble member on (theta, x) with sbi's NPE (paper.md §6).
 
@@ -190,6 +192,9 @@ def train_npe(
             ``{"config_hash": ..., "data_hash": ..., "bank_hash": ...}``.
         dial_names: the free dials of theta's columns (``cfg.dial_names``); default the four builtin dials
             :data:`nutune.dials.PARAMETER_NAMES`.
+        noise_model: with ``noise == "covariance"``, draw the training noise from this χ² mode's noise model
+            (:class:`nutune.noise.LikelihoodNoise`) instead of N(0, ``noise_cov``); recorded as ``noise.likelihood``
+            in the metadata (absent: FULL, the plain N(0, C)).
 
     Returns:
         The trained member; write it with :func:`nutune.npe.save_npe`.
@@ -210,7 +215,7 @@ def train_npe(
     x_train, noise_seed = x, None
     if choices["noise"] == "covariance":
         x_train, noise_seed = noisy_training_x(x, noise_cov, x_transform=choices["x_transform"], seed=seed,
-                                               member=member)
+                                               member=member, noise_model=noise_model)
     elif noise_cov is not None:
         logger.warning("a noise covariance was passed but npe.noise is 'none': training on noise-free x")
     network = spec.network_block(settings, choices["density_estimator"], choices["calibration"],
@@ -226,8 +231,11 @@ def train_npe(
     results = _results(summary, seconds, calibration_stats)
     logger.info("member %d: %d epochs, best validation loss %.5f, %.1f s", member, results["epochs"],
                 results["best_validation_loss"], seconds)
-    metadata = _metadata(names, theta, x, low, high, x_scale, network, training, choices, settings, noise_cov, noise_seed,
-                         provenance, results)
+    metadata = _metadata(names, theta, x, low, high, x_scale, network, training, choices, settings, noise_cov,
+                         noise_seed, provenance, results)
+    if noise_model is not None and choices["noise"] == "covariance":
+        metadata["noise"]["likelihood"] = noise_model.mode
+        metadata["noise"]["draw_covariance_sha256"] = array_sha256(noise_model.draw_cov)
     return TrainedNPE(density_estimator=estimator, metadata=metadata, loss_curve=loss_curve)
 
 

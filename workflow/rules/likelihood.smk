@@ -1,0 +1,47 @@
+# Which likelihood for the T2K tune (issue 13, item 5): the noise-aware NPE of each chi2 mode (DIAG, SHAPE,
+# NORMSHAPE; FULL is the reference network) and the table comparing classical fits, noise-aware NPEs and the
+# papers' throws in FULL / DIAG / SHAPE / NORMSHAPE. Input functions live in common.smk.
+
+
+rule likelihood_npe:
+    """Noise-aware NPE whose training noise is the noise model of chi2 mode {mode} (nutune.noise.LikelihoodNoise)."""
+    input:
+        bank=prefixed("results/bank/train.h5"),
+        data=T2K_RESOURCES,
+    output:
+        weights=prefixed("results/likelihood_modes/model/{mode}/npe_0.safetensors"),
+        metadata=prefixed("results/likelihood_modes/model/{mode}/npe_0.json"),
+        loss=prefixed("results/likelihood_modes/model/{mode}/loss_0.csv"),
+    wildcard_constraints:
+        mode="DIAG|SHAPE|NORMSHAPE",
+    params:
+        npe=config["npe"],
+        max_num_epochs=LIKELIHOOD_MODES["max_num_epochs"],
+    log:
+        prefixed("logs/likelihood_npe/{mode}.log"),
+    threads: 1
+    conda:
+        "../../envs/nutune.yaml"
+    script:
+        "../scripts/likelihood_npe.py"
+
+
+rule likelihood_modes:
+    """results/tables/likelihood_modes.csv: classical fit, noise-aware NPE and throws per chi2 mode on T2K."""
+    input:
+        unpack(get_likelihood_modes_inputs),
+    output:
+        table=prefixed("results/tables/likelihood_modes.csv"),
+    params:
+        npe=config["npe"],
+        inference=config["inference"],
+        diagnostics=config["diagnostics"],
+        modes=config["chi2"]["modes"],
+        max_num_epochs=LIKELIHOOD_MODES["max_num_epochs"],
+    log:
+        prefixed("logs/likelihood_modes/likelihood_modes.log"),
+    threads: 1
+    conda:
+        "../../envs/nutune.yaml"
+    script:
+        "../scripts/likelihood_modes.py"
