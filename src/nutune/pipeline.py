@@ -37,19 +37,26 @@ _log = logging.getLogger("nutune")
 def log_to(log_path: str | Path) -> Iterator[logging.Logger]:
     """Route the ``logging`` module, warnings and stderr of one workflow job into its log file.
 
-    An exception raised inside the block is written to the log (with its traceback) and re-raised, so Snakemake
+    Everything goes to the log file. The job's real stderr (the terminal that runs snakemake, or the cluster job's
+    output) gets the progress lines (:mod:`nutune.progress`: training epochs, throws) and each distinct warning
+    once, prefixed by the job's name (``[train_npe/0] ...``, from the log path ``logs/<rule>/<name>.log``). An
+    exception raised inside the block is written to the log (with its traceback) and re-raised, so Snakemake
     reports the job as failed and names this log file.
     """
+    from nutune.progress import terminal_handler
+
     path = Path(log_path)
     path.parent.mkdir(parents=True, exist_ok=True)
     with open(path, "a", buffering=1) as stream:
         handler = logging.StreamHandler(stream)
         handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+        old_stderr = sys.stderr
+        terminal = terminal_handler(old_stderr, f"{path.parent.name}/{path.stem}")
         root = logging.getLogger()
         root.addHandler(handler)
+        root.addHandler(terminal)
         root.setLevel(logging.INFO)
         logging.captureWarnings(True)
-        old_stderr = sys.stderr
         sys.stderr = stream
         try:
             yield _log
@@ -59,6 +66,7 @@ def log_to(log_path: str | Path) -> Iterator[logging.Logger]:
         finally:
             sys.stderr = old_stderr
             root.removeHandler(handler)
+            root.removeHandler(terminal)
             logging.captureWarnings(False)
 
 
@@ -382,3 +390,19 @@ def run_summary(config: Mapping, *, tables: list[str], output: str, gate: str | 
     text = summary_markdown(_config(config), tables, gate)
     with atomic_write(output) as tmp:
         tmp.write_text(text)
+
+
+def run_report_table(*, csv: str, output: str, title: str, description: str = "") -> None:
+    """Rule ``report_table``: one table as an HTML table, the report item that shows it (nutune.report)."""
+    from nutune.report import write_table_html
+
+    write_table_html(csv, output, title=title, description=description)
+    _log.info("%s: %s as an HTML table", output, csv)
+
+
+def run_report_landing(*, gate: str, t2k: str | None, output: str) -> None:
+    """Rule ``report_landing``: the gate's verdict and the T2K numbers for the report's landing page."""
+    from nutune.report import write_landing_html
+
+    write_landing_html(gate, t2k, output)
+    _log.info("%s: landing summary from %s%s", output, gate, f" and {t2k}" if t2k else "")
