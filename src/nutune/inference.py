@@ -193,8 +193,9 @@ def covariance_throws(
         medians[lo:hi] = np.median(draws, axis=1)
         if hi / n_throws >= next_report - 1e-12:  # one line per batch that crosses a 10 % step, never repeated
             elapsed = time.monotonic() - start
-            progress(logger, "throws: %d / %d (%.0f %%), elapsed %s, about %s left", hi, n_throws,
-                     100 * hi / n_throws, format_seconds(elapsed), format_seconds(elapsed / hi * (n_throws - hi)))
+            timing = f"done in {format_seconds(elapsed)}" if hi == n_throws else \
+                f"elapsed {format_seconds(elapsed)}, about {format_seconds(elapsed / hi * (n_throws - hi))} left"
+            progress(logger, "throws: %d / %d (%.0f %%), %s", hi, n_throws, 100 * hi / n_throws, timing)
             while next_report <= hi / n_throws + 1e-12:
                 next_report += 0.1
 

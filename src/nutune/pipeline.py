@@ -39,7 +39,8 @@ def log_to(log_path: str | Path) -> Iterator[logging.Logger]:
 
     Everything goes to the log file. The job's real stderr (the terminal that runs snakemake, or the cluster job's
     output) gets the progress lines (:mod:`nutune.progress`: training epochs, throws) and each distinct warning
-    once, prefixed by the job's name (``[train_npe/0] ...``, from the log path ``logs/<rule>/<name>.log``). An
+    once, prefixed by the job's name (``[train_npe/0] ...``, from the log path ``logs/<rule>/<name>.log``; just
+    ``[<rule>]`` when the name is the rule's). An
     exception raised inside the block is written to the log (with its traceback) and re-raised, so Snakemake
     reports the job as failed and names this log file.
     """
@@ -51,7 +52,8 @@ def log_to(log_path: str | Path) -> Iterator[logging.Logger]:
         handler = logging.StreamHandler(stream)
         handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
         old_stderr = sys.stderr
-        terminal = terminal_handler(old_stderr, f"{path.parent.name}/{path.stem}")
+        label = path.stem if path.stem == path.parent.name else f"{path.parent.name}/{path.stem}"
+        terminal = terminal_handler(old_stderr, label)
         root = logging.getLogger()
         root.addHandler(handler)
         root.addHandler(terminal)

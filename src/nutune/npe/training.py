@@ -131,6 +131,7 @@ class EpochSchedule:
         self.scheduler: Any = None
         self.rate = RateLimit()
         self.best_val_loss, self.best_epoch = float("inf"), 0
+        self.epoch_seconds = 0.0  # the epochs' own durations (sbi's), for the estimate of the time left
 
     def loaders(self, tensors, train_indices, val_indices, train_batch_size, val_batch_size):  # noqa: D102
         return (BatchLoader(tensors, train_indices, train_batch_size, shuffle=True),
@@ -144,11 +145,12 @@ class EpochSchedule:
     def progress_line(self, epochs: int, train_loss: float, val_loss: float) -> str:
         """One terminal line: epoch of the budget, losses, best, elapsed and the time left at most.
 
-        The estimate is the time to the epoch budget at the mean epoch time so far: an upper bound, since sbi
-        stops early after ``stop_after_epochs`` epochs without a better validation loss.
+        Elapsed is the wall time since training started (network set-up included); the time left is the rest of
+        the epoch budget at the mean epoch duration so far: an upper bound, since sbi stops early after
+        ``stop_after_epochs`` epochs without a better validation loss.
         """
         elapsed, budget = self.rate.elapsed(), self.epoch_budget
-        left = elapsed / max(epochs, 1) * max(budget - epochs, 0)
+        left = self.epoch_seconds / max(epochs, 1) * max(budget - epochs, 0)
         patience = "" if self.stop_after_epochs is None else \
             f", {epochs - self.best_epoch}/{self.stop_after_epochs} epochs without improvement"
         return (f"member {self.member}: epoch {epochs}/{budget}  train {train_loss:.4f}  "
@@ -179,6 +181,7 @@ class EpochSchedule:
         learning_rate = optimizer.param_groups[0]["lr"]
         logger.info("epoch %d  train_loss %.5f  val_loss %.5f  lr %.2e  (%.2f s)",
                     epoch + 1, train_loss, val_loss, learning_rate, seconds)
+        self.epoch_seconds += float(seconds)
         if val_loss < self.best_val_loss:
             self.best_val_loss, self.best_epoch = float(val_loss), epoch + 1
         if self.rate.due():
