@@ -64,18 +64,6 @@ NPESampler = Callable[[np.ndarray, int, int], np.ndarray]
 
 #: Target for the mean C2ST between NPE and reference posteriors.
 C2ST_GOAL = 0.55
-@contextlib.contextmanager
-def _quiet_logger(name: str) -> Iterator[None]:
-    """Drop the records of logger ``name`` inside the block (a third-party warning that nutune words itself)."""
-    logger = logging.getLogger(name)
-    old = logger.disabled
-    logger.disabled = True
-    try:
-        yield
-    finally:
-        logger.disabled = old
-
-
 #: Minimum post-burn-in chain length in units of the integrated autocorrelation time.
 MIN_TAU_FACTOR = 50.0
 #: Acceptance fractions outside this range trigger a warning (emcee guidance ~0.2-0.5).
@@ -140,6 +128,18 @@ class ReferenceResult:
                 map_theta=z["map_theta"],
                 messages=[str(m) for m in z["messages"]],
             )
+
+
+@contextlib.contextmanager
+def _quiet_logger(name: str) -> Iterator[None]:
+    """Drop the records of logger ``name`` inside the block (a third-party warning that nutune words itself)."""
+    logger = logging.getLogger(name)
+    old = logger.disabled
+    logger.disabled = True
+    try:
+        yield
+    finally:
+        logger.disabled = old
 
 
 def gaussian_log_posterior(
@@ -319,7 +319,7 @@ def sample_reference(
         )
     if not ACCEPTANCE_RANGE[0] <= acceptance <= ACCEPTANCE_RANGE[1]:
         messages.append(f"acceptance fraction {acceptance:.3f} outside {ACCEPTANCE_RANGE}")
-    for m in messages:  # a warning for a caller; the log gets it as INFO (reference_comparison warns once)
+    for m in messages:  # a warning for a caller; the log gets it as INFO (reference_c2st_table warns once per table)
         warnings.warn(f"reference posterior not converged: {m}", RuntimeWarning, stacklevel=2)
         log.info("reference posterior not converged: %s", m)
 
