@@ -394,12 +394,16 @@ def run_summary(config: Mapping, *, tables: list[str], output: str, gate: str | 
         tmp.write_text(text)
 
 
-def run_report_table(*, csv: str, output: str, title: str, description: str = "") -> None:
-    """Rule ``report_table``: one table as an HTML table, the report item that shows it (nutune.report)."""
+def run_report_tables(*, csvs: list[str], outputs: list[str], titles: list[str], descriptions: list[str]) -> None:
+    """Rule ``report_tables``: each table as an HTML table, the report item that shows it (nutune.report)."""
     from nutune.report import write_table_html
 
-    write_table_html(csv, output, title=title, description=description)
-    _log.info("%s: %s as an HTML table", output, csv)
+    if not len(csvs) == len(outputs) == len(titles) == len(descriptions):
+        raise ValueError(f"{len(csvs)} tables, {len(outputs)} outputs, {len(titles)} titles and "
+                         f"{len(descriptions)} captions: one of each per table")
+    for csv, output, title, description in zip(csvs, outputs, titles, descriptions, strict=True):
+        write_table_html(csv, output, title=title, description=description)
+    _log.info("%d tables as HTML tables: %s", len(csvs), ", ".join(titles))
 
 
 def run_report_landing(*, gate: str, t2k: str | None, output: str) -> None:

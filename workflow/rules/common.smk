@@ -379,7 +379,7 @@ def all_tables():
 
 # ---------------------------------------------------------------------------------------------------- report
 # Snakemake's report shows HTML/SVG/PNG/PDF inline and only offers other files (CSV) for download, so every table
-# has an HTML rendering (rule report_table) that is the report item; report_landing puts the calibration gate's
+# has an HTML rendering (rule report_tables) that is the report item; report_landing puts the calibration gate's
 # verdict and the T2K numbers on the landing page (workflow/report/workflow.rst includes it).
 #: Report category and caption file (workflow/report/) of each table; posterior tables share one caption.
 REPORT_TABLE_INFO = {
@@ -410,23 +410,15 @@ def report_table_csvs():
 REPORT_TABLES = report_table_csvs()
 
 
-def _report_table_info(name):
-    return ("Training", "loss_table.rst") if re.fullmatch(r"loss_\d+", name) else REPORT_TABLE_INFO[name]
+def report_table_info():
+    """Report table name -> (category, caption file in workflow/report/), in REPORT_TABLES order."""
+    return {name: ("Training", "loss_table.rst") if re.fullmatch(r"loss_\d+", name) else REPORT_TABLE_INFO[name]
+            for name in REPORT_TABLES}
 
 
-def get_report_table_csv(wildcards):
-    """The CSV one report table renders."""
-    return REPORT_TABLES[wildcards.report_table]
-
-
-def get_report_table_category(wildcards):
-    """The report category of one table (as its CSV had before the report showed tables as HTML)."""
-    return _report_table_info(wildcards.report_table)[0]
-
-
-def get_report_table_caption(wildcards):
-    """The caption text of one table (its workflow/report/*.rst; rendered by workflow/report/table.rst)."""
-    return (REPORT_DIR / _report_table_info(wildcards.report_table)[1]).read_text()
+def get_report_table_captions(wildcards=None):
+    """Each table's caption text (its workflow/report/*.rst), shown on its HTML page under the heading."""
+    return [(REPORT_DIR / caption).read_text() for _, caption in report_table_info().values()]
 
 
 def get_report_landing_inputs(wildcards=None):

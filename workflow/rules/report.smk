@@ -18,28 +18,26 @@ rule summary:
         "../scripts/summary.py"
 
 
-rule report_table:
-    """One table as an HTML table for the report (Snakemake's report only offers a CSV for download)."""
+rule report_tables:
+    """Every table as an HTML table for the report (Snakemake's report only offers a CSV for download); one job, one
+    report item per table with the table's own caption and category."""
     input:
-        get_report_table_csv,
+        list(REPORT_TABLES.values()),
     output:
-        report(
-            prefixed("results/report/tables/{report_table}.html"),
-            caption="../report/table.rst",
-            category=get_report_table_category,
-        ),
+        [
+            report(RP.REPORT_TABLE.format(table=name), caption=f"../report/{caption}", category=category)
+            for name, (category, caption) in report_table_info().items()
+        ],
     params:
-        title="{report_table}",
-        caption=get_report_table_caption,
-    wildcard_constraints:
-        report_table="|".join(re.escape(name) for name in REPORT_TABLES) or "(?!)",
+        names=list(REPORT_TABLES),
+        captions=get_report_table_captions,
     log:
-        prefixed("logs/report_table/{report_table}.log"),
+        prefixed("logs/report_tables/report_tables.log"),
     localrule: True
     conda:
         "../../envs/nutune.yaml"
     script:
-        "../scripts/report_table.py"
+        "../scripts/report_tables.py"
 
 
 rule report_landing:
