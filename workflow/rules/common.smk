@@ -412,6 +412,10 @@ REPORT_TABLES = report_table_csvs()
 
 def report_table_info():
     """Report table name -> (category, caption file in workflow/report/), in REPORT_TABLES order."""
+    missing = [name for name in REPORT_TABLES if name not in REPORT_TABLE_INFO and not re.fullmatch(r"loss_\d+", name)]
+    if missing:
+        raise WorkflowError(f"table(s) {missing} have no report category and caption: add them to REPORT_TABLE_INFO "
+                            "(workflow/rules/common.smk)")
     return {name: ("Training", "loss_table.rst") if re.fullmatch(r"loss_\d+", name) else REPORT_TABLE_INFO[name]
             for name in REPORT_TABLES}
 
