@@ -4,7 +4,9 @@
 #   make test     ruff + pytest (unit, physics, workflow lint/dry-run/tiny run) with one torch thread
 #   make run      the paper-scale workflow (config/config.yaml) on all local cores (profiles/default)
 #   make bench    benchmarks/ -> results/benchmarks/
-#   make report   one self-contained HTML report of the last run (results/report.html)
+#   make report   one self-contained HTML report of the last run: <results_dir>/report.html of CONFIG
+#                 (default config/config.yaml -> results/report.html; CONFIG=config/test_config.yaml ->
+#                 results/tiny/report.html)
 #   make clean    remove run outputs, logs and caches (keeps .venv)
 
 SHELL := /bin/bash
@@ -39,8 +41,9 @@ run: venv
 bench: venv
 	$(BIN)/python -m benchmarks
 
+CONFIG ?= config/config.yaml
 report: venv
-	$(BIN)/snakemake --report results/report.html
+	$(BIN)/snakemake --report "$$($(BIN)/python -c 'import sys, yaml; print(yaml.safe_load(open(sys.argv[1]))["results_dir"])' $(CONFIG))/report.html" --configfile $(CONFIG)
 
 clean:
 	rm -rf results/bank results/model results/diagnostics results/observations results/posteriors results/throws \

@@ -7,6 +7,7 @@ import pytest
 
 from nutune.dials import PARAMETER_NAMES, to_dial
 from nutune.inference import SUMMARY_COLUMNS, covariance_throws, posterior_summary, throw_intervals
+from nutune.progress import is_progress
 
 POSTERIOR_SD = 0.01
 
@@ -111,5 +112,8 @@ def test_throws_progress_lines_are_not_repeated(caplog, n_throws, batch_size, ex
     with caplog.at_level("INFO", logger="nutune.inference"):
         covariance_throws(ShiftPosterior(), x_obs, cov, n_throws=n_throws, seed=1, n_median_samples=2,
                           batch_size=batch_size)
-    lines = [r.getMessage().removeprefix("throws: ") for r in caplog.records if r.getMessage().startswith("throws:")]
-    assert lines == expected
+    records = [r for r in caplog.records if r.getMessage().startswith("throws:")]
+    assert [r.getMessage().removeprefix("throws: ").split(",")[0] for r in records] == expected
+    assert all(is_progress(r) for r in records)
+    assert all("elapsed" in r.getMessage() and "left" in r.getMessage() for r in records[:-1])
+    assert "done in" in records[-1].getMessage()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -101,7 +103,7 @@ def test_c2st_requires_matching_shapes():
         reference_c2st(np.zeros((20, 4)), np.zeros((20, 3)), seed=0)
 
 
-def test_reference_table_and_figure(tmp_path):
+def test_reference_table_and_figure(tmp_path, caplog):
     a, b, cov = _linear_problem()
 
     def sim(t):
@@ -116,7 +118,7 @@ def test_reference_table_and_figure(tmp_path):
         mean, post_cov = _analytic_posterior(a, b, cov, x)
         return rng(seed, "fake_npe").multivariate_normal(mean, post_cov, size=n)
 
-    with pytest.warns(RuntimeWarning):  # short chains in a test
+    with pytest.warns(RuntimeWarning), caplog.at_level("INFO", logger="nutune.reference"):  # short chains
         rows, refs, _ = reference_c2st_table(
             obs, exact_sampler, sim, cov, LOWER, UPPER, seed=9, n_walkers=12, n_steps=500, burn_in=100,
             n_npe_samples=600, c2st_n_max=300, out_csv=tmp_path / "t.csv", out_figure=tmp_path / "f.pdf",
@@ -129,3 +131,10 @@ def test_reference_table_and_figure(tmp_path):
     assert {"tau_MaCCQE", "MaCCQE_npe_mean", "RPA_CCQE_ref_std", "acceptance"} <= set(df.columns)
     assert (tmp_path / "f.pdf").stat().st_size > 0 and (tmp_path / "f.png").stat().st_size > 0
     assert (tmp_path / "refs" / "mock_1.npz").exists()
+    # one warning for the table, naming the unconverged observations, not one per observation
+    warned = [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING]
+    unconverged = [str(name) for name, ok in zip(df["observation"][:2], df["converged"][:2], strict=True) if not ok]
+    assert unconverged  # 500-step chains (the RuntimeWarning above)
+    assert [message for message in warned if "not converged" in message] == [
+        f"reference posteriors not converged for {len(unconverged)} of 2 observations ({', '.join(unconverged)}); "
+        "the C2ST against them is indicative only: increase reference.n_steps"]

@@ -8,6 +8,7 @@ every other test reuses them.
 
 from __future__ import annotations
 
+import base64
 import io
 import json
 import os
@@ -153,6 +154,8 @@ def test_default_config_dry_run_lists_the_whole_dag() -> None:
     # one rule over {figure} for the registered figures (3 of them posterior-predictive), plus the 3x3 slice
     # panel's own rule (20 outputs)
     assert counts["figure"] == 13 and counts["figure_slice_comparison"] == 1
+    # the report's pages: every table as HTML in one job, the landing page in another
+    assert counts["report_tables"] == 1 and counts["report_landing"] == 1
     assert counts["total"] >= DEFAULT_JOBS_AT_LEAST
 
 
@@ -293,18 +296,103 @@ def test_resumed_run_leaves_nothing_incomplete(resumed_run) -> None:
     assert not list((resumed_run / TINY).rglob(".*.tmp*")), "a temporary file of an atomic write survived"
 
 
-def test_report_is_one_self_contained_html(tiny_run, tmp_path: Path) -> None:
-    """`snakemake --report x.html` (make report) builds one HTML file with every figure and table embedded."""
+@pytest.fixture(scope="session")
+def tiny_report(tiny_run, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """`snakemake --report` (make report) of the tiny run: the one self-contained HTML file."""
     workdir, _ = tiny_run
-    report = tmp_path / "report.html"
+    report = tmp_path_factory.mktemp("report") / "report.html"
     snakemake([*tiny_args(workdir), "--report", str(report)], timeout=300)
-    html = report.read_text()
+    return report
+
+
+def report_parts(html: str) -> tuple[str, dict]:
+    """The landing page's HTML and the result records (path -> name, mime_type, data_uri, ...) of a report."""
+    decoder = json.JSONDecoder()
+    landing, _ = decoder.raw_decode(html, html.index("workflow_desc = ") + len("workflow_desc = "))
+    results, _ = decoder.raw_decode(html, html.index("var results = {") + len("var results = "))
+    return landing, results
+
+
+def data_uri_text(uri: str) -> str:
+    return base64.b64decode(uri.split("base64,", 1)[1]).decode("utf-8")
+
+
+@pytest.mark.slow
+def test_report_is_one_self_contained_html(tiny_report: Path) -> None:
+    """`snakemake --report x.html` (make report) builds one HTML file with every figure and table embedded."""
+    html = tiny_report.read_text()
     assert html.lstrip().lower().startswith("<!doctype html") or "<html" in html[:2000]
-    assert report.stat().st_size > 100_000  # the PNGs/PDFs are embedded, not linked
+    assert tiny_report.stat().st_size > 100_000  # the PNGs/PDFs are embedded, not linked
+    _, results = report_parts(html)
+    names = {record["name"] for record in results.values()}
     # coverage.pdf: a figure of the one `figure` rule (its PDF is what the report embeds; a wildcard rule lists
     # results/figures/{figure}.png, not coverage.png, among its outputs)
-    for name in ("coverage.pdf", "slice_comparison.png", "t2k.csv", "chi2.csv"):
-        assert name in html, name
+    for name in ("coverage.pdf", "slice_comparison.pdf", "t2k.html", "chi2.html", "loss_0.html", "landing.html"):
+        assert name in names, name
+
+
+@pytest.mark.slow
+def test_report_shows_every_table_as_an_html_table(tiny_run, tiny_report: Path) -> None:
+    """Each table is a text/html item (the report shows it inline) holding an HTML <table> with the CSV's header
+    and values, and the CSV itself as a download; no CSV is a report item (a CSV's "view" only downloads it)."""
+    workdir, _ = tiny_run
+    _, results = report_parts(tiny_report.read_text())
+    assert not [path for path in results if path.endswith(".csv")]
+    tables = {Path(path).stem: record for path, record in results.items() if "/report/tables/" in path}
+    assert set(tables) >= {*TABLES, *EXTENSION_TABLES, "simulator_calibration", "loss_0"}
+    for name, record in tables.items():
+        assert record["mime_type"] == "text/html", name
+        page = data_uri_text(record["data_uri"])
+        csv = workdir / TINY / ("model" if name.startswith("loss_") else "tables") / f"{name}.csv"
+        header = csv.read_text().splitlines()[0].split(",")
+        assert "<table>" in page and "<th>" + "</th><th>".join(header) + "</th>" in page, name
+        assert page.count("<tr>") == 1 + len(pd.read_csv(csv)), name  # header row + one row per CSV row
+        embedded = page.split('href="data:text/csv;base64,', 1)[1].split('"', 1)[0]
+        assert base64.b64decode(embedded) == csv.read_bytes(), name
+    t2k = pd.read_csv(workdir / TINY / "tables" / "t2k.csv")
+    page = data_uri_text(tables["t2k"]["data_uri"])
+    for value in t2k["central"]:
+        assert f'title="{value!r}"' in page or f">{value:.5g}<" in page  # shown to 5 digits, as written on hover
+
+
+@pytest.mark.slow
+def test_report_landing_page_shows_the_gate_verdict_and_t2k_numbers(tiny_run, tiny_report: Path) -> None:
+    """The landing (Workflow) page holds the calibration gate's verdict, every check with its margin, and the T2K
+    central values with their errors."""
+    workdir, _ = tiny_run
+    landing, _ = report_parts(tiny_report.read_text())
+    gate = json.loads((workdir / TINY / "diagnostics" / "gate.json").read_text())
+    verdict = "Calibration gate PASSED" if gate["passed"] else "Calibration gate FAILED"
+    assert verdict in landing
+    assert landing.index(verdict) < landing.index("nutune: the MicroBooNE GENIE tune")  # first on the page
+    for check in gate["checks"]:
+        row = landing.split(f"<td>{check['name']}</td>", 1)[1].split("</tr>", 1)[0]
+        assert ("pass" if check["passed"] else "FAIL") in row, check["name"]
+        assert f'title="{check["margin"]!r}"' in row or f">{check['margin']:.5g}<" in row, check["name"]
+    t2k = pd.read_csv(workdir / TINY / "tables" / "t2k.csv")
+    for _, row in t2k.iterrows():
+        line = landing.split(f"<td>{row['parameter']}</td>", 1)[1].split("</tr>", 1)[0]
+        for column in ("central", "minus", "plus"):
+            assert f">{row[column]:.5g}<" in line, (row["parameter"], column)
+
+
+CHROMIUM = Path("/usr/bin/chromium")
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not CHROMIUM.exists(), reason="no /usr/bin/chromium (a check tool, not a dependency: "
+                    "apt-get install chromium to screenshot the report)")
+def test_report_renders_in_headless_chromium(tiny_report: Path, tmp_path: Path) -> None:
+    """The report opens in a real browser: Chromium's DOM of the landing page has the gate verdict and a table."""
+    command = [str(CHROMIUM), "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+               "--disable-background-networking", "--disable-component-update", "--disable-sync",
+               f"--user-data-dir={tmp_path / 'profile'}", "--virtual-time-budget=5000", "--dump-dom",
+               tiny_report.as_uri()]
+    result = subprocess.run(command, capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr[-3000:]
+    dom = result.stdout
+    assert re.search(r"Calibration gate (PASSED|FAILED)", dom), dom[:3000]
+    assert "<table>" in dom and "T2K CC0" in dom
 
 
 def readme_python_example() -> str:

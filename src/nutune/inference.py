@@ -20,6 +20,7 @@ reported in :class:`ThrowsResult` and logged.
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -30,6 +31,7 @@ import pandas as pd
 from nutune.dials import PARAMETER_NAMES, REGISTRY, to_dial
 from nutune.io import derive_seed, rng
 from nutune.noise import covariance_noise
+from nutune.progress import format_seconds, progress
 
 __all__ = ["SUMMARY_COLUMNS", "ThrowsResult", "posterior_summary", "covariance_throws", "throw_intervals"]
 
@@ -181,7 +183,7 @@ def covariance_throws(
 
     samples = np.empty((n_throws, len(getattr(posterior, "dial_names", PARAMETER_NAMES))))
     medians = np.empty_like(samples)
-    next_report = 0.1
+    next_report, start = 0.1, time.monotonic()
     for batch, lo in enumerate(range(0, n_throws, batch_size)):
         hi = min(lo + batch_size, n_throws)
         draws = posterior.sample_batched(
@@ -190,7 +192,10 @@ def covariance_throws(
         samples[lo:hi] = draws[:, 0, :]
         medians[lo:hi] = np.median(draws, axis=1)
         if hi / n_throws >= next_report - 1e-12:  # one line per batch that crosses a 10 % step, never repeated
-            logger.info("throws: %d / %d (%.0f %%)", hi, n_throws, 100 * hi / n_throws)
+            elapsed = time.monotonic() - start
+            timing = f"done in {format_seconds(elapsed)}" if hi == n_throws else \
+                f"elapsed {format_seconds(elapsed)}, about {format_seconds(elapsed / hi * (n_throws - hi))} left"
+            progress(logger, "throws: %d / %d (%.0f %%), %s", hi, n_throws, 100 * hi / n_throws, timing)
             while next_report <= hi / n_throws + 1e-12:
                 next_report += 0.1
 

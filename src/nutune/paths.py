@@ -20,8 +20,9 @@ import re
 __all__ = [
     "PARAMS", "SHARD", "BANK", "MODEL", "LOSS", "TEST_POSTERIORS", "METRICS", "GATE", "REFERENCE_MODEL",
     "REFERENCE_LOSS", "REFERENCE_TEST_POSTERIORS", "REFERENCE_METRICS", "REFERENCE_SAMPLES", "OBSERVATION",
-    "POSTERIOR", "THROWS", "MISSPECIFICATION", "TABLE", "FIGURE", "SUMMARY", "GENIE", "STABILITY_HEADLINES",
-    "STABILITY_TABLE", "LIKELIHOOD_MODEL", "LIKELIHOOD_LOSS", "LOG", "GRAMMAR", "matches", "grammar_text",
+    "POSTERIOR", "THROWS", "MISSPECIFICATION", "TABLE", "FIGURE", "SUMMARY", "REPORT_TABLE", "REPORT_LANDING",
+    "GENIE", "STABILITY_HEADLINES", "STABILITY_TABLE", "LIKELIHOOD_MODEL", "LIKELIHOOD_LOSS", "LOG", "GRAMMAR",
+    "matches", "grammar_text",
     "RESULTS", "LOGS", "PAPER_CONFIG", "RESERVED_NAMES", "prefixed", "log_dir", "results_dir_errors",
 ]
 
@@ -51,6 +52,8 @@ MISSPECIFICATION = "results/misspecification/{obs}.csv"
 TABLE = "results/tables/{table}.csv"
 FIGURE = "results/figures/{figure}.{ext}"
 SUMMARY = "results/summary.md"
+REPORT_TABLE = "results/report/tables/{table}.html"
+REPORT_LANDING = "results/report/landing.html"
 GENIE = "results/genie/{name}"
 STABILITY_HEADLINES = "results/stability/replicate_{replicate}/headlines.csv"
 STABILITY_TABLE = "results/stability/replicate_{replicate}/tables/{table}.csv"
@@ -80,6 +83,8 @@ GRAMMAR: tuple[tuple[str, str], ...] = (
     (TABLE, "test_metrics, microboone_tune, nuwro, t2k, t2k_correlations, chi2, measurements, ..."),
     (FIGURE, "pdf | png; one entry per figure in nutune.figure_registry"),
     (SUMMARY, "every table of the run with seed and versions"),
+    (REPORT_TABLE, "one table (results/tables/{table}.csv or a loss curve) as an HTML table, for make report"),
+    (REPORT_LANDING, "the report's landing summary: calibration gate verdict and margins, T2K headline numbers"),
     (GENIE, "backend genie: prepared events, smoke check, work dirs"),
     (STABILITY_HEADLINES, "replicate k >= 1 of the default run with other network seeds: its headline numbers "
                           "(written last); beside it model/, diagnostics/, posteriors/, throws/ as in the default run"),
@@ -95,7 +100,8 @@ GRAMMAR: tuple[tuple[str, str], ...] = (
 #: ``results_dir`` may not start with one of them.
 RESERVED_NAMES = frozenset({
     "bank", "model", "diagnostics", "reference", "observations", "posteriors", "throws", "tables", "figures",
-    "genie", "stability", "misspecification", "likelihood_modes", "benchmarks", "tmp", "summary.md", "report.html", "logs",
+    "genie", "stability", "misspecification", "likelihood_modes", "benchmarks", "tmp", "summary.md", "report.html",
+    "report", "logs",
 })
 _RESULTS_DIR = re.compile(r"results(/[A-Za-z0-9][A-Za-z0-9_.-]*)*\Z")
 

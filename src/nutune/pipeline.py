@@ -37,19 +37,28 @@ _log = logging.getLogger("nutune")
 def log_to(log_path: str | Path) -> Iterator[logging.Logger]:
     """Route the ``logging`` module, warnings and stderr of one workflow job into its log file.
 
-    An exception raised inside the block is written to the log (with its traceback) and re-raised, so Snakemake
+    Everything goes to the log file. The job's real stderr (the terminal that runs snakemake, or the cluster job's
+    output) gets the progress lines (:mod:`nutune.progress`: training epochs, throws) and each distinct warning
+    once, prefixed by the job's name (``[train_npe/0] ...``, from the log path ``logs/<rule>/<name>.log``; just
+    ``[<rule>]`` when the name is the rule's). An
+    exception raised inside the block is written to the log (with its traceback) and re-raised, so Snakemake
     reports the job as failed and names this log file.
     """
+    from nutune.progress import terminal_handler
+
     path = Path(log_path)
     path.parent.mkdir(parents=True, exist_ok=True)
     with open(path, "a", buffering=1) as stream:
         handler = logging.StreamHandler(stream)
         handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+        old_stderr = sys.stderr
+        label = path.stem if path.stem == path.parent.name else f"{path.parent.name}/{path.stem}"
+        terminal = terminal_handler(old_stderr, label)
         root = logging.getLogger()
         root.addHandler(handler)
+        root.addHandler(terminal)
         root.setLevel(logging.INFO)
         logging.captureWarnings(True)
-        old_stderr = sys.stderr
         sys.stderr = stream
         try:
             yield _log
@@ -59,6 +68,7 @@ def log_to(log_path: str | Path) -> Iterator[logging.Logger]:
         finally:
             sys.stderr = old_stderr
             root.removeHandler(handler)
+            root.removeHandler(terminal)
             logging.captureWarnings(False)
 
 
@@ -480,3 +490,23 @@ def run_summary(config: Mapping, *, tables: list[str], output: str, gate: str | 
     text = summary_markdown(_config(config), tables, gate)
     with atomic_write(output) as tmp:
         tmp.write_text(text)
+
+
+def run_report_tables(*, csvs: list[str], outputs: list[str], titles: list[str], descriptions: list[str]) -> None:
+    """Rule ``report_tables``: each table as an HTML table, the report item that shows it (nutune.report)."""
+    from nutune.report import write_table_html
+
+    if not len(csvs) == len(outputs) == len(titles) == len(descriptions):
+        raise ValueError(f"{len(csvs)} tables, {len(outputs)} outputs, {len(titles)} titles and "
+                         f"{len(descriptions)} captions: one of each per table")
+    for csv, output, title, description in zip(csvs, outputs, titles, descriptions, strict=True):
+        write_table_html(csv, output, title=title, description=description)
+    _log.info("%d tables as HTML tables: %s", len(csvs), ", ".join(titles))
+
+
+def run_report_landing(*, gate: str, t2k: str | None, output: str) -> None:
+    """Rule ``report_landing``: the gate's verdict and the T2K numbers for the report's landing page."""
+    from nutune.report import write_landing_html
+
+    write_landing_html(gate, t2k, output)
+    _log.info("%s: landing summary from %s%s", output, gate, f" and {t2k}" if t2k else "")

@@ -26,10 +26,11 @@ disjoint. nutune's goal is a mean C2ST ≤ 0.55 over ≥ 10 observations.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import math
 import warnings
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -127,6 +128,18 @@ class ReferenceResult:
                 map_theta=z["map_theta"],
                 messages=[str(m) for m in z["messages"]],
             )
+
+
+@contextlib.contextmanager
+def _quiet_logger(name: str) -> Iterator[None]:
+    """Drop the records of logger ``name`` inside the block (a third-party warning that nutune words itself)."""
+    logger = logging.getLogger(name)
+    old = logger.disabled
+    logger.disabled = True
+    try:
+        yield
+    finally:
+        logger.disabled = old
 
 
 def gaussian_log_posterior(
@@ -292,7 +305,7 @@ def sample_reference(
     sampler.run_mcmc(p0, n_steps, progress=False)
 
     n_kept = n_steps - burn_in
-    with warnings.catch_warnings():
+    with warnings.catch_warnings(), _quiet_logger("emcee.autocorr"):  # the convergence check below says it, once
         warnings.simplefilter("ignore")
         tau = np.asarray(sampler.get_autocorr_time(discard=burn_in, quiet=True), dtype=float)
     acceptance = float(np.mean(sampler.acceptance_fraction))
@@ -306,9 +319,9 @@ def sample_reference(
         )
     if not ACCEPTANCE_RANGE[0] <= acceptance <= ACCEPTANCE_RANGE[1]:
         messages.append(f"acceptance fraction {acceptance:.3f} outside {ACCEPTANCE_RANGE}")
-    for m in messages:
+    for m in messages:  # a warning for a caller; the log gets it as INFO (reference_c2st_table warns once per table)
         warnings.warn(f"reference posterior not converged: {m}", RuntimeWarning, stacklevel=2)
-        log.warning("reference posterior not converged: %s", m)
+        log.info("reference posterior not converged: %s", m)
 
     if thin is None:
         finite = tau[np.isfinite(tau)]
@@ -478,6 +491,11 @@ def reference_c2st_table(
             row[f"{p}_true"] = float(truth[i]) if truth is not None else float("nan")
         rows.append(row)
         log.info("%s: C2ST = %.3f, converged = %s", name, score, ref.converged)
+    unconverged = [str(r["observation"]) for r in rows if not r["converged"]]
+    if unconverged:  # one warning for the whole table, not one per observation (the details are logged above)
+        log.warning("reference posteriors not converged for %d of %d observations (%s); the C2ST against them is "
+                    "indicative only: increase reference.n_steps", len(unconverged), len(rows),
+                    ", ".join(unconverged))
     mean_c2st = float(np.mean([r["c2st"] for r in rows]))
     rows.append({"observation": "mean", "c2st": mean_c2st,
                  "converged": all(bool(r["converged"]) for r in rows)})

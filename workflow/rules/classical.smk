@@ -8,11 +8,7 @@ rule classical_fit:
     input:
         unpack(get_classical_inputs),
     output:
-        table=report(
-            prefixed("results/tables/classical_fit.csv"),
-            caption="../report/classical_fit.rst",
-            category="Classical fits",
-        ),
+        table=prefixed("results/tables/classical_fit.csv"),
         pdf=report(
             prefixed("results/figures/classical_fit.pdf"),
             caption="../report/classical_fit.rst",

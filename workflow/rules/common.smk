@@ -433,9 +433,81 @@ def extension_figures():
     return expand(RP.FIGURE, figure=names, ext=("pdf", "png"))
 
 
-def get_final_output():
-    """Everything the target `all` builds: tables, figures, the summary and the activated extensions."""
-    outputs = [*table_outputs(), *figure_outputs(), RP.SUMMARY]
+def all_tables():
+    """Every table CSV the run writes (paper tables, simulator calibration, extensions)."""
+    tables = table_outputs()
     if config["simulator"]["backend"] == "builtin":
-        outputs.append(RP.TABLE.format(table="simulator_calibration"))
-    return outputs + extension_tables() + extension_figures()
+        tables.append(RP.TABLE.format(table="simulator_calibration"))
+    return tables + extension_tables()
+
+
+# ---------------------------------------------------------------------------------------------------- report
+# Snakemake's report shows HTML/SVG/PNG/PDF inline and only offers other files (CSV) for download, so every table
+# has an HTML rendering (rule report_tables) that is the report item; report_landing puts the calibration gate's
+# verdict and the T2K numbers on the landing page (workflow/report/workflow.rst includes it).
+#: Report category and caption file (workflow/report/) of each table; posterior tables share one caption.
+REPORT_TABLE_INFO = {
+    "test_metrics": ("Tables", "test_metrics.rst"),
+    "t2k": ("Tables", "t2k_table.rst"),
+    "t2k_correlations": ("Tables", "t2k_correlations.rst"),
+    "chi2": ("Tables", "chi2.rst"),
+    "simulator_calibration": ("Tables", "simulator_calibration.rst"),
+    "noise_vs_throws": ("Tables", "noise_vs_throws.rst"),
+    "misspecification": ("Validation", "misspecification.rst"),
+    "test_metrics_noise_aware": ("Validation", "test_metrics_noise_aware.rst"),
+    "reference_c2st": ("Validation", "reference_c2st.rst"),
+    "learning_curve": ("Validation", "learning_curve.rst"),
+    "stability": ("Validation", "stability.rst"),
+    "classical_fit": ("Classical fits", "classical_fit.rst"),
+    "measurements": ("Tables", "measurements.rst"),
+    "likelihood_modes": ("Tables", "likelihood_modes.rst"),
+    **{table: ("Tables", "posterior_table.rst") for table in POSTERIOR_TABLES},
+}
+REPORT_DIR = Path(workflow.basedir) / "workflow" / "report"
+
+
+def report_table_csvs():
+    """Report table name -> its CSV: every table of the run and each member's loss curve (loss_<member>)."""
+    csvs = {Path(path).stem: path for path in all_tables()}
+    csvs.update({Path(path).stem: path for path in get_loss_curves()})
+    return csvs
+
+
+REPORT_TABLES = report_table_csvs()
+
+
+def report_table_info():
+    """Report table name -> (category, caption file in workflow/report/), in REPORT_TABLES order."""
+    missing = [name for name in REPORT_TABLES if name not in REPORT_TABLE_INFO and not re.fullmatch(r"loss_\d+", name)]
+    if missing:
+        raise WorkflowError(f"table(s) {missing} have no report category and caption: add them to REPORT_TABLE_INFO "
+                            "(workflow/rules/common.smk)")
+    return {name: ("Training", "loss_table.rst") if re.fullmatch(r"loss_\d+", name) else REPORT_TABLE_INFO[name]
+            for name in REPORT_TABLES}
+
+
+def get_report_table_captions(wildcards=None):
+    """Each table's caption text (its workflow/report/*.rst), shown on its HTML page under the heading."""
+    return [(REPORT_DIR / caption).read_text() for _, caption in report_table_info().values()]
+
+
+def get_report_landing_inputs(wildcards=None):
+    """The calibration gate's verdict and, with a T2K data observation, the T2K table."""
+    inputs = {"gate": GATE}
+    if T2K_OBS is not None:
+        inputs["t2k"] = RP.TABLE.format(table="t2k")
+    return inputs
+
+
+def report_outputs():
+    """The report's HTML pieces: every table and the landing summary (when the run has a calibration gate)."""
+    outputs = expand(RP.REPORT_TABLE, table=REPORT_TABLES)
+    if get_gate_input():
+        outputs.append(RP.REPORT_LANDING)
+    return outputs
+
+
+def get_final_output():
+    """Everything the target `all` builds: tables, figures, the summary, the activated extensions and the report's
+    HTML pieces (`make report` turns them into results/report.html)."""
+    return [*all_tables(), *figure_outputs(), RP.SUMMARY, *extension_figures(), *report_outputs()]

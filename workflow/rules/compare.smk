@@ -7,12 +7,7 @@ rule posterior_table:
         posteriors=get_posterior_table_inputs,
         misspecification=get_posterior_table_misspecification,
     output:
-        report(
-            prefixed("results/tables/{table}.csv"),
-            caption="../report/posterior_table.rst",
-            category="Tables",
-            labels={"table": "{table}"},
-        ),
+        prefixed("results/tables/{table}.csv"),
     params:
         observations=get_table_observations,
         parameters=config["parameters"],
@@ -33,7 +28,7 @@ rule t2k_table:
         gate=get_gate_input(),
         misspecification=get_t2k_misspecification,
     output:
-        report(prefixed("results/tables/t2k.csv"), caption="../report/t2k_table.rst", category="Tables"),
+        prefixed("results/tables/t2k.csv"),
     params:
         parameters=config["parameters"],
     log:
@@ -71,11 +66,7 @@ rule t2k_correlations:
     input:
         throws=get_t2k_throws,
     output:
-        report(
-            prefixed("results/tables/t2k_correlations.csv"),
-            caption="../report/t2k_correlations.rst",
-            category="Tables",
-        ),
+        prefixed("results/tables/t2k_correlations.csv"),
     params:
         parameters=config["parameters"],
     log:
@@ -92,7 +83,7 @@ rule chi2_table:
     input:
         unpack(get_chi2_inputs),
     output:
-        report(prefixed("results/tables/chi2.csv"), caption="../report/chi2.rst", category="Tables"),
+        prefixed("results/tables/chi2.csv"),
     params:
         observations=config["observations"],
         posteriors=posterior_paths(),
@@ -110,11 +101,7 @@ rule chi2_table:
 rule simulator_calibration:
     """Built-in simulator vs real GENIE at the MicroBooNE tune (and nuwro_like vs NuWro): chi2 and slice ratios."""
     output:
-        report(
-            prefixed("results/tables/simulator_calibration.csv"),
-            caption="../report/simulator_calibration.rst",
-            category="Tables",
-        ),
+        prefixed("results/tables/simulator_calibration.csv"),
     params:
         builtin=config["simulator"]["builtin"],
     log:
@@ -133,11 +120,7 @@ rule noise_vs_throws:
         observation=get_t2k_observation,
         throws=get_t2k_throws,
     output:
-        report(
-            prefixed("results/tables/noise_vs_throws.csv"),
-            caption="../report/noise_vs_throws.rst",
-            category="Tables",
-        ),
+        prefixed("results/tables/noise_vs_throws.csv"),
     log:
         prefixed("logs/noise_vs_throws/noise_vs_throws.log"),
     threads: 1

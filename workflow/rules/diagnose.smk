@@ -26,11 +26,7 @@ rule test_metrics_table:
     input:
         metrics=prefixed("results/diagnostics/metrics.json"),
     output:
-        report(
-            prefixed("results/tables/test_metrics.csv"),
-            caption="../report/test_metrics.rst",
-            category="Tables",
-        ),
+        prefixed("results/tables/test_metrics.csv"),
     log:
         prefixed("logs/test_metrics_table/test_metrics_table.log"),
     localrule: True

@@ -38,11 +38,7 @@ rule stability_table:
         gate=GATE,
         replicates=get_stability_replicates(),
     output:
-        table=report(
-            prefixed("results/tables/stability.csv"),
-            caption="../report/stability.rst",
-            category="Validation",
-        ),
+        table=prefixed("results/tables/stability.csv"),
         pdf=report(
             prefixed("results/figures/stability.pdf"),
             caption="../report/stability.rst",

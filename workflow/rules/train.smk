@@ -10,12 +10,7 @@ rule train_npe:
     output:
         weights=prefixed("results/model/npe_{member}.safetensors"),
         metadata=prefixed("results/model/npe_{member}.json"),
-        loss=report(
-            prefixed("results/model/loss_{member}.csv"),
-            caption="../report/loss_table.rst",
-            category="Training",
-            labels={"member": "{member}"},
-        ),
+        loss=prefixed("results/model/loss_{member}.csv"),
     params:
         seed=config["seed"],
         npe=config["npe"],

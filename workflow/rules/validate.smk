@@ -52,11 +52,7 @@ rule reference_test_metrics_table:
     input:
         metrics=prefixed("results/reference/diagnostics/metrics.json"),
     output:
-        report(
-            prefixed("results/tables/test_metrics_noise_aware.csv"),
-            caption="../report/test_metrics_noise_aware.rst",
-            category="Validation",
-        ),
+        prefixed("results/tables/test_metrics_noise_aware.csv"),
     log:
         prefixed("logs/reference_test_metrics_table/reference_test_metrics_table.log"),
     localrule: True
@@ -71,11 +67,7 @@ rule reference_c2st:
     input:
         unpack(get_reference_inputs),
     output:
-        table=report(
-            prefixed("results/tables/reference_c2st.csv"),
-            caption="../report/reference_c2st.rst",
-            category="Validation",
-        ),
+        table=prefixed("results/tables/reference_c2st.csv"),
         pdf=report(
             prefixed("results/figures/reference_c2st.pdf"),
             caption="../report/reference_c2st.rst",
@@ -100,7 +92,7 @@ rule calibration_gate:
     input:
         metrics=prefixed("results/diagnostics/metrics.json"),
     output:
-        report(GATE, caption="../report/gate.rst", category="Validation"),
+        GATE,
     params:
         gates=config["gates"],
     log:
@@ -120,11 +112,7 @@ rule learning_curve:
         references=prefixed("results/reference/reference_samples.npz"),
         data=T2K_RESOURCES,
     output:
-        table=report(
-            prefixed("results/tables/learning_curve.csv"),
-            caption="../report/learning_curve.rst",
-            category="Validation",
-        ),
+        table=prefixed("results/tables/learning_curve.csv"),
         pdf=report(
             prefixed("results/figures/learning_curve.pdf"),
             caption="../report/learning_curve.rst",
@@ -173,11 +161,7 @@ rule misspecification_table:
     input:
         expand(RP.MISSPECIFICATION, obs=OBSERVATIONS),
     output:
-        report(
-            prefixed("results/tables/misspecification.csv"),
-            caption="../report/misspecification.rst",
-            category="Validation",
-        ),
+        prefixed("results/tables/misspecification.csv"),
     log:
         prefixed("logs/misspecification_table/misspecification_table.log"),
     localrule: True

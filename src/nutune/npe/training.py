@@ -35,6 +35,7 @@ from nutune.npe.calibration import (
 )
 from nutune.npe.networks import density_builder
 from nutune.npe.preprocessing import apply_x_transform, array_sha256, noisy_training_x, to_unit, x_scale_of
+from nutune.progress import RateLimit, format_seconds, progress
 
 __all__ = ["TrainedNPE", "train_npe", "BatchLoader", "EpochSchedule"]
 
@@ -121,16 +122,41 @@ class EpochSchedule:
     """
 
     def __init__(self, lr_decay_factor: float = 1.0, lr_decay_patience: int = 0, min_learning_rate: float = 0.0,
-                 lr_schedule: str = "plateau", max_num_epochs: int = 1):
+                 lr_schedule: str = "plateau", max_num_epochs: int = 1, *, member: int = 0,
+                 stop_after_epochs: int | None = None):
         if lr_schedule not in spec.LR_SCHEDULES:
             raise ValueError(f"npe.lr_schedule must be one of {spec.LR_SCHEDULES}, got {lr_schedule!r}")
         self.lr_decay_factor, self.lr_decay_patience = lr_decay_factor, lr_decay_patience
         self.min_learning_rate, self.lr_schedule, self.max_num_epochs = min_learning_rate, lr_schedule, max_num_epochs
+        self.member, self.stop_after_epochs = member, stop_after_epochs
         self.scheduler: Any = None
+        self.rate = RateLimit()
+        self.best_val_loss, self.best_epoch = float("inf"), 0
+        self.epoch_seconds = 0.0  # the epochs' own durations (sbi's), for the estimate of the time left
 
     def loaders(self, tensors, train_indices, val_indices, train_batch_size, val_batch_size):  # noqa: D102
         return (BatchLoader(tensors, train_indices, train_batch_size, shuffle=True),
                 BatchLoader(tensors, val_indices, val_batch_size, shuffle=False))
+
+    @property
+    def epoch_budget(self) -> int:
+        """The most epochs sbi runs: ``max_num_epochs + 1`` (its epochs 0 .. max_num_epochs)."""
+        return int(self.max_num_epochs) + 1
+
+    def progress_line(self, epochs: int, train_loss: float, val_loss: float) -> str:
+        """One terminal line: epoch of the budget, losses, best, elapsed and the time left at most.
+
+        Elapsed is the wall time since training started (network set-up included); the time left is the rest of
+        the epoch budget at the mean epoch duration so far: an upper bound, since sbi stops early after
+        ``stop_after_epochs`` epochs without a better validation loss.
+        """
+        elapsed, budget = self.rate.elapsed(), self.epoch_budget
+        left = self.epoch_seconds / max(epochs, 1) * max(budget - epochs, 0)
+        patience = "" if self.stop_after_epochs is None else \
+            f", {epochs - self.best_epoch}/{self.stop_after_epochs} epochs without improvement"
+        return (f"member {self.member}: epoch {epochs}/{budget}  train {train_loss:.4f}  "
+                f"val {val_loss:.4f}  best {self.best_val_loss:.4f} (epoch {self.best_epoch}{patience})  "
+                f"elapsed {format_seconds(elapsed)}, at most {format_seconds(left)} left")
 
     def optimizer(self, optimizer: torch.optim.Optimizer) -> torch.optim.Optimizer:
         """sbi's optimiser replaced (once per new sbi optimiser) by a fused Adam with the configured scheduler."""
@@ -152,10 +178,15 @@ class EpochSchedule:
         return optimizer
 
     def epoch_end(self, epoch, train_loss, val_loss, seconds, optimizer) -> float:
-        """Log the epoch, step the scheduler; the learning rate the epoch ran with."""
+        """Log the epoch (and a progress line when one is due), step the scheduler; the epoch's learning rate."""
         learning_rate = optimizer.param_groups[0]["lr"]
         logger.info("epoch %d  train_loss %.5f  val_loss %.5f  lr %.2e  (%.2f s)",
                     epoch + 1, train_loss, val_loss, learning_rate, seconds)
+        self.epoch_seconds += float(seconds)
+        if val_loss < self.best_val_loss:
+            self.best_val_loss, self.best_epoch = float(val_loss), epoch + 1
+        if self.rate.due():
+            progress(logger, "%s", self.progress_line(epoch + 1, train_loss, val_loss))
         if isinstance(self.scheduler, torch.optim.lr_scheduler.ReduceLROnPlateau):
             self.scheduler.step(val_loss)
         elif self.scheduler is not None:
@@ -210,7 +241,7 @@ def train_npe(
     spec.check_training_arrays(theta, x, low, high, n_par=len(names))
     choices = spec.check_choices(settings)
     device = spec.resolve_device(str(spec.setting(settings, "device")))
-    logger.info("training NPE member %d on device %s with %d simulations of %d bins", member, device, *x.shape)
+    progress(logger, "member %d: training on %s with %d simulations of %d bins", member, device, *x.shape)
     x_scale = x_scale_of(x, choices["x_transform"])
     x_train, noise_seed = x, None
     if choices["noise"] == "covariance":
@@ -229,8 +260,11 @@ def train_npe(
         else None
     loss_curve = _loss_curve(summary)
     results = _results(summary, seconds, calibration_stats)
-    logger.info("member %d: %d epochs, best validation loss %.5f, %.1f s", member, results["epochs"],
-                results["best_validation_loss"], seconds)
+    budget = "" if results["epochs"] <= training["max_num_epochs"] else (
+        f" - stopped by the epoch budget npe.max_num_epochs={training['max_num_epochs']}, not by early stopping: "
+        "the validation loss was still improving (raise npe.max_num_epochs for a converged network)")
+    progress(logger, "member %d: done after %d epochs, best validation loss %.5f, %s%s", member, results["epochs"],
+             results["best_validation_loss"], format_seconds(seconds), budget)
     metadata = _metadata(names, theta, x, low, high, x_scale, network, training, choices, settings, noise_cov,
                          noise_seed, provenance, results)
     if noise_model is not None and choices["noise"] == "covariance":
@@ -251,7 +285,8 @@ def _fit(u: torch.Tensor, xt: torch.Tensor, network: Mapping[str, Any], training
     prior_u = BoxUniform(torch.zeros(n_par), torch.ones(n_par), device=device)
     builder = density_builder(network, xt.shape[1])
     hooks = EpochSchedule(training["lr_decay_factor"], training["lr_decay_patience"], training["min_learning_rate"],
-                          training["lr_schedule"], training["max_num_epochs"])
+                          training["lr_schedule"], training["max_num_epochs"], member=training["member"],
+                          stop_after_epochs=training["stop_after_epochs"])
     inference = hooked_npe_class(hooks)(
         prior=prior_u, density_estimator=builder, device=device, show_progress_bars=False, tracker=_NullTracker()
     )
