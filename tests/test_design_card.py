@@ -99,7 +99,7 @@ def test_tiny_run_as_typed_killed_unlocked_and_resumed(clone: Path) -> None:
     os.killpg(process.pid, signal.SIGKILL)
     process.wait(timeout=30)
     typed(clone, "snakemake --unlock --configfile config/test_config.yaml")
-    typed(clone, command, timeout=400)
+    typed(clone, command, timeout=900)
     assert (clone / TINY / "tables" / "t2k.csv").stat().st_size > 0
     out = typed(clone, f"snakemake {TINY}/figures/coverage.pdf --configfile config/test_config.yaml",
                 timeout=200).stdout

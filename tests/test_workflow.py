@@ -94,7 +94,7 @@ def tiny_run(tmp_path_factory: pytest.TempPathFactory, nutune_cache: Path) -> tu
     """One uninterrupted tiny run of the whole DAG: (working directory, wall seconds)."""
     workdir = make_workdir(tmp_path_factory.mktemp("tiny") / "run", nutune_cache)
     start = time.monotonic()
-    snakemake(tiny_args(workdir), timeout=400)
+    snakemake(tiny_args(workdir), timeout=900)
     return workdir, time.monotonic() - start
 
 
@@ -116,7 +116,7 @@ def resumed_run(tmp_path_factory: pytest.TempPathFactory, nutune_cache: Path, ti
     process.wait(timeout=30)
     assert not (workdir / TINY / "bank" / "train.h5").exists(), "killed after the merge, not during shards"
     snakemake(["--unlock", *tiny_args(workdir)], timeout=60)
-    snakemake([*tiny_args(workdir), "--rerun-incomplete"], timeout=400)
+    snakemake([*tiny_args(workdir), "--rerun-incomplete"], timeout=900)
     return workdir
 
 
