@@ -32,6 +32,8 @@ class GaussianPosterior:
     interface that the diagnostics use; the unit box is the identity map here.
     """
 
+    dial_names = PARAMETER_NAMES
+
     def __init__(self, width_factor: float = 1.0):
         self.sd = width_factor * np.sqrt(POST_VAR)
         self.prior_low = np.zeros(4)

@@ -96,6 +96,7 @@ class ExactLinearPosterior:
     box; the interface of NutunePosterior that nutune.diagnostics.run_diagnostics uses."""
 
     prior_low, prior_high = LOW, HIGH
+    dial_names = PARAMETER_NAMES
 
     def __init__(self):
         a, b, sigma = _linear_problem()

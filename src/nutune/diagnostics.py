@@ -195,7 +195,7 @@ def run_diagnostics(
 
     theta_test = np.asarray(theta_test, dtype=np.float64)
     x_test = np.asarray(x_test, dtype=np.float64)
-    names = list(getattr(posterior, "dial_names", PARAMETER_NAMES))  # test doubles may not name their dials
+    names = list(posterior.dial_names)
     if theta_test.ndim != 2 or theta_test.shape[1] != len(names) or len(x_test) != len(theta_test):
         raise ValueError(f"need theta_test (n, {len(names)}) and x_test (n, bins); got {theta_test.shape}, "
                          f"{x_test.shape}")

@@ -63,6 +63,7 @@ __all__ = [
     "NOMINAL_DIALS",
     "NOMINAL_PHYSICAL",
     "check_dial_set",
+    "microboone_tune",
     "spec",
     "to_dial",
     "to_physical",
@@ -261,6 +262,13 @@ _EXCLUSIVE_MODES: tuple[tuple[str, ...], ...] = (
 )
 #: hA pion fates; one must stay the cushion term.
 PION_FATES: tuple[str, ...] = ("FrCEx_pi", "FrInel_pi", "FrAbs_pi", "FrPiProd_pi")
+
+
+def microboone_tune(names: Sequence[str]) -> np.ndarray:
+    """The MicroBooNE production tune's physical values of dials ``names``: the fcl-rounded
+    :data:`MICROBOONE_TUNE_PHYSICAL` for its four dials, the nominal for every dial the tune leaves at 0."""
+    rounded = dict(zip(PARAMETER_NAMES, MICROBOONE_TUNE_PHYSICAL, strict=True))
+    return np.array([rounded.get(n, spec(n).microboone_tune_physical) for n in names])
 
 
 def spec(name: str) -> DialSpec:

@@ -181,16 +181,16 @@ def covariance_throws(
     if negative:
         logger.info("%d of %d throws have at least one negative bin (kept unchanged)", negative, n_throws)
 
-    samples = np.empty((n_throws, len(getattr(posterior, "dial_names", PARAMETER_NAMES))))
-    medians = np.empty_like(samples)
+    first_draws: list[np.ndarray] = []
+    medians_parts: list[np.ndarray] = []
     next_report, start = 0.1, time.monotonic()
     for batch, lo in enumerate(range(0, n_throws, batch_size)):
         hi = min(lo + batch_size, n_throws)
         draws = posterior.sample_batched(
             max(1, n_median_samples), x_throws[lo:hi], seed=derive_seed(seed, "throws", "draw", batch)
         )
-        samples[lo:hi] = draws[:, 0, :]
-        medians[lo:hi] = np.median(draws, axis=1)
+        first_draws.append(draws[:, 0, :])
+        medians_parts.append(np.median(draws, axis=1))
         if hi / n_throws >= next_report - 1e-12:  # one line per batch that crosses a 10 % step, never repeated
             elapsed = time.monotonic() - start
             timing = f"done in {format_seconds(elapsed)}" if hi == n_throws else \
@@ -199,6 +199,7 @@ def covariance_throws(
             while next_report <= hi / n_throws + 1e-12:
                 next_report += 0.1
 
+    samples, medians = np.concatenate(first_draws), np.concatenate(medians_parts)
     central, minus, plus = throw_intervals(samples)
     _, median_minus, median_plus = throw_intervals(medians)
     return ThrowsResult(

@@ -117,13 +117,13 @@ def mode_throws(posterior: Any, model: LikelihoodNoise, n_throws: int, seed: int
         raise ValueError(f"need at least 2 throws, got {n_throws}")
     means = np.broadcast_to(model.data, (int(n_throws), model.data.size))
     x_throws = model.sample(rng(seed, "throws", "x"), means, method="eigh")
-    samples = np.empty((n_throws, len(getattr(posterior, "dial_names", PARAMETER_NAMES))))
+    parts = []
     for batch, lo in enumerate(range(0, n_throws, batch_size)):
         hi = min(lo + batch_size, n_throws)
         draws = posterior.sample_batched(max(1, n_median_samples), x_throws[lo:hi],
                                          seed=derive_seed(seed, "throws", "draw", batch))
-        samples[lo:hi] = draws[:, 0, :]
-    return samples
+        parts.append(draws[:, 0, :])
+    return np.concatenate(parts)
 
 
 

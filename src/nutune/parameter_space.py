@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from nutune.dials import BUILTIN_DIALS, REGISTRY, DialSpec, check_dial_set
+from nutune.dials import BUILTIN_DIALS, REGISTRY, DialSpec, check_dial_set, microboone_tune
 
 __all__ = ["ParameterSpace"]
 
@@ -93,11 +93,8 @@ class ParameterSpace:
 
     @property
     def microboone_tune(self) -> np.ndarray:
-        """(d,) the MicroBooNE production tune in the free dials (rounded as the fcl for its four dials)."""
-        from nutune.dials import MICROBOONE_TUNE_PHYSICAL, PARAMETER_NAMES
-
-        rounded = dict(zip(PARAMETER_NAMES, MICROBOONE_TUNE_PHYSICAL, strict=True))
-        return np.array([rounded.get(s.name, s.microboone_tune_physical) for s in self.specs])
+        """(d,) the MicroBooNE production tune in the free dials (:func:`nutune.dials.microboone_tune`)."""
+        return microboone_tune(self.names)
 
     @property
     def microboone_tune_errors(self) -> np.ndarray:

@@ -35,7 +35,7 @@ import numpy as np
 import pandas as pd
 
 from nutune.config import observation_table
-from nutune.dials import MICROBOONE_TUNE_PHYSICAL, PARAMETER_NAMES, REGISTRY, to_dial
+from nutune.dials import MICROBOONE_TUNE_PHYSICAL, PARAMETER_NAMES, REGISTRY, microboone_tune, to_dial
 from nutune.io import atomic_write
 
 __all__ = [
@@ -177,17 +177,10 @@ def t2k_table(
     alongside (``microboone_tune``, ``microboone_tune_dial``) and the posterior's own half-width."""
     table = parameter_table(observation, samples, throw_samples=throw_samples, chi2=chi2, ndf=ndf, names=names)
     table["n_throws"] = len(throw_samples)
-    tune = _microboone_tune(names)
+    tune = microboone_tune(names)
     table["microboone_tune"] = tune
     table["microboone_tune_dial"] = [float(to_dial(n, v)) for n, v in zip(names, tune, strict=True)]
     return table
-
-
-def _microboone_tune(names: Sequence[str]) -> np.ndarray:
-    """The MicroBooNE tune's physical values of dials ``names`` (fcl-rounded for its four)."""
-    from nutune.parameter_space import ParameterSpace
-
-    return ParameterSpace(tuple(names), np.zeros(len(names)), np.ones(len(names))).microboone_tune
 
 
 def t2k_correlations_table(correlation: np.ndarray, names: Sequence[str] = PARAMETER_NAMES) -> pd.DataFrame:
@@ -244,7 +237,7 @@ def observation_parameter_table(name: str, spec: Mapping, samples: np.ndarray, *
     """
     truth = spec.get("point") if spec["kind"] == "builtin" else None
     if observation_table(name, spec) == "microboone_tune":
-        truth = _microboone_tune(names) if truth is None else truth
+        truth = microboone_tune(names) if truth is None else truth
         return microboone_tune_table(samples, truth=truth, chi2=chi2, ndf=ndf, observation=name, names=names)
     return parameter_table(name, samples, truth=truth, chi2=chi2, ndf=ndf, names=names)
 
