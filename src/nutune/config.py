@@ -2,8 +2,9 @@
 
 ``load_config`` is the single entry point: ``config/config.yaml`` (or a dict, e.g. Snakemake's ``config``) is
 validated against ``src/nutune/config.schema.yaml`` (JSON Schema draft 2020-12, written in YAML; unknown keys,
-types, bounds and enums), then cross-key checks run (prior box inside the simulator's valid range, parameter
-order = :data:`nutune.dials.PARAMETER_NAMES`, shard size, observation points inside the prior, data files present).
+types, bounds and enums), then cross-key checks run (a dial set GENIE Reweight and the backend can apply, each prior
+box or fixed value inside the dial's valid range from :data:`nutune.dials.REGISTRY`, shard size, observation points
+inside the prior, data files present).
 Every failure raises :class:`ConfigError` naming the key path (``npe.batch_size``), the bad value and what is
 allowed. Field names of the dataclasses equal the YAML keys (``cfg.npe.batch_size``, ``cfg.simulation.n_train``).
 
@@ -29,7 +30,7 @@ import jsonschema
 import numpy as np
 import yaml
 
-from nutune.dials import PARAMETER_NAMES, REGISTRY, DialSetError, check_dial_set
+from nutune.dials import REGISTRY, DialSetError, check_dial_set
 from nutune.parameter_space import ParameterSpace
 from nutune.paths import results_dir_errors
 
@@ -56,7 +57,6 @@ __all__ = [
     "load_config",
     "validate_config_dict",
     "schema",
-    "valid_ranges",
 ]
 
 SCHEMA_PATH = Path(__file__).with_name("config.schema.yaml")
@@ -457,12 +457,6 @@ class Config:
 # ---------------------------------------------------------------------------------------------------------------
 # Cross-key checks
 # ---------------------------------------------------------------------------------------------------------------
-
-
-def valid_ranges(names: Sequence[str] = PARAMETER_NAMES) -> tuple[tuple[float, float], ...]:
-    """The physical ranges nutune accepts for dials ``names`` (the registry's ``valid_range``; for the builtin
-    dials, where the built-in simulator is valid)."""
-    return tuple(REGISTRY[n].valid_range for n in names)
 
 
 def _repo_relative(path_str: str) -> Path:

@@ -82,11 +82,6 @@ class ParameterSpace:
         return tuple(REGISTRY[n] for n in self.names)
 
     @property
-    def physical_names(self) -> tuple[str, ...]:
-        """Table names of the free dials' physical quantities (``M_A``, ``N_MEC``, ...)."""
-        return tuple(s.physical_name for s in self.specs)
-
-    @property
     def nominal(self) -> np.ndarray:
         """(d,) the G18_10a_02_11a nominal of each free dial."""
         return np.array([s.nominal for s in self.specs])
