@@ -194,7 +194,7 @@ def test_fixed_dials_and_a_subset_of_free_ones(base: dict) -> None:
     ("entries", "needle"),
     [
         ([{"dial": "MaRES", "min": 0.5, "max": 1.0}], "unknown GENIE dial 'MaRES'"),
-        ([{"dial": "MaCCRES", "min": 0.8, "max": 1.3}], "built-in simulator does not apply dial(s) MaCCRES"),
+        ([{"dial": "MvCCRES", "min": 0.8, "max": 1.3}], "built-in simulator does not apply dial(s) MvCCRES"),
         ([{"dial": "MaCCQE", "min": 0.6, "max": 1.3}, {"dial": "MaCCQE", "min": 0.6, "max": 1.3}],
          "more than once"),
         ([{"dial": "MaCCQE", "min": 0.6}], "parameters[0] (MaCCQE): a free dial needs min and max"),

@@ -49,6 +49,19 @@ def test_genie_space_writes_free_and_fixed_dials_into_cards():
 
 def test_refused_sets_fail_at_construction():
     with pytest.raises(DialSetError, match="built-in simulator does not apply"):
-        _space([{"dial": "FrAbs_pi", "min": 0.5, "max": 1.5}])
+        _space([{"dial": "MvCCRES", "min": 0.5, "max": 1.5}])
     with pytest.raises(DialSetError, match="kModeMaMv"):
         _space([{"dial": "MaCCRES", "min": 0.8, "max": 1.4}, {"dial": "NormCCRES", "fixed": 1.1}], backend="genie")
+
+
+def test_builtin_target_is_the_four_plus_the_extra_builtin_dials_named():
+    """The paper's four stay the simulator's default columns (identity map); MaCCRES / FrAbs_pi join in
+    BUILTIN_DIALS order when the config names them, free or fixed."""
+    paper = _space([{"dial": n, "min": 0.0, "max": 1.0} for n in ("MaCCQE", "NormCCMEC", "XSecShape_CCMEC",
+                                                                    "RPA_CCQE")])
+    assert paper.target == paper.names
+    space = _space([{"dial": "FrAbs_pi", "min": 0.5, "max": 1.5}, {"dial": "MaCCRES", "fixed": 1.2},
+                    {"dial": "MaCCQE", "min": 0.7, "max": 1.3}])
+    assert space.target == ("MaCCQE", "NormCCMEC", "XSecShape_CCMEC", "RPA_CCQE", "MaCCRES", "FrAbs_pi")
+    full = space.full(np.array([[1.2, 0.9]]))
+    np.testing.assert_array_equal(full, [[0.9, 1.0, 0.0, 1.0, 1.2, 1.2]])

@@ -33,7 +33,8 @@ pion fate fractions FrCEx_pi, FrInel_pi, FrAbs_pi, FrPiProd_pi cannot all be fre
 into a NUISANCE card) but a builtin run refuses them by name.
 
 The physical parameter vector of the built-in simulator is ordered :data:`PARAMETER_NAMES` =
-(MaCCQE, NormCCMEC, XSecShape_CCMEC, RPA_CCQE) and holds (M_A [GeV], N, x, s).
+(MaCCQE, NormCCMEC, XSecShape_CCMEC, RPA_CCQE) and holds (M_A [GeV], N, x, s) by default; it also applies the
+other :data:`BUILTIN_DIALS` (MaCCRES, FrAbs_pi) when a θ names them.
 """
 
 from __future__ import annotations
@@ -206,8 +207,10 @@ REGISTRY: dict[str, DialSpec] = {
                mode="kModeNormAndMaShape", sigma_minus=0.15),
         _scale("CCQEPauliSupViaKF", "kF_scale", "$k_F$ scale (Pauli)", "",
                "Fermi momentum in the CCQE Pauli suppression, as a scale", "GReWeightFGM", 0.30),
+        # MaCCRES: the builtin reweights its GENIE Berger-Sehgal RES events by dσ(M_A)/dσ(nominal) at fixed
+        # (E, W, Q²), as GReWeightNuXSecCCRES in kModeMaMv (its range = the per-event anchors of the simulator).
         _scale("MaCCRES", "M_A^RES", "$M_A^{RES}$", "GeV", "CC resonance axial mass (RES-Ma)",
-               "GReWeightNuXSecCCRES", 0.20, 1.065047, mode="kModeMaMv", valid_range=(0.5, 2.5)),
+               "GReWeightNuXSecCCRES", 0.20, 1.065047, mode="kModeMaMv", valid_range=(0.4, 2.2), builtin=True),
         _scale("MvCCRES", "M_V^RES", "$M_V^{RES}$", "GeV", "CC resonance vector mass (RES-Mv)",
                "GReWeightNuXSecCCRES", 0.10, 0.840, mode="kModeMaMv", valid_range=(0.4, 1.5)),
         _scale("NormCCRES", "N_RES", "RES norm.", "", "CC resonance normalisation", "GReWeightNuXSecCCRES", 0.20,
@@ -230,8 +233,12 @@ REGISTRY: dict[str, DialSpec] = {
                "GReWeightINuke", 0.50),
         _scale("FrInel_pi", "f_inel_pi", r"$\pi$ inel. frac.", "", "hA pion inelastic fate fraction, as a scale",
                "GReWeightINuke", 0.40),
+        # FrAbs_pi: a set fate is not a cushion, so GReWeightINuke weights an absorbed pion by 1 + t·σ whatever its
+        # kinetic energy, unless f_abs(KE)·(1 + t·σ) > 1 (then 1/f_abs). hA2018's largest absorption fraction near
+        # carbon is 0.62 (pip16_abs_frac.txt, 50 MeV; carbon's own 0.58), so up to a scale of 1.6 the factor is
+        # exactly linear: the builtin's range.
         _scale("FrAbs_pi", "f_abs_pi", r"$\pi$ abs. frac.", "", "hA pion absorption fate fraction, as a scale",
-               "GReWeightINuke", 0.30),
+               "GReWeightINuke", 0.30, valid_range=(0.0, 1.6), builtin=True),
         _scale("FrPiProd_pi", "f_piprod_pi", r"$\pi$ prod. frac.", "",
                "hA pion production fate fraction, as a scale", "GReWeightINuke", 0.20),
         _scale("FracPN_CCMEC", "f_pn_MEC", "MEC pn frac.", "", "CC 2p2h initial-pn fraction, as a scale",
@@ -241,9 +248,10 @@ REGISTRY: dict[str, DialSpec] = {
     )
 }
 
-#: The dials the built-in simulator applies, in the order of its physical vector.
+#: The dials the built-in simulator applies, in the order of its full physical vector.
 BUILTIN_DIALS: tuple[str, ...] = tuple(n for n, s in REGISTRY.items() if s.builtin)
-PARAMETER_NAMES: tuple[str, ...] = BUILTIN_DIALS
+#: The four MicroBooNE-tune dials: the papers' θ and the default columns of the simulator's θ.
+PARAMETER_NAMES: tuple[str, ...] = ("MaCCQE", "NormCCMEC", "XSecShape_CCMEC", "RPA_CCQE")
 #: The registry entries of :data:`PARAMETER_NAMES`, in that order.
 DIALS: tuple[DialSpec, ...] = tuple(REGISTRY[n] for n in PARAMETER_NAMES)
 PHYSICAL_LABELS: tuple[str, ...] = tuple(s.label for s in DIALS)

@@ -32,7 +32,7 @@ def builtin_simulator(cfg: Any, variant: str = "nominal") -> Simulator:
     and unlisted dials filled in by ``cfg.parameter_space``."""
     templates = builtin_templates(cfg, variant)
     bins, space = cfg.simulator.bins, cfg.parameter_space
-    return lambda theta: templates.evaluate(space.full(np.atleast_2d(theta)), bins=bins)
+    return lambda theta: templates.evaluate(space.full(np.atleast_2d(theta)), bins=bins, names=space.target)
 
 
 def builtin_prediction(cfg: Any, theta: np.ndarray, variant: str = "nominal") -> np.ndarray:

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from nutune.dials import BUILTIN_DIALS, REGISTRY, DialSpec, check_dial_set, microboone_tune
+from nutune.dials import BUILTIN_DIALS, PARAMETER_NAMES, REGISTRY, DialSpec, check_dial_set, microboone_tune
 
 __all__ = ["ParameterSpace"]
 
@@ -41,7 +41,7 @@ class ParameterSpace:
     fixed: Mapping[str, float] = field(default_factory=dict)
     labels: tuple[str, ...] = ()
     units: tuple[str, ...] = ()
-    target: tuple[str, ...] = BUILTIN_DIALS
+    target: tuple[str, ...] = PARAMETER_NAMES
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "low", np.asarray(self.low, dtype=float))
@@ -60,7 +60,10 @@ class ParameterSpace:
         fixed = {str(e["dial"]): float(e["fixed"]) for e in entries if "fixed" in e}
         check_dial_set(names, backend=backend)
         free = [e for e in entries if "fixed" not in e]
-        target = BUILTIN_DIALS if backend == "builtin" else tuple(names)
+        # builtin: the four MicroBooNE dials (the simulator's default columns, so the paper config is the
+        # identity) and any other builtin dial the config names, in BUILTIN_DIALS order
+        target = (PARAMETER_NAMES + tuple(n for n in BUILTIN_DIALS if n in names and n not in PARAMETER_NAMES)
+                  if backend == "builtin" else tuple(names))
         return cls(
             names=tuple(str(e["dial"]) for e in free),
             low=np.array([float(e["min"]) for e in free]),

@@ -49,7 +49,7 @@ DEFAULT_SAMPLE_SEED = 20240601
 DEFAULT_N_EVENTS = 1_000_000
 
 
-def simulate(theta: Any, *, bins: int = 58, variant: str = "nominal") -> np.ndarray:
+def simulate(theta: Any, *, bins: int = 58, variant: str = "nominal", names: Any = None) -> np.ndarray:
     """Built-in simulator: physical θ → T2K CC0π Analysis I histograms.
 
     Args:
@@ -58,6 +58,8 @@ def simulate(theta: Any, *, bins: int = 58, variant: str = "nominal") -> np.ndar
             in [0, 2] (1 = full Nieves RPA, 0 = off); see :data:`VALID_RANGES`.
         bins: 58 (momentum-overflow bins masked, the papers' choice) or 67.
         variant: ``"nominal"`` or ``"nuwro_like"``.
+        names: The dials of θ's columns (default ``PARAMETER_NAMES``); any subset of
+            ``nutune.dials.BUILTIN_DIALS`` (adds MaCCRES [GeV] and the FrAbs_pi scale), the others at nominal.
 
     Returns:
         (n, bins) float64 d²σ/(dp_μ dcosθ_μ) in 1e-38 cm²/(GeV/c)/nucleon, T2K bin order. A (4,) input gives (1, bins).
@@ -72,4 +74,4 @@ def simulate(theta: Any, *, bins: int = 58, variant: str = "nominal") -> np.ndar
     check_bins(bins)
     get_physics(variant)
     templates = get_templates(variant, sample_seed=DEFAULT_SAMPLE_SEED, n_events=DEFAULT_N_EVENTS)
-    return templates.evaluate(theta, bins=bins)
+    return templates.evaluate(theta, bins=bins, names=names)

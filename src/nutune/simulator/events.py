@@ -38,6 +38,7 @@ __all__ = [
     "QESample",
     "MECSample",
     "RESSample",
+    "RES_MA_ANCHORS",
     "generate_qe",
     "generate_mec",
     "generate_res",
@@ -89,9 +90,19 @@ class MECSample:
     n_thrown: int
 
 
+#: RES-Ma values [GeV] at which every GENIE Berger–Sehgal RES event's d²σ/dW dQ² is evaluated besides the nominal:
+#: the ends of the MaCCRES range of the built-in simulator (``nutune.dials.REGISTRY["MaCCRES"].valid_range``).
+RES_MA_ANCHORS = (0.4, 2.2)
+
+
 @dataclass
 class RESSample:
-    """Δ → π-absorbed events (fixed background)."""
+    """π-absorbed resonance events (the CC0π background) with what GENIE Reweight needs to reweight them.
+
+    ``w_had``, ``q2`` and ``is_p`` are the generated W, Q² and hit nucleon (``None`` for the parametrised Δ model,
+    which has no GENIE RES cross section to reweight); ``ma_anchor_ratio`` (2, n) holds d²σ(RES-Ma = a)/d²σ(nominal)
+    at the event's (E, W, Q²) for a in :data:`RES_MA_ANCHORS`.
+    """
 
     enu: np.ndarray
     q0: np.ndarray
@@ -102,6 +113,44 @@ class RESSample:
     w: np.ndarray
     n_thrown: int
     meta: dict = field(default_factory=dict)
+    w_had: np.ndarray | None = None
+    q2: np.ndarray | None = None
+    is_p: np.ndarray | None = None
+    ma_anchor_ratio: np.ndarray | None = None
+
+    @property
+    def reweightable(self) -> bool:
+        """Whether the events carry GENIE's RES cross section (MaCCRES can be applied)."""
+        return self.ma_anchor_ratio is not None
+
+    def ma_ratio(self, ma: float) -> np.ndarray:
+        """Per-event GENIE MaCCRES weight (``GReWeightNuXSecCCRES``, mode kModeMaMv) dσ(M_A)/dσ(M_A,nom) at the
+        generated (E, W, Q²) and hit nucleon.
+
+        The Berger–Sehgal d²σ/dW dQ² depends on RES-Ma only through C₅ᴬ = 1.2·g, g = (1 + Q²/M_A²)⁻²
+        (``BSKLNBaseRESPXSec2014::XSec``, minibooneGA), and every helicity amplitude is linear in C₅ᴬ, so d²σ is a
+        quadratic polynomial in g per event (and per resonance, hence for their sum): the ratio at any M_A is the
+        quadratic Lagrange interpolant in g through the nominal (ratio 1) and the two anchors, exact to rounding.
+        """
+        if not self.reweightable:
+            raise ValueError("these RES events come from the parametrised Delta model, which has no GENIE RES cross "
+                             "section; MaCCRES needs res_model genie_berger_sehgal")
+        from nutune.simulator.res_bergersehgal import RES_MA
+
+        def g(m: float) -> np.ndarray:
+            return (1.0 + self.q2 / (m * m)) ** -2
+
+        nodes = [g(RES_MA), g(RES_MA_ANCHORS[0]), g(RES_MA_ANCHORS[1])]
+        values = [1.0, self.ma_anchor_ratio[0], self.ma_anchor_ratio[1]]
+        gt = g(float(ma))
+        out = np.zeros_like(gt)
+        for k in range(3):
+            basis = np.ones_like(gt)
+            for j in range(3):
+                if j != k:
+                    basis = basis * (gt - nodes[j]) / (nodes[k] - nodes[j])
+            out = out + basis * values[k]
+        return out
 
 
 def _boost(e: np.ndarray, p: np.ndarray, beta: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -686,7 +735,23 @@ def _generate_res_berger_sehgal(
         d2[mask] = np.where(good, bs.d2sigma_dw_dq2(enu[mask], w[mask], q2_m, nucleon), 0.0)
     per_ch = C.NEUTRONS_C12 / C.NUCLEONS_PER_CH  # 6 protons or 6 neutrons of ¹²C per 13 CH nucleons
     weight = np.where(ok, w_flux * per_ch * phys.p_abs * d2 / (p_nucleon * dens_w * dens_q2) / n, 0.0)
-    return _res_sample(phys, binning, enu, w, q2, m_n, weight, ok, n)
+    sample = _res_sample(phys, binning, enu, w, q2, m_n, weight, ok, n, is_p=is_p)
+    sample.ma_anchor_ratio = _res_ma_anchor_ratio(sample)
+    return sample
+
+
+def _res_ma_anchor_ratio(sample: RESSample) -> np.ndarray:
+    """(2, n) d²σ(E, W, Q²; RES-Ma = a)/d²σ(nominal) of the kept events for a in :data:`RES_MA_ANCHORS` (GENIE's
+    ``BergerSehgalRESPXSec2014`` recomputed with only RES-Ma changed, as ``GReWeightNuXSecCCRES`` does)."""
+    from nutune.simulator import res_bergersehgal as bs
+
+    out = np.ones((len(RES_MA_ANCHORS), sample.w.size))
+    for nucleon, mask in (("p", sample.is_p), ("n", ~sample.is_p)):
+        args = (sample.enu[mask], sample.w_had[mask], sample.q2[mask], nucleon)
+        nominal = bs.d2sigma_dw_dq2(*args)
+        for k, ma in enumerate(RES_MA_ANCHORS):
+            out[k, mask] = bs.d2sigma_dw_dq2(*args, ma=ma) / nominal
+    return out
 
 
 def _sample_dipole_q2(rng: np.random.Generator, lo: np.ndarray, hi: np.ndarray, a2: float):
@@ -698,9 +763,9 @@ def _sample_dipole_q2(rng: np.random.Generator, lo: np.ndarray, hi: np.ndarray, 
     return q2, (1.0 + q2 / a2) ** -2 / (a2 * np.where(y_lo > y_hi, y_lo - y_hi, 1.0))
 
 
-def _res_sample(phys, binning, enu, w, q2, m_n, weight, ok, n) -> RESSample:
+def _res_sample(phys, binning, enu, w, q2, m_n, weight, ok, n, is_p=None) -> RESSample:
     """The kept RES events: q0 = (W² − M² + Q²)/2M on a nucleon of mass ``m_n`` at rest, the observed muon, the
-    signal bins."""
+    signal bins (and, with ``is_p``, the generated W, Q² and hit nucleon)."""
     q0 = (w**2 - m_n**2 + q2) / (2.0 * m_n)
     q3 = np.sqrt(q2 + q0**2)
     p_mu, cos_mu, kin_ok, bin67 = _observed_muon(enu, q0, q3, phys, binning)
@@ -714,6 +779,9 @@ def _res_sample(phys, binning, enu, w, q2, m_n, weight, ok, n) -> RESSample:
         bin67=bin67[keep],
         w=weight[keep],
         n_thrown=n,
+        w_had=None if is_p is None else w[keep],
+        q2=None if is_p is None else q2[keep],
+        is_p=None if is_p is None else is_p[keep],
     )
 
 

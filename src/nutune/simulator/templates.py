@@ -3,11 +3,18 @@
 The histogram at physical θ = (M_A, N, x, s) is, exactly as GENIE Reweight would produce it from one generated
 sample (physics.md §1.8, §4.4–§4.5),
 
-    H(θ) = Q(M_A) + κ·D(M_A) + N·[(1 − x)·V + x·E] + B,        κ = 1 − s (the RPA_CCQE dial),
+    H(θ) = Q(M_A) + κ·D(M_A) + N·[(1 − x)·V + x·E] + a_abs·B(M_A^RES),        κ = 1 − s (the RPA_CCQE dial),
 
 with Q_b(m) = Σ_{i∈b} w_i r_i(m)/area_b, D_b(m) = Σ_{i∈b} w_i r_i(m)(1/R_i − 1)/area_b (r_i = the per-event MaCCQE
-weight dσ(m)/dσ(M_A,nom), R_i = the RPA on/off ratio), V, E the 2p2h default / Empirical-shape templates and B the
-π-absorption background. Q and D are natural cubic splines on 101 M_A nodes over [0.5, 1.5] GeV.
+weight dσ(m)/dσ(M_A,nom), R_i = the RPA on/off ratio), V, E the 2p2h default / Empirical-shape templates and
+B_b(m) = Σ_{i∈b} w_i ρ_i(m)/area_b the π-absorption background with ρ_i the per-event MaCCRES weight
+(:meth:`RESSample.ma_ratio`) and a_abs the FrAbs_pi scale 1 + 0.3 t (every background event's pion was absorbed;
+absorption is not the cushion fate when FrAbs_pi is set, so GENIE Reweight's ``GReWeightINuke`` gives each of them
+the KE-independent factor 1 + t·σ — exactly, as long as a_abs·f_abs(KE) ≤ 1, see ``dials.REGISTRY["FrAbs_pi"]``).
+Q and D are natural cubic splines on 101 M_A nodes over [0.5, 1.5] GeV, B one on 73 M_A^RES nodes over [0.4, 2.2].
+
+θ holds the dials ``names`` (default :data:`PARAMETER_NAMES`, the four MicroBooNE dials, whose evaluation is the
+paper's, value for value); any subset of :data:`BUILTIN_DIALS` may be given, the others stay at nominal.
 """
 
 from __future__ import annotations
@@ -21,16 +28,17 @@ from typing import Any
 
 import numpy as np
 
-from nutune.dials import PARAMETER_NAMES, REGISTRY
+from nutune.dials import BUILTIN_DIALS, PARAMETER_NAMES, REGISTRY
 from nutune.io import atomic_write, rng, sha256_bytes, sha256_file
 from nutune.simulator.binning import T2K_FILE, Binning, check_bins, load_binning
-from nutune.simulator.events import QESample, generate_mec, generate_qe, generate_res
+from nutune.simulator.events import RES_MA_ANCHORS, QESample, generate_mec, generate_qe, generate_res
 from nutune.simulator.flux import FLUX_FILE, load_flux, resources_dir
 from nutune.simulator.variants import PhysicsConfig, get_physics
 
 __all__ = [
     "VALID_RANGES",
     "MA_GRID",
+    "RES_MA_GRID",
     "InvalidParameterError",
     "Templates",
     "BaseSample",
@@ -51,9 +59,11 @@ __all__ = [
 #: 1.5 < s ≤ 2 the histogram is the exact linear extrapolation (GENIE would clip the weights of events with
 #: 1 + κ(1/R − 1) < 0, which a linear template cannot do).
 #: The values live in the dial registry (``nutune.dials.REGISTRY[...].valid_range``), this is a view of them.
-VALID_RANGES: dict[str, tuple[float, float]] = {name: REGISTRY[name].valid_range for name in PARAMETER_NAMES}
+VALID_RANGES: dict[str, tuple[float, float]] = {name: REGISTRY[name].valid_range for name in BUILTIN_DIALS}
 #: M_A spline nodes [GeV].
 MA_GRID = np.linspace(0.5, 1.5, 101)
+#: RES-Ma spline nodes [GeV] (MaCCRES), spanning the per-event anchors.
+RES_MA_GRID = np.linspace(RES_MA_ANCHORS[0], RES_MA_ANCHORS[1], 73)
 _LOWER = np.array([VALID_RANGES[name][0] for name in PARAMETER_NAMES])
 _UPPER = np.array([VALID_RANGES[name][1] for name in PARAMETER_NAMES])
 _SMALL_BATCH = 64
@@ -64,25 +74,43 @@ class InvalidParameterError(ValueError):
     """A θ value that is NaN/inf, of the wrong shape, or outside :data:`VALID_RANGES`."""
 
 
-def validate_theta(theta: Any) -> np.ndarray:
-    """Return θ as a float64 (n, 4) array or raise :class:`InvalidParameterError` naming the bad parameter."""
+def check_names(names: Any) -> tuple[str, ...]:
+    """The dial names of a θ's columns as a tuple, or :class:`InvalidParameterError` for a name the built-in
+    simulator does not apply or a repeated one."""
+    names = PARAMETER_NAMES if names is None else tuple(str(n) for n in names)
+    unknown = [n for n in names if n not in VALID_RANGES]
+    if unknown or len(set(names)) != len(names):
+        what = f"dial(s) {', '.join(unknown)} not applied by" if unknown else "a repeated dial name for"
+        raise InvalidParameterError(f"{what} the built-in simulator; it applies {', '.join(BUILTIN_DIALS)}")
+    return names
+
+
+def validate_theta(theta: Any, names: Any = None) -> np.ndarray:
+    """Return θ as a float64 (n, d) array (columns = dials ``names``, default :data:`PARAMETER_NAMES`) or raise
+    :class:`InvalidParameterError` naming the bad parameter."""
+    names = check_names(names)
     arr = np.asarray(theta, dtype=float)
     if arr.ndim == 1:
         arr = arr[None, :]
-    if arr.ndim != 2 or arr.shape[1] != 4:
+    if arr.ndim != 2 or arr.shape[1] != len(names):
         raise InvalidParameterError(
-            f"theta has shape {np.shape(theta)}; expected (4,) or (n, 4) physical values in the order "
-            f"{', '.join(PARAMETER_NAMES)}"
+            f"theta has shape {np.shape(theta)}; expected ({len(names)},) or (n, {len(names)}) physical values in "
+            f"the order {', '.join(names)}"
         )
-    bad_any = ~np.isfinite(arr) | (arr < _LOWER) | (arr > _UPPER)
+    if names == PARAMETER_NAMES:
+        lower, upper = _LOWER, _UPPER
+    else:
+        lower = np.array([VALID_RANGES[n][0] for n in names])
+        upper = np.array([VALID_RANGES[n][1] for n in names])
+    bad_any = ~np.isfinite(arr) | (arr < lower) | (arr > upper)
     if bad_any.any():
-        for j, name in enumerate(PARAMETER_NAMES):
+        for j, name in enumerate(names):
             bad = bad_any[:, j]
             if bad.any():
                 i = int(np.flatnonzero(bad)[0])
                 lo, hi = VALID_RANGES[name]
                 raise InvalidParameterError(
-                    f"theta[{i}] parameter {name} = {arr[i, j]!r} is outside the valid range [{lo}, {hi}] "
+                    f"theta[{i}] parameter {name} = {float(arr[i, j])!r} is outside the valid range [{lo}, {hi}] "
                     f"({int(bad.sum())} row(s) affected)"
                 )
     return arr
@@ -128,21 +156,38 @@ def build_base_sample(
     return BaseSample(qe=qe, mec=mec, res=res, binning=binning)
 
 
-def reweight_histogram(sample: BaseSample, theta: np.ndarray) -> np.ndarray:
-    """Explicit per-event GENIE reweighting of the base sample to physical θ → 67-bin histogram.
+def full_theta(theta: Any, names: Any = None) -> np.ndarray:
+    """(n, d) θ in dials ``names`` → validated (n, len(BUILTIN_DIALS)) in :data:`BUILTIN_DIALS` order, every dial
+    not in ``names`` at its G18_10a_02_11a nominal."""
+    names = check_names(names)
+    arr = validate_theta(theta, names)
+    out = np.broadcast_to(np.array([REGISTRY[n].nominal for n in BUILTIN_DIALS]), (arr.shape[0], len(BUILTIN_DIALS)))
+    out = out.copy()
+    out[:, [BUILTIN_DIALS.index(n) for n in names]] = arr
+    return out
 
-    CCQE: w·max(0, 1 + κ(1/R − 1))·dσ(M_A)/dσ(M_A,nom); 2p2h: N·[(1 − x)w_V + x·w_E]; RES unchanged
-    (physics.md §1.8). This is the slow reference the templates are tested against.
+
+def reweight_histogram(sample: BaseSample, theta: np.ndarray, names: Any = None) -> np.ndarray:
+    """Explicit per-event GENIE reweighting of the base sample to physical θ (dials ``names``) → 67-bin histogram.
+
+    CCQE: w·max(0, 1 + κ(1/R − 1))·dσ(M_A)/dσ(M_A,nom); 2p2h: N·[(1 − x)w_V + x·w_E] (physics.md §1.8); RES
+    (every pion absorbed): w·dσ(M_A^RES)/dσ(M_A^RES,nom)·a_abs (``GReWeightNuXSecCCRES`` kModeMaMv,
+    ``GReWeightINuke`` with FrAbs_pi set). This is the slow reference the templates are tested against.
     """
-    ma, norm, shape, strength = (float(v) for v in validate_theta(theta)[0])
+    row = dict(zip(BUILTIN_DIALS, full_theta(theta, names)[0].tolist(), strict=True))
+    ma, norm, shape, strength = (row[n] for n in PARAMETER_NAMES)
     kappa = 1.0 - strength
     qe = sample.qe
     w_qe = qe.w_nom * np.maximum(0.0, 1.0 + kappa * (1.0 / qe.rpa_ratio - 1.0)) * qe.ma_ratio(ma)
     w_mec = norm * ((1.0 - shape) * sample.mec.w_v + shape * sample.mec.w_e)
+    res = sample.res
+    w_res = res.w * row["FrAbs_pi"]
+    if row["MaCCRES"] != REGISTRY["MaCCRES"].nominal:
+        w_res = w_res * res.ma_ratio(row["MaCCRES"])
     hist = (
         np.bincount(qe.bin67, w_qe, 67)
         + np.bincount(sample.mec.bin67, w_mec, 67)
-        + np.bincount(sample.res.bin67, sample.res.w, 67)
+        + np.bincount(res.bin67, w_res, 67)
     )
     return hist / sample.binning.area
 
@@ -177,6 +222,8 @@ class Templates:
     background: np.ndarray
     idx58: np.ndarray
     area: np.ndarray
+    res_ma_grid: np.ndarray
+    res_coef: np.ndarray  # (intervals, 4, 67): spline coefficients of B(M_A^RES)
     metadata: dict = field(default_factory=dict)
     _cache: dict = field(default_factory=dict, repr=False)
 
@@ -208,9 +255,19 @@ class Templates:
             "B": lin[2],
         }
 
+    def _res_table(self, bins: int) -> np.ndarray:
+        key = ("res", bins)
+        if key not in self._cache:
+            self._cache[key] = np.ascontiguousarray(self.res_coef[..., self._columns(bins)])
+        return self._cache[key]
+
     # -- numpy ---------------------------------------------------------------------------------------------------
-    def evaluate(self, theta: Any, bins: int = 58) -> np.ndarray:
-        """Histograms (n, bins) [1e-38 cm²/(GeV nucleon)] at physical θ (n, 4) or (4,) (→ (1, bins))."""
+    def evaluate(self, theta: Any, bins: int = 58, names: Any = None) -> np.ndarray:
+        """Histograms (n, bins) [1e-38 cm²/(GeV nucleon)] at physical θ (n, d) or (d,) (→ (1, bins)), the columns
+        being the dials ``names`` (default :data:`PARAMETER_NAMES`; any subset of :data:`BUILTIN_DIALS`)."""
+        names = check_names(names)
+        if names != PARAMETER_NAMES:
+            return self._evaluate_general(full_theta(theta, names), check_bins(bins))
         theta = validate_theta(theta)
         grouped, lin = self._tables(check_bins(bins))
         if theta.shape[0] == 1:  # single-call fast path (scalar arithmetic, no batching machinery)
@@ -229,42 +286,61 @@ class Templates:
             out[start : start + block.shape[0]] = self._evaluate_block(block, grouped, lin)
         return out
 
-    def _evaluate_block(self, theta: np.ndarray, grouped: np.ndarray, lin: np.ndarray) -> np.ndarray:
-        ma, norm, shape, strength = theta.T
+    def _evaluate_block(self, theta: np.ndarray, grouped: np.ndarray, lin: np.ndarray,
+                        background: np.ndarray | None = None) -> np.ndarray:
+        """The four-dial histogram; with ``background`` (n, b) given, it replaces the fixed B template."""
+        ma, norm, shape, strength = theta[:, :4].T
         kappa = 1.0 - strength
-        n_int = self.ma_grid.size - 1
-        idx = np.clip(np.searchsorted(self.ma_grid, ma, side="right") - 1, 0, n_int - 1)
-        dx = ma - self.ma_grid[idx]
-        dx2 = dx * dx
-        powers = np.stack([dx2 * dx, dx2, dx, np.ones_like(dx)], axis=1)
+        powers = _cubic_powers(ma - self.ma_grid[_intervals(self.ma_grid, ma)])
         design = np.concatenate([powers, kappa[:, None] * powers], axis=1)  # (n, 8)
-        mix = np.stack([norm * (1.0 - shape), norm * shape, np.ones_like(norm)], axis=1)
+        b_coef = np.ones_like(norm) if background is None else np.zeros_like(norm)
+        mix = np.stack([norm * (1.0 - shape), norm * shape, b_coef], axis=1)
         out = mix @ lin
-        if theta.shape[0] <= _SMALL_BATCH:
-            out += np.einsum("nk,nkb->nb", design, grouped[idx])
-            return out
-        order = np.argsort(idx, kind="stable")
-        counts = np.bincount(idx, minlength=n_int)
-        starts = np.concatenate([[0], np.cumsum(counts)])
-        for interval in np.flatnonzero(counts):
-            rows = order[starts[interval] : starts[interval + 1]]
-            out[rows] += design[rows] @ grouped[interval]
+        if background is not None:
+            out += background
+        _add_spline_term(out, design, grouped, _intervals(self.ma_grid, ma))
+        return out
+
+    def _evaluate_general(self, full: np.ndarray, bins: int) -> np.ndarray:
+        """Any builtin dial set: ``full`` (n, len(BUILTIN_DIALS)) validated, in :data:`BUILTIN_DIALS` order."""
+        col = {n: full[:, i] for i, n in enumerate(BUILTIN_DIALS)}
+        ma_res = col["MaCCRES"]
+        if not self.metadata.get("res_ma_response", True) and np.any(ma_res != REGISTRY["MaCCRES"].nominal):
+            raise InvalidParameterError(
+                f"MaCCRES is not applied by the {self.variant!r} templates: their RES background is the parametrised "
+                "Delta model, which has no GENIE RES cross section to reweight (res_model genie_berger_sehgal has)")
+        grouped, lin = self._tables(bins)
+        res = self._res_table(bins)
+        out = np.empty((full.shape[0], grouped.shape[-1]))
+        for start in range(0, full.shape[0], _CHUNK):
+            block = slice(start, start + _CHUNK)
+            idx = _intervals(self.res_ma_grid, ma_res[block])
+            design = col["FrAbs_pi"][block, None] * _cubic_powers(ma_res[block] - self.res_ma_grid[idx])
+            background = np.zeros((design.shape[0], res.shape[-1]))
+            _add_spline_term(background, design, res, idx)
+            out[block] = self._evaluate_block(full[block, :4], grouped, lin, background)
         return out
 
     # -- torch ---------------------------------------------------------------------------------------------------
-    def evaluate_torch(self, theta: Any, bins: int = 58):
-        """Differentiable torch evaluation (same formula); θ a tensor (n, 4) or (4,), dtype/device preserved.
+    def evaluate_torch(self, theta: Any, bins: int = 58, names: Any = None):
+        """Differentiable torch evaluation (same formula); θ a tensor (n, d) or (d,) in dials ``names`` (default
+        :data:`PARAMETER_NAMES`), dtype/device preserved.
 
-        Gradients flow through M_A (cubic spline), N, x and s (exactly linear/bilinear). Range validation is done
-        on a detached copy.
+        Gradients flow through M_A and M_A^RES (cubic splines), N, x, s and the FrAbs_pi scale (exactly
+        linear/bilinear). Range validation is done on a detached copy.
         """
         import torch
 
+        names = check_names(names)
         if not torch.is_tensor(theta):
             theta = torch.as_tensor(np.asarray(theta, dtype=float))
-        squeeze = theta.dim() == 1
-        th = theta[None, :] if squeeze else theta
-        validate_theta(th.detach().cpu().numpy())
+        th = theta[None, :] if theta.dim() == 1 else theta
+        validate_theta(th.detach().cpu().numpy(), names)
+        if names != PARAMETER_NAMES:
+            nominal = torch.as_tensor([REGISTRY[n].nominal for n in BUILTIN_DIALS], dtype=th.dtype, device=th.device)
+            cols = [th[:, names.index(n)] if n in names else nominal[i].expand(th.shape[0])
+                    for i, n in enumerate(BUILTIN_DIALS)]
+            th = torch.stack(cols, dim=1)
         grouped, lin = self._tables(check_bins(bins))
         dtype, device = th.dtype, th.device
         key = ("torch", bins, dtype, str(device))
@@ -275,7 +351,7 @@ class Templates:
                 torch.as_tensor(lin, dtype=dtype, device=device),
             )
         grid_t, grouped_t, lin_t = self._cache[key]
-        ma, norm, shape, strength = th.unbind(dim=1)
+        ma, norm, shape, strength = th[:, :4].unbind(dim=1)
         kappa = 1.0 - strength
         idx = torch.clamp(
             torch.bucketize(ma.detach().contiguous(), grid_t, right=True) - 1, 0, grid_t.numel() - 2
@@ -285,8 +361,45 @@ class Templates:
         design = torch.cat([powers, kappa[:, None] * powers], dim=1)
         coef = grouped_t[idx]  # (n, 8, b)
         out = torch.einsum("nk,nkb->nb", design, coef)
-        mix = torch.stack([norm * (1.0 - shape), norm * shape, torch.ones_like(norm)], dim=1)
-        return out + mix @ lin_t
+        if names == PARAMETER_NAMES:
+            mix = torch.stack([norm * (1.0 - shape), norm * shape, torch.ones_like(norm)], dim=1)
+            return out + mix @ lin_t
+        mix = torch.stack([norm * (1.0 - shape), norm * shape, torch.zeros_like(norm)], dim=1)
+        res_key = ("torch-res", bins, dtype, str(device))
+        if res_key not in self._cache:
+            self._cache[res_key] = (torch.as_tensor(self.res_ma_grid, dtype=dtype, device=device),
+                                    torch.as_tensor(self._res_table(bins), dtype=dtype, device=device))
+        res_grid_t, res_t = self._cache[res_key]
+        ma_res, scale_abs = th[:, BUILTIN_DIALS.index("MaCCRES")], th[:, BUILTIN_DIALS.index("FrAbs_pi")]
+        ridx = torch.clamp(torch.bucketize(ma_res.detach().contiguous(), res_grid_t, right=True) - 1, 0,
+                           res_grid_t.numel() - 2)
+        rdx = ma_res - res_grid_t[ridx]
+        rpowers = scale_abs[:, None] * torch.stack([rdx**3, rdx**2, rdx, torch.ones_like(rdx)], dim=1)
+        return out + mix @ lin_t + torch.einsum("nk,nkb->nb", rpowers, res_t[ridx])
+
+
+def _intervals(grid: np.ndarray, x: np.ndarray) -> np.ndarray:
+    """Index of the spline interval of each x (clamped to the grid's ends)."""
+    return np.clip(np.searchsorted(grid, x, side="right") - 1, 0, grid.size - 2)
+
+
+def _cubic_powers(dx: np.ndarray) -> np.ndarray:
+    """(n, 4) rows [dx³, dx², dx, 1] of the spline's local polynomial."""
+    dx2 = dx * dx
+    return np.stack([dx2 * dx, dx2, dx, np.ones_like(dx)], axis=1)
+
+
+def _add_spline_term(out: np.ndarray, design: np.ndarray, coef: np.ndarray, idx: np.ndarray) -> None:
+    """out (n, b) += design (n, k) · coef[idx] (k, b) row by row, grouped by interval (one matmul per interval)."""
+    if out.shape[0] <= _SMALL_BATCH:
+        out += np.einsum("nk,nkb->nb", design, coef[idx])
+        return
+    order = np.argsort(idx, kind="stable")
+    counts = np.bincount(idx, minlength=coef.shape[0])
+    starts = np.concatenate([[0], np.cumsum(counts)])
+    for interval in np.flatnonzero(counts):
+        rows = order[starts[interval] : starts[interval + 1]]
+        out[rows] += design[rows] @ coef[interval]
 
 
 # ----------------------------------------------------------------------------------------------------------------
@@ -315,6 +428,12 @@ def build_templates(
     mec_v = np.bincount(sample.mec.bin67, sample.mec.w_v, 67) / area
     mec_e = np.bincount(sample.mec.bin67, sample.mec.w_e, 67) / area
     background = np.bincount(sample.res.bin67, sample.res.w, 67) / area
+    res = sample.res
+    if res.reweightable:
+        b_tab = np.stack([np.bincount(res.bin67, res.w * res.ma_ratio(m), 67) / area for m in RES_MA_GRID])
+    else:
+        b_tab = np.broadcast_to(background, (RES_MA_GRID.size, 67))
+    res_coef = _spline_coefficients(RES_MA_GRID, b_tab)  # (I, 4, 67)
     meta = {
         "variant": variant,
         "sample_seed": int(sample_seed),
@@ -330,6 +449,7 @@ def build_templates(
         },
         "rpa_ratio_min": float(qe.rpa_ratio.min()),
         "rpa_exact_max_strength": exact_rpa_strength_limit(qe.rpa_ratio),
+        "res_ma_response": bool(res.reweightable),
     }
     return Templates(
         variant=variant,
@@ -340,6 +460,8 @@ def build_templates(
         background=background,
         idx58=binning.idx58.copy(),
         area=area.copy(),
+        res_ma_grid=RES_MA_GRID.copy(),
+        res_coef=res_coef,
         metadata=meta,
     )
 
@@ -370,6 +492,7 @@ def cache_key(variant: str, sample_seed: int, n_events: int) -> tuple[str, dict]
         "n_events": int(n_events),
         "physics": get_physics(variant).as_dict(),
         "ma_grid": [float(MA_GRID[0]), float(MA_GRID[-1]), int(MA_GRID.size)],
+        "res_ma_grid": [float(RES_MA_GRID[0]), float(RES_MA_GRID[-1]), int(RES_MA_GRID.size)],
         "code_version": _code_version(),
         "resources": {
             str(FLUX_FILE): sha256_file(resources_dir() / FLUX_FILE),
@@ -379,7 +502,7 @@ def cache_key(variant: str, sample_seed: int, n_events: int) -> tuple[str, dict]
     return sha256_bytes(json.dumps(ingredients, sort_keys=True).encode()), ingredients
 
 
-_ARRAYS = ("ma_grid", "qd_coef", "mec_v", "mec_e", "background", "idx58", "area")
+_ARRAYS = ("ma_grid", "qd_coef", "mec_v", "mec_e", "background", "idx58", "area", "res_ma_grid", "res_coef")
 
 
 def _save(templates: Templates, path: Path) -> None:
