@@ -309,3 +309,30 @@ def test_parametrised_delta_background_refuses_maccres_but_takes_frabs():
     small.evaluate([1.0, 0.5], names=("MaCCQE", "FrAbs_pi"))
     with pytest.raises(InvalidParameterError, match="MaCCRES is not applied by the 'nuwro_like' templates"):
         small.evaluate([1.0, 1.3], names=("MaCCQE", "MaCCRES"))
+
+
+@pytest.mark.parametrize("fates", [("FrCEx_pi",), ("FrInel_pi", "FrPiProd_pi"), ("FrCEx_pi", "FrInel_pi", "FrPiProd_pi"),
+                                   ("FrAbs_pi", "FrCEx_pi")])
+def test_pion_fate_templates_equal_per_event_genie_cushion_reweighting(sample, templates, fates):
+    """Each set of named fates (absorption a cushion or not) against GReWeightINuke's per-event weight."""
+    gen = np.random.default_rng(len(fates))
+    names = ("MaCCQE", "MaCCRES", *fates)
+    for _ in range(4):
+        scales = [gen.uniform(0.3, 1.25) for _ in fates]  # inside the joint S <= 1 limit for these sets
+        row = [gen.uniform(0.6, 1.4), gen.uniform(0.5, 2.0), *scales]
+        direct = reweight_histogram(sample, row, names)
+        fast = templates.evaluate(row, bins=67, names=names)[0]
+        np.testing.assert_allclose(fast, direct, rtol=1e-6, atol=1e-12 * direct.max())
+
+
+def test_a_named_fate_at_nominal_changes_nothing_and_cex_moves_the_background_against_itself(templates):
+    base = templates.evaluate([1.0, 1.3], names=("MaCCQE", "MaCCRES"))
+    same = templates.evaluate([1.0, 1.3, 1.0], names=("MaCCQE", "MaCCRES", "FrCEx_pi"))
+    np.testing.assert_allclose(same, base, rtol=1e-12)
+    more_cex = templates.evaluate([1.0, 1.3, 1.5], names=("MaCCQE", "MaCCRES", "FrCEx_pi"))
+    assert np.all(more_cex <= base + 1e-15) and (base - more_cex).sum() > 0  # fewer absorbed pions
+
+
+def test_fate_scales_beyond_genies_rescaling_limit_are_refused(templates):
+    with pytest.raises(InvalidParameterError, match="sum to .* > 1 at some pion energy"):
+        templates.evaluate([1.9, 1.6], names=("FrCEx_pi", "FrInel_pi"))

@@ -34,7 +34,7 @@ into a NUISANCE card) but a builtin run refuses them by name.
 
 The physical parameter vector of the built-in simulator is ordered :data:`PARAMETER_NAMES` =
 (MaCCQE, NormCCMEC, XSecShape_CCMEC, RPA_CCQE) and holds (M_A [GeV], N, x, s) by default; it also applies the
-other :data:`BUILTIN_DIALS` (MaCCRES, FrAbs_pi) when a θ names them.
+other :data:`BUILTIN_DIALS` (MaCCRES and the pion fate dials) when a θ names them.
 """
 
 from __future__ import annotations
@@ -229,10 +229,13 @@ REGISTRY: dict[str, DialSpec] = {
                0.50),
         _scale("MFP_pi", "mfp_pi", r"$\pi$ mean free path", "", "hA pion mean free path, as a scale",
                "GReWeightINuke", 0.20),
+        # FrCEx_pi, FrInel_pi, FrPiProd_pi reach the builtin's absorbed-pion background only through the
+        # absorption cushion (nutune.simulator.pion_fsi); each range is 1/max_KE f_j of hA2018 carbon, beyond which
+        # GENIE rescales the fractions non-linearly (the joint limit is checked per theta).
         _scale("FrCEx_pi", "f_cex_pi", r"$\pi$ CEx frac.", "", "hA pion charge-exchange fate fraction, as a scale",
-               "GReWeightINuke", 0.50),
+               "GReWeightINuke", 0.50, valid_range=(0.0, 1.95), builtin=True),
         _scale("FrInel_pi", "f_inel_pi", r"$\pi$ inel. frac.", "", "hA pion inelastic fate fraction, as a scale",
-               "GReWeightINuke", 0.40),
+               "GReWeightINuke", 0.40, valid_range=(0.0, 1.7), builtin=True),
         # FrAbs_pi: a set fate is not a cushion, so GReWeightINuke weights an absorbed pion by 1 + t·σ whatever its
         # kinetic energy, unless f_abs(KE)·(1 + t·σ) > 1 (then 1/f_abs). hA2018's largest absorption fraction near
         # carbon is 0.62 (pip16_abs_frac.txt, 50 MeV; carbon's own 0.58), so up to a scale of 1.6 the factor is
@@ -240,7 +243,8 @@ REGISTRY: dict[str, DialSpec] = {
         _scale("FrAbs_pi", "f_abs_pi", r"$\pi$ abs. frac.", "", "hA pion absorption fate fraction, as a scale",
                "GReWeightINuke", 0.30, valid_range=(0.0, 1.6), builtin=True),
         _scale("FrPiProd_pi", "f_piprod_pi", r"$\pi$ prod. frac.", "",
-               "hA pion production fate fraction, as a scale", "GReWeightINuke", 0.20),
+               "hA pion production fate fraction, as a scale", "GReWeightINuke", 0.20, valid_range=(0.0, 1.28),
+               builtin=True),
         _scale("FracPN_CCMEC", "f_pn_MEC", "MEC pn frac.", "", "CC 2p2h initial-pn fraction, as a scale",
                "GReWeightXSecMEC", 0.20),
         _scale("FracDelta_CCMEC", "f_Delta_MEC", r"MEC $\Delta$ frac.", "",

@@ -117,6 +117,7 @@ class RESSample:
     q2: np.ndarray | None = None
     is_p: np.ndarray | None = None
     ma_anchor_ratio: np.ndarray | None = None
+    pion_ke: np.ndarray | None = None  # kinetic energy [GeV] of the (absorbed) decay pion at production
 
     @property
     def reweightable(self) -> bool:
@@ -737,7 +738,25 @@ def _generate_res_berger_sehgal(
     weight = np.where(ok, w_flux * per_ch * phys.p_abs * d2 / (p_nucleon * dens_w * dens_q2) / n, 0.0)
     sample = _res_sample(phys, binning, enu, w, q2, m_n, weight, ok, n, is_p=is_p)
     sample.ma_anchor_ratio = _res_ma_anchor_ratio(sample)
+    m_kept = np.where(sample.is_p, C.M_PROTON, C.M_NEUTRON)
+    sample.pion_ke = decay_pion_kinetic_energy(sample.w_had, sample.q0, sample.q3, m_kept, rng)
     return sample
+
+
+def decay_pion_kinetic_energy(w: np.ndarray, q0: np.ndarray, q3: np.ndarray, m_n: np.ndarray | float,
+                              rng: np.random.Generator) -> np.ndarray:
+    """Lab kinetic energy [GeV] of the pion of R → N π for a resonance of mass W and lab momentum q3 along q̂ (hit
+    nucleon of mass ``m_n`` at rest): two-body decay isotropic in the resonance rest frame (one uniform per event,
+    drawn after every other RES draw, so the RES events and weights do not depend on it), then boosted. GENIE
+    decays resonances with ``BaryonResonanceDecayer``; its Δ angular distribution is not reproduced (documented in
+    ``calibration.py``). The pion's KE sets its hA2018 fate fractions (:mod:`nutune.simulator.pion_fsi`)."""
+    m_pi = C.M_PION
+    w2 = w * w
+    p_star = np.sqrt(np.clip((w2 - (m_n + m_pi) ** 2) * (w2 - (m_n - m_pi) ** 2), 0.0, None)) / (2.0 * w)
+    e_star = np.sqrt(p_star**2 + m_pi**2)
+    cos_star = 2.0 * rng.random(w.size) - 1.0
+    gamma, beta_gamma = (m_n + q0) / w, q3 / w
+    return gamma * e_star + beta_gamma * p_star * cos_star - m_pi
 
 
 def _res_ma_anchor_ratio(sample: RESSample) -> np.ndarray:

@@ -23,16 +23,23 @@ import hashlib
 import json
 import os
 from dataclasses import dataclass, field
+from itertools import combinations
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from nutune.dials import BUILTIN_DIALS, PARAMETER_NAMES, REGISTRY
+from nutune.dials import BUILTIN_DIALS, PARAMETER_NAMES, PION_FATES, REGISTRY
 from nutune.io import atomic_write, rng, sha256_bytes, sha256_file
 from nutune.simulator.binning import T2K_FILE, Binning, check_bins, load_binning
 from nutune.simulator.events import RES_MA_ANCHORS, QESample, generate_mec, generate_qe, generate_res
 from nutune.simulator.flux import FLUX_FILE, load_flux, resources_dir
+from nutune.simulator.pion_fsi import (
+    FATE_TABLES,
+    absorbed_pion_coefficients,
+    absorbed_pion_weight,
+    max_named_sum,
+)
 from nutune.simulator.variants import PhysicsConfig, get_physics
 
 __all__ = [
@@ -64,6 +71,11 @@ VALID_RANGES: dict[str, tuple[float, float]] = {name: REGISTRY[name].valid_range
 MA_GRID = np.linspace(0.5, 1.5, 101)
 #: RES-Ma spline nodes [GeV] (MaCCRES), spanning the per-event anchors.
 RES_MA_GRID = np.linspace(RES_MA_ANCHORS[0], RES_MA_ANCHORS[1], 73)
+#: The pion fate dials that reach the absorbed-pion background through the absorption cushion, and every set of
+#: them that can be named with absorption left the cushion (the order of the fate templates).
+CUSHION_FATES: tuple[str, ...] = tuple(f for f in PION_FATES if f != "FrAbs_pi")
+FATE_SETS: tuple[tuple[str, ...], ...] = tuple(
+    c for k in range(1, len(CUSHION_FATES) + 1) for c in combinations(CUSHION_FATES, k))
 _LOWER = np.array([VALID_RANGES[name][0] for name in PARAMETER_NAMES])
 _UPPER = np.array([VALID_RANGES[name][1] for name in PARAMETER_NAMES])
 _SMALL_BATCH = 64
@@ -171,8 +183,10 @@ def reweight_histogram(sample: BaseSample, theta: np.ndarray, names: Any = None)
     """Explicit per-event GENIE reweighting of the base sample to physical θ (dials ``names``) → 67-bin histogram.
 
     CCQE: w·max(0, 1 + κ(1/R − 1))·dσ(M_A)/dσ(M_A,nom); 2p2h: N·[(1 − x)w_V + x·w_E] (physics.md §1.8); RES
-    (every pion absorbed): w·dσ(M_A^RES)/dσ(M_A^RES,nom)·a_abs (``GReWeightNuXSecCCRES`` kModeMaMv,
-    ``GReWeightINuke`` with FrAbs_pi set). This is the slow reference the templates are tested against.
+    (every pion absorbed): w·dσ(M_A^RES)/dσ(M_A^RES,nom)·(fate weight) (``GReWeightNuXSecCCRES`` kModeMaMv,
+    ``GReWeightINuke``: the FrAbs_pi scale when it is named, else the absorption-cushion weight of
+    :func:`nutune.simulator.pion_fsi.absorbed_pion_weight`, GENIE's rescaling included). This is the slow
+    reference the templates are tested against.
     """
     row = dict(zip(BUILTIN_DIALS, full_theta(theta, names)[0].tolist(), strict=True))
     ma, norm, shape, strength = (row[n] for n in PARAMETER_NAMES)
@@ -181,7 +195,11 @@ def reweight_histogram(sample: BaseSample, theta: np.ndarray, names: Any = None)
     w_qe = qe.w_nom * np.maximum(0.0, 1.0 + kappa * (1.0 / qe.rpa_ratio - 1.0)) * qe.ma_ratio(ma)
     w_mec = norm * ((1.0 - shape) * sample.mec.w_v + shape * sample.mec.w_e)
     res = sample.res
-    w_res = res.w * row["FrAbs_pi"]
+    named = [f for f in PION_FATES if f in check_names(names)]
+    if named and "FrAbs_pi" not in named:
+        w_res = res.w * absorbed_pion_weight(res.pion_ke, {f: row[f] for f in named})
+    else:
+        w_res = res.w * row["FrAbs_pi"]
     if row["MaCCRES"] != REGISTRY["MaCCRES"].nominal:
         w_res = w_res * res.ma_ratio(row["MaCCRES"])
     hist = (
@@ -224,6 +242,7 @@ class Templates:
     area: np.ndarray
     res_ma_grid: np.ndarray
     res_coef: np.ndarray  # (intervals, 4, 67): spline coefficients of B(M_A^RES)
+    res_fate_coef: np.ndarray  # (len(FATE_SETS), 3, intervals, 4, 67): the cushion terms F_j of each named set
     metadata: dict = field(default_factory=dict)
     _cache: dict = field(default_factory=dict, repr=False)
 
@@ -255,11 +274,50 @@ class Templates:
             "B": lin[2],
         }
 
-    def _res_table(self, bins: int) -> np.ndarray:
-        key = ("res", bins)
+    def _res_table(self, bins: int, fates: tuple[str, ...] = ()) -> np.ndarray:
+        """RES spline coefficients (I, 4·(1 + 3), b): B and, for a set of cushion-reaching fates named, F_j of
+        :data:`CUSHION_FATES` (zero for the unnamed); (I, 4, b) without."""
+        key = ("res", bins, fates)
         if key not in self._cache:
-            self._cache[key] = np.ascontiguousarray(self.res_coef[..., self._columns(bins)])
+            cols = self._columns(bins)
+            if fates:
+                parts = [self.res_coef, *self.res_fate_coef[FATE_SETS.index(fates)]]
+                table = np.concatenate([p[..., cols] for p in parts], axis=1)
+            else:
+                table = self.res_coef[..., cols]
+            self._cache[key] = np.ascontiguousarray(table)
         return self._cache[key]
+
+    def _res_design(self, full: np.ndarray, names: tuple[str, ...]) -> tuple[np.ndarray, np.ndarray, tuple]:
+        """(design (n, k), interval index (n,), fate-set key of :meth:`_res_table`) of the RES term for ``full`` θ
+        in BUILTIN_DIALS order (validated against GENIE's fate rescaling)."""
+        col = {n: full[:, i] for i, n in enumerate(BUILTIN_DIALS)}
+        named = tuple(f for f in PION_FATES if f in names)
+        if named:
+            limit = max_named_sum(named, np.column_stack([col[f] for f in named]))
+            if np.any(limit > 1.0 + 1e-12):
+                i = int(np.argmax(limit))
+                raise InvalidParameterError(
+                    f"theta[{i}]: the pion fate scales {', '.join(f'{f} = {col[f][i]:g}' for f in named)} make the "
+                    f"named hA2018 fractions sum to {limit[i]:.4g} > 1 at some pion energy, where GENIE Reweight "
+                    "rescales every fraction (GReWeightINukeParams::Fates::ActualTwkDial) and the built-in "
+                    "simulator's linear response stops being exact; lower them")
+            if not self.metadata.get("res_fate_response", True) and "FrAbs_pi" not in named:
+                raise InvalidParameterError(
+                    f"{', '.join(named)} not applied by the {self.variant!r} templates: their RES background (the "
+                    "parametrised Delta model) has no pion kinetic energies for the hA2018 fate fractions")
+        ma_res = col["MaCCRES"]
+        if not self.metadata.get("res_ma_response", True) and np.any(ma_res != REGISTRY["MaCCRES"].nominal):
+            raise InvalidParameterError(
+                f"MaCCRES is not applied by the {self.variant!r} templates: their RES background is the parametrised "
+                "Delta model, which has no GENIE RES cross section to reweight (res_model genie_berger_sehgal has)")
+        idx = _intervals(self.res_ma_grid, ma_res)
+        powers = _cubic_powers(ma_res - self.res_ma_grid[idx])
+        if "FrAbs_pi" in named or not named:
+            return col["FrAbs_pi"][:, None] * powers, idx, ()
+        cushion = tuple(f for f in CUSHION_FATES if f in named)
+        rows = [powers] + [(col[f] - 1.0)[:, None] * powers for f in CUSHION_FATES]
+        return np.concatenate(rows, axis=1), idx, cushion
 
     # -- numpy ---------------------------------------------------------------------------------------------------
     def evaluate(self, theta: Any, bins: int = 58, names: Any = None) -> np.ndarray:
@@ -267,7 +325,7 @@ class Templates:
         being the dials ``names`` (default :data:`PARAMETER_NAMES`; any subset of :data:`BUILTIN_DIALS`)."""
         names = check_names(names)
         if names != PARAMETER_NAMES:
-            return self._evaluate_general(full_theta(theta, names), check_bins(bins))
+            return self._evaluate_general(full_theta(theta, names), check_bins(bins), names)
         theta = validate_theta(theta)
         grouped, lin = self._tables(check_bins(bins))
         if theta.shape[0] == 1:  # single-call fast path (scalar arithmetic, no batching machinery)
@@ -301,24 +359,18 @@ class Templates:
         _add_spline_term(out, design, grouped, _intervals(self.ma_grid, ma))
         return out
 
-    def _evaluate_general(self, full: np.ndarray, bins: int) -> np.ndarray:
-        """Any builtin dial set: ``full`` (n, len(BUILTIN_DIALS)) validated, in :data:`BUILTIN_DIALS` order."""
-        col = {n: full[:, i] for i, n in enumerate(BUILTIN_DIALS)}
-        ma_res = col["MaCCRES"]
-        if not self.metadata.get("res_ma_response", True) and np.any(ma_res != REGISTRY["MaCCRES"].nominal):
-            raise InvalidParameterError(
-                f"MaCCRES is not applied by the {self.variant!r} templates: their RES background is the parametrised "
-                "Delta model, which has no GENIE RES cross section to reweight (res_model genie_berger_sehgal has)")
+    def _evaluate_general(self, full: np.ndarray, bins: int, names: tuple[str, ...]) -> np.ndarray:
+        """Any builtin dial set: ``full`` (n, len(BUILTIN_DIALS)) validated, in :data:`BUILTIN_DIALS` order;
+        ``names`` the dials given (which pion fates are named decides GENIE's cushion)."""
         grouped, lin = self._tables(bins)
-        res = self._res_table(bins)
         out = np.empty((full.shape[0], grouped.shape[-1]))
         for start in range(0, full.shape[0], _CHUNK):
-            block = slice(start, start + _CHUNK)
-            idx = _intervals(self.res_ma_grid, ma_res[block])
-            design = col["FrAbs_pi"][block, None] * _cubic_powers(ma_res[block] - self.res_ma_grid[idx])
-            background = np.zeros((design.shape[0], res.shape[-1]))
+            block = full[start : start + _CHUNK]
+            design, idx, fates = self._res_design(block, names)
+            res = self._res_table(bins, fates)
+            background = np.zeros((block.shape[0], res.shape[-1]))
             _add_spline_term(background, design, res, idx)
-            out[block] = self._evaluate_block(full[block, :4], grouped, lin, background)
+            out[start : start + block.shape[0]] = self._evaluate_block(block[:, :4], grouped, lin, background)
         return out
 
     # -- torch ---------------------------------------------------------------------------------------------------
@@ -365,17 +417,23 @@ class Templates:
             mix = torch.stack([norm * (1.0 - shape), norm * shape, torch.ones_like(norm)], dim=1)
             return out + mix @ lin_t
         mix = torch.stack([norm * (1.0 - shape), norm * shape, torch.zeros_like(norm)], dim=1)
-        res_key = ("torch-res", bins, dtype, str(device))
+        _, _, fates = self._res_design(th.detach().cpu().numpy(), names)  # validation and the fate set
+        res_key = ("torch-res", bins, fates, dtype, str(device))
         if res_key not in self._cache:
             self._cache[res_key] = (torch.as_tensor(self.res_ma_grid, dtype=dtype, device=device),
-                                    torch.as_tensor(self._res_table(bins), dtype=dtype, device=device))
+                                    torch.as_tensor(self._res_table(bins, fates), dtype=dtype, device=device))
         res_grid_t, res_t = self._cache[res_key]
-        ma_res, scale_abs = th[:, BUILTIN_DIALS.index("MaCCRES")], th[:, BUILTIN_DIALS.index("FrAbs_pi")]
+        col = {n: th[:, i] for i, n in enumerate(BUILTIN_DIALS)}
+        ma_res = col["MaCCRES"]
         ridx = torch.clamp(torch.bucketize(ma_res.detach().contiguous(), res_grid_t, right=True) - 1, 0,
                            res_grid_t.numel() - 2)
         rdx = ma_res - res_grid_t[ridx]
-        rpowers = scale_abs[:, None] * torch.stack([rdx**3, rdx**2, rdx, torch.ones_like(rdx)], dim=1)
-        return out + mix @ lin_t + torch.einsum("nk,nkb->nb", rpowers, res_t[ridx])
+        rpowers = torch.stack([rdx**3, rdx**2, rdx, torch.ones_like(rdx)], dim=1)
+        if fates:
+            rdesign = torch.cat([rpowers] + [(col[f] - 1.0)[:, None] * rpowers for f in CUSHION_FATES], dim=1)
+        else:
+            rdesign = col["FrAbs_pi"][:, None] * rpowers
+        return out + mix @ lin_t + torch.einsum("nk,nkb->nb", rdesign, res_t[ridx])
 
 
 def _intervals(grid: np.ndarray, x: np.ndarray) -> np.ndarray:
@@ -428,12 +486,7 @@ def build_templates(
     mec_v = np.bincount(sample.mec.bin67, sample.mec.w_v, 67) / area
     mec_e = np.bincount(sample.mec.bin67, sample.mec.w_e, 67) / area
     background = np.bincount(sample.res.bin67, sample.res.w, 67) / area
-    res = sample.res
-    if res.reweightable:
-        b_tab = np.stack([np.bincount(res.bin67, res.w * res.ma_ratio(m), 67) / area for m in RES_MA_GRID])
-    else:
-        b_tab = np.broadcast_to(background, (RES_MA_GRID.size, 67))
-    res_coef = _spline_coefficients(RES_MA_GRID, b_tab)  # (I, 4, 67)
+    res_coef, res_fate_coef = _res_templates(sample.res, area, background)
     meta = {
         "variant": variant,
         "sample_seed": int(sample_seed),
@@ -449,7 +502,8 @@ def build_templates(
         },
         "rpa_ratio_min": float(qe.rpa_ratio.min()),
         "rpa_exact_max_strength": exact_rpa_strength_limit(qe.rpa_ratio),
-        "res_ma_response": bool(res.reweightable),
+        "res_ma_response": bool(sample.res.reweightable),
+        "res_fate_response": sample.res.pion_ke is not None,
     }
     return Templates(
         variant=variant,
@@ -462,8 +516,29 @@ def build_templates(
         area=area.copy(),
         res_ma_grid=RES_MA_GRID.copy(),
         res_coef=res_coef,
+        res_fate_coef=res_fate_coef,
         metadata=meta,
     )
+
+
+def _res_templates(res, area: np.ndarray, background: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Spline coefficients in M_A^RES of B (I, 4, 67) and of the cushion terms F_j of every fate set
+    (len(FATE_SETS), 3, I, 4, 67): F_j(m) = Σ_i w_i ρ_i(m) c_j(KE_i) (:func:`absorbed_pion_coefficients`)."""
+    n_nodes = RES_MA_GRID.size
+    b_tab = np.empty((n_nodes, 67))
+    f_tab = np.zeros((len(FATE_SETS), len(CUSHION_FATES), n_nodes, 67))
+    coefficients = ([absorbed_pion_coefficients(res.pion_ke, fates) for fates in FATE_SETS]
+                    if res.pion_ke is not None else [])
+    for j, m in enumerate(RES_MA_GRID):
+        w = res.w * res.ma_ratio(m) if res.reweightable else res.w
+        b_tab[j] = np.bincount(res.bin67, w, 67) / area if res.reweightable else background
+        for k, coef in enumerate(coefficients):
+            for f, c in coef.items():
+                f_tab[k, CUSHION_FATES.index(f), j] = np.bincount(res.bin67, w * c, 67) / area
+    b_coef = _spline_coefficients(RES_MA_GRID, b_tab)
+    f_coef = _spline_coefficients(RES_MA_GRID, np.moveaxis(f_tab, 2, 0).reshape(n_nodes, -1))
+    f_coef = f_coef.reshape(n_nodes - 1, 4, len(FATE_SETS), len(CUSHION_FATES), 67)
+    return b_coef, np.ascontiguousarray(np.moveaxis(f_coef, (2, 3), (0, 1)))
 
 
 def default_cache_dir() -> Path:
@@ -495,6 +570,8 @@ def cache_key(variant: str, sample_seed: int, n_events: int) -> tuple[str, dict]
         "res_ma_grid": [float(RES_MA_GRID[0]), float(RES_MA_GRID[-1]), int(RES_MA_GRID.size)],
         "code_version": _code_version(),
         "resources": {
+            **{f"genie_ha2018/{name}": sha256_file(resources_dir() / "genie_ha2018" / name)
+               for name in sorted(FATE_TABLES.values())},
             str(FLUX_FILE): sha256_file(resources_dir() / FLUX_FILE),
             str(T2K_FILE): sha256_file(resources_dir() / T2K_FILE),
         },
@@ -502,7 +579,8 @@ def cache_key(variant: str, sample_seed: int, n_events: int) -> tuple[str, dict]
     return sha256_bytes(json.dumps(ingredients, sort_keys=True).encode()), ingredients
 
 
-_ARRAYS = ("ma_grid", "qd_coef", "mec_v", "mec_e", "background", "idx58", "area", "res_ma_grid", "res_coef")
+_ARRAYS = ("ma_grid", "qd_coef", "mec_v", "mec_e", "background", "idx58", "area", "res_ma_grid", "res_coef",
+           "res_fate_coef")
 
 
 def _save(templates: Templates, path: Path) -> None:
