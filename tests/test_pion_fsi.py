@@ -94,3 +94,15 @@ def test_registry_ranges_keep_every_single_fate_dial_linear():
         assert pion_fsi.max_named_sum([fate], np.array([[spec.valid_range[1] * 1.02]]))[0] > 1.0 or fate == "FrAbs_pi"
     with pytest.raises(ValueError, match="cushion"):
         pion_fsi.absorbed_pion_coefficients(np.array([0.2]), list(dials.PION_FATES))
+
+
+def test_the_rescaling_check_over_hull_vertices_equals_the_dense_energy_scan():
+    from itertools import combinations
+
+    gen = np.random.default_rng(0)
+    table = dict(zip(dials.PION_FATES, pion_fsi.fate_fractions(np.arange(1.0, 1000.0) * 1e-3), strict=True))
+    for k in (1, 2, 3):
+        for named in combinations(dials.PION_FATES, k):
+            scales = gen.uniform(0, 2, (500, k))
+            dense = (scales @ np.stack([table[f] for f in named])).max(axis=1)
+            np.testing.assert_allclose(pion_fsi.max_named_sum(named, scales), dense, rtol=1e-14)

@@ -106,9 +106,26 @@ def absorbed_pion_weight(ke_gev: np.ndarray, scales: Mapping[str, float]) -> np.
     return np.where(total > 1.0, rescaled, linear)
 
 
+@lru_cache(maxsize=None)
+def _extreme_fractions(named: tuple[str, ...]) -> np.ndarray:
+    """(k, m) the named fates' fractions at the KE (1 MeV steps over [1, 999]) that can maximise Σ_j f_j s_j for
+    some s ≥ 0: the vertices of the convex hull of the points f(KE) (all points when the hull is degenerate)."""
+    frac = dict(zip(PION_FATES, fate_fractions(_KE_GRID_MEV * 1e-3), strict=True))
+    points = np.stack([frac[f] for f in named], axis=1)  # (K, k)
+    if len(named) == 1:
+        return points.max(axis=0, keepdims=True).T
+    from scipy.spatial import ConvexHull, QhullError
+
+    try:
+        vertices = ConvexHull(points).vertices
+    except QhullError:
+        return points.T
+    return np.ascontiguousarray(points[vertices].T)
+
+
 def max_named_sum(named: Sequence[str], scales: np.ndarray) -> np.ndarray:
     """(n,) max over KE in [1, 999] MeV of S = Σ_j f_j(KE)·s_j for the named fates (``scales`` (n, len(named)));
-    GENIE's weights are linear in the scales while this is ≤ 1."""
-    frac = dict(zip(PION_FATES, fate_fractions(_KE_GRID_MEV * 1e-3), strict=True))
-    table = np.stack([frac[f] for f in named])  # (k, K)
+    GENIE's weights are linear in the scales while this is ≤ 1. (A linear function's maximum over the points is
+    at a vertex of their convex hull, so only those are evaluated.)"""
+    table = _extreme_fractions(tuple(named))
     return (np.maximum(np.asarray(scales, dtype=float), 0.0) @ table).max(axis=1)
