@@ -106,3 +106,57 @@ def test_the_rescaling_check_over_hull_vertices_equals_the_dense_energy_scan():
             scales = gen.uniform(0, 2, (500, k))
             dense = (scales @ np.stack([table[f] for f in named])).max(axis=1)
             np.testing.assert_allclose(pion_fsi.max_named_sum(named, scales), dense, rtol=1e-14)
+
+
+# --- mean free path --------------------------------------------------------------------------------------------
+PIN_SHA256 = {
+    "intranuke-xsections-pi+N.dat": "e4d89dac140555dfbfb7cf496aba5a5a77b860f89e1f5a27989972c5de0e4a3d",
+    "intranuke-xsections-pi0N.dat": "4dba6c0ef3e8ad7b139de0863a24481fdc0437cd37fa42e7635f145e7e08cb8e",
+}
+
+
+def test_pion_nucleon_tables_are_genies_and_peak_at_the_delta():
+    for name, digest in PIN_SHA256.items():
+        assert hashlib.sha256((resources_dir() / "genie_ha2018" / name).read_bytes()).hexdigest() == digest
+    ke = np.linspace(0.05, 0.6, 111)
+    # π+p total (pure I = 3/2) peaks near the Δ(1232): KE ≈ 0.19 GeV, ≈ 200 mb
+    sig_pp = pion_fsi.sigma_pion_nucleon(ke, "pi+", 1.0) * 10.0  # fm² → mb
+    assert 0.17 < ke[np.argmax(sig_pp)] < 0.21 and 180 < sig_pp.max() < 220
+    # isospin: σ(π+n) ≈ σ(π+p)/3 at the Δ peak
+    sig_pn = pion_fsi.sigma_pion_nucleon(np.array([0.19]), "pi+", 0.0)[0] * 10.0
+    assert sig_pn == pytest.approx(sig_pp.max() / 3, rel=0.15)
+
+
+def test_density_profiles_are_normalised_and_carbons_own():
+    r = np.linspace(0, 12, 120001)
+    for a in (11, 12):
+        assert np.trapezoid(4 * np.pi * r**2 * pion_fsi.nuclear_density(r, a), r) == pytest.approx(1.0, abs=1e-4)
+    # GENIE: carbon a = 1.69 fm, alpha = 1.08; A = 11 takes the generic 1.75 fm, alpha = 0.92
+    assert pion_fsi.nuclear_density(0.0, 12) == pytest.approx(1 / ((5.568 + 1.08 * 8.353) * 1.69**3))
+    assert pion_fsi.nuclear_density(0.0, 11) == pytest.approx(1 / ((5.568 + 0.92 * 8.353) * 1.75**3))
+    assert pion_fsi.tracking_radius(12) == pytest.approx(3 * 1.4 * 12 ** (1 / 3))
+
+
+def test_optical_depth_equals_genies_step_sum():
+    """Σ_k δ/λ(r_k), r_k = |r0 + kδp̂|, k = 1 … first step outside the tracking radius (TransportHadrons)."""
+    gen = np.random.default_rng(5)
+    r0 = pion_fsi.sample_vertex_radius(gen, 8)
+    cos_a = 2 * gen.random(8) - 1
+    ke = gen.uniform(0.05, 0.8, 8)
+    tau = pion_fsi.optical_depth(r0, cos_a, ke, "pi+", 5 / 11)
+    big_r, step = pion_fsi.tracking_radius(12), pion_fsi.HAD_STEP_FM
+    for i in range(8):
+        k = np.arange(1, 400)
+        rk = np.sqrt(r0[i] ** 2 + (k * step) ** 2 + 2 * r0[i] * cos_a[i] * k * step)
+        last = int(np.argmax(rk > big_r))
+        steps = 11 * pion_fsi.nuclear_density(rk[: last + 1], 11) * step
+        brute = steps.sum() * pion_fsi.sigma_pion_nucleon(ke[i : i + 1], "pi+", 5 / 11)[0]
+        assert tau[i] == pytest.approx(brute, rel=2e-3)
+
+
+def test_vertex_radius_follows_r2_rho():
+    r = pion_fsi.sample_vertex_radius(np.random.default_rng(0), 200_000)
+    grid = np.linspace(0, pion_fsi.tracking_radius(12), 4001)
+    pdf = grid**2 * pion_fsi.nuclear_density(grid, 12)
+    mean = np.trapezoid(grid * pdf, grid) / np.trapezoid(pdf, grid)
+    assert r.mean() == pytest.approx(mean, rel=5e-3) and r.max() <= grid[-1]

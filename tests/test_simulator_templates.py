@@ -336,3 +336,48 @@ def test_a_named_fate_at_nominal_changes_nothing_and_cex_moves_the_background_ag
 def test_fate_scales_beyond_genies_rescaling_limit_are_refused(templates):
     with pytest.raises(InvalidParameterError, match="sum to .* > 1 at some pion energy"):
         templates.evaluate([1.9, 1.6], names=("FrCEx_pi", "FrInel_pi"))
+
+
+@pytest.mark.parametrize("names", [("MFP_pi",), ("MaCCQE", "MFP_pi", "FrCEx_pi", "FrInel_pi"),
+                                   ("MFP_pi", "FrAbs_pi", "RPA_CCQE")])
+def test_mfp_templates_equal_per_event_genie_mean_free_path_reweighting(sample, templates, names):
+    """MFP_pi: (1 − P_surv(sλ))/(1 − P_surv(λ)) per absorbed pion (GReWeightUtils), alone and with the fates."""
+    gen = np.random.default_rng(len(names))
+    for scale in (0.2, 0.45, 1.0, 1.6, 2.0):
+        row = []
+        for n in names:
+            row.append(scale if n == "MFP_pi" else gen.uniform(0.6, 1.1) if n.startswith("Fr")
+                       else gen.uniform(0.8, 1.2))
+        direct = reweight_histogram(sample, row, names)
+        fast = templates.evaluate(row, bins=67, names=names)[0]
+        np.testing.assert_allclose(fast, direct, rtol=1e-6, atol=1e-12 * direct.max())
+
+
+def test_a_longer_mean_free_path_absorbs_fewer_pions(templates):
+    h = templates.evaluate(np.array([[0.5], [1.0], [1.5]]), names=("MFP_pi",))
+    assert np.all(h[0] >= h[1]) and np.all(h[1] >= h[2]) and (h[0] - h[2]).sum() > 0
+
+
+def test_maccres_and_mfp_together_are_refused_until_a_2d_table_exists(templates):
+    with pytest.raises(InvalidParameterError, match="one at a time"):
+        templates.evaluate([1.0, 1.0], names=("MaCCRES", "MFP_pi"))
+
+
+def test_ha2018_absorption_option_gives_each_pion_its_own_probability():
+    """res_absorption genie_ha2018: P_interact(KE, path)·f_abs(KE) instead of the constant 0.20 — lower for the
+    fast pions of heavy resonances, about 0.2 in the Δ region."""
+    import dataclasses
+
+    from nutune.simulator.pion_fsi import fate_fractions
+    from nutune.simulator.variants import get_physics
+
+    phys = dataclasses.replace(get_physics("nominal"), res_absorption="genie_ha2018")
+    base = build_base_sample("nominal", SEED, 20_000)
+    alt = build_base_sample("nominal", SEED, 20_000, physics=phys)
+    np.testing.assert_array_equal(alt.res.pion_ke, base.res.pion_ke)
+    p_abs = alt.res.interaction_probability() * fate_fractions(alt.res.pion_ke)[2]
+    np.testing.assert_allclose(alt.res.w, base.res.w * p_abs / 0.20, rtol=1e-12)
+    delta = (alt.res.w_had > 1.15) & (alt.res.w_had < 1.3)
+    heavy = alt.res.w_had > 1.5
+    assert 0.15 < np.average(p_abs[delta], weights=base.res.w[delta]) < 0.26
+    assert np.average(p_abs[heavy], weights=base.res.w[heavy]) < 0.14

@@ -227,8 +227,10 @@ REGISTRY: dict[str, DialSpec] = {
         _scale("NonRESBGvnCC2pi", "R_vn2pi", r"non-RES $\nu n$ 2$\pi$", "",
                "non-resonant nu-n CC 2pi scale (DIS-HMultWgt-vn-CC-m3 = 2.115230)", "GReWeightNonResonanceBkg",
                0.50),
+        # MFP_pi: GReWeightINuke weights an interacted pion by (1 - P_surv(s lambda))/(1 - P_surv(lambda)); GENIE does
+        # not floor the scale (s <= 0 silently gives weight 1), the builtin's range stays where the map is physical.
         _scale("MFP_pi", "mfp_pi", r"$\pi$ mean free path", "", "hA pion mean free path, as a scale",
-               "GReWeightINuke", 0.20),
+               "GReWeightINuke", 0.20, valid_range=(0.2, 2.0), builtin=True),
         # FrCEx_pi, FrInel_pi, FrPiProd_pi reach the builtin's absorbed-pion background only through the
         # absorption cushion (nutune.simulator.pion_fsi); each range is 1/max_KE f_j of hA2018 carbon, beyond which
         # GENIE rescales the fractions non-linearly (the joint limit is checked per theta).

@@ -118,6 +118,34 @@ class RESSample:
     is_p: np.ndarray | None = None
     ma_anchor_ratio: np.ndarray | None = None
     pion_ke: np.ndarray | None = None  # kinetic energy [GeV] of the (absorbed) decay pion at production
+    pion_tau: np.ndarray | None = None  # (2, n) optical depth of its path out of the nucleus as π⁺ and as π⁰
+    p_pi0: np.ndarray | None = None  # probability that the decay pion is a π⁰ (isospin)
+
+    def mfp_ratio(self, mfp_scale: float) -> np.ndarray:
+        """Per-event GENIE MFP_pi weight of the absorbed pion, (1 − P_surv(s·λ))/(1 − P_surv(λ))
+        (``GReWeightUtils`` ``MeanFreePathWeight`` for a hadron that interacted), its expectation over the pion's
+        charge given that the event was absorbed under ``absorption`` ("constant" p_abs, or hA2018's own
+        P_interact·f_abs, where the charge's prior weight carries P_interact)."""
+        from nutune.simulator.pion_fsi import interaction_probability
+
+        if self.pion_tau is None:
+            raise ValueError("these RES events have no pion paths (parametrised Delta model)")
+        p = (1.0 - self.p_pi0, self.p_pi0)
+        new = [interaction_probability(self.pion_tau[c], mfp_scale) for c in (0, 1)]
+        old = [interaction_probability(self.pion_tau[c]) for c in (0, 1)]
+        if self.meta.get("absorption") == "genie_ha2018":
+            return (p[0] * new[0] + p[1] * new[1]) / (p[0] * old[0] + p[1] * old[1])
+        return p[0] * new[0] / old[0] + p[1] * new[1] / old[1]
+
+    def interaction_probability(self, mfp_scale: float = 1.0) -> np.ndarray:
+        """Probability that the decay pion interacted in the nucleus (hA2018 mean free path × ``mfp_scale``),
+        averaged over its charge."""
+        from nutune.simulator.pion_fsi import interaction_probability
+
+        if self.pion_tau is None:
+            raise ValueError("these RES events have no pion paths (parametrised Delta model)")
+        return ((1.0 - self.p_pi0) * interaction_probability(self.pion_tau[0], mfp_scale)
+                + self.p_pi0 * interaction_probability(self.pion_tau[1], mfp_scale))
 
     @property
     def reweightable(self) -> bool:
@@ -740,7 +768,38 @@ def _generate_res_berger_sehgal(
     sample.ma_anchor_ratio = _res_ma_anchor_ratio(sample)
     m_kept = np.where(sample.is_p, C.M_PROTON, C.M_NEUTRON)
     sample.pion_ke = decay_pion_kinetic_energy(sample.w_had, sample.q0, sample.q3, m_kept, rng)
+    _add_pion_paths(sample, rng)
+    if phys.res_absorption == "genie_ha2018":
+        from nutune.simulator.pion_fsi import fate_fractions
+
+        f_abs = fate_fractions(sample.pion_ke)[2]
+        sample.w = sample.w * sample.interaction_probability() * f_abs / phys.p_abs
+    elif phys.res_absorption != "constant":
+        raise ValueError(f"res_absorption={phys.res_absorption!r}; allowed: constant, genie_ha2018")
+    sample.meta["absorption"] = phys.res_absorption
     return sample
+
+
+def _add_pion_paths(sample: RESSample, rng: np.random.Generator) -> None:
+    """The decay pion's optical depth out of the nucleus as π⁺ and π⁰ and its π⁰ probability (two uniforms per
+    event, drawn after every other RES draw): vertex radius ∝ r²ρ_C12, direction isotropic relative to it, the A = 11
+    remnant's density and Z/A (6/11 after a neutron, 5/11 after a proton), GENIE's πN totals
+    (:func:`nutune.simulator.pion_fsi.optical_depth`). ν p → Δ⁺⁺ → p π⁺; ν n → Δ⁺ → p π⁰ (2/3) or n π⁺, an
+    I = 1/2 N* → p π⁰ (1/3) or n π⁺, weighted by the Δ(1232) share of the event's d²σ."""
+    from nutune.simulator import pion_fsi
+    from nutune.simulator import res_bergersehgal as bs
+
+    n = sample.w.size
+    r0 = pion_fsi.sample_vertex_radius(rng, n)
+    cos_alpha = 2.0 * rng.random(n) - 1.0
+    z_over_a = np.where(sample.is_p, 5.0 / 11.0, 6.0 / 11.0)
+    sample.pion_tau = np.stack([pion_fsi.optical_depth(r0, cos_alpha, sample.pion_ke, c, z_over_a)
+                                for c in ("pi+", "pi0")])
+    on_n = ~sample.is_p
+    args = (sample.enu[on_n], sample.w_had[on_n], sample.q2[on_n], "n")
+    delta_share = bs.d2sigma_dw_dq2_per_resonance(*args, "P33(1232)") / bs.d2sigma_dw_dq2(*args)
+    sample.p_pi0 = np.zeros(n)
+    sample.p_pi0[on_n] = delta_share * (2.0 / 3.0) + (1.0 - delta_share) / 3.0
 
 
 def decay_pion_kinetic_energy(w: np.ndarray, q0: np.ndarray, q3: np.ndarray, m_n: np.ndarray | float,

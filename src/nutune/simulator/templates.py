@@ -11,7 +11,7 @@ B_b(m) = Σ_{i∈b} w_i ρ_i(m)/area_b the π-absorption background with ρ_i th
 (:meth:`RESSample.ma_ratio`) and a_abs the FrAbs_pi scale 1 + 0.3 t (every background event's pion was absorbed;
 absorption is not the cushion fate when FrAbs_pi is set, so GENIE Reweight's ``GReWeightINuke`` gives each of them
 the KE-independent factor 1 + t·σ — exactly, as long as a_abs·f_abs(KE) ≤ 1, see ``dials.REGISTRY["FrAbs_pi"]``).
-Q and D are natural cubic splines on 101 M_A nodes over [0.5, 1.5] GeV, B one on 73 M_A^RES nodes over [0.4, 2.2].
+Q and D are natural cubic splines on 101 M_A nodes over [0.5, 1.5] GeV, B one on 145 M_A^RES nodes over [0.4, 2.2] (or in 1/s of MFP_pi).
 
 θ holds the dials ``names`` (default :data:`PARAMETER_NAMES`, the four MicroBooNE dials, whose evaluation is the
 paper's, value for value); any subset of :data:`BUILTIN_DIALS` may be given, the others stay at nominal.
@@ -36,6 +36,7 @@ from nutune.simulator.events import RES_MA_ANCHORS, QESample, generate_mec, gene
 from nutune.simulator.flux import FLUX_FILE, load_flux, resources_dir
 from nutune.simulator.pion_fsi import (
     FATE_TABLES,
+    PIN_TABLES,
     absorbed_pion_coefficients,
     absorbed_pion_weight,
     max_named_sum,
@@ -46,6 +47,7 @@ __all__ = [
     "VALID_RANGES",
     "MA_GRID",
     "RES_MA_GRID",
+    "RES_MFP_GRID",
     "InvalidParameterError",
     "Templates",
     "BaseSample",
@@ -70,7 +72,12 @@ VALID_RANGES: dict[str, tuple[float, float]] = {name: REGISTRY[name].valid_range
 #: M_A spline nodes [GeV].
 MA_GRID = np.linspace(0.5, 1.5, 101)
 #: RES-Ma spline nodes [GeV] (MaCCRES), spanning the per-event anchors.
-RES_MA_GRID = np.linspace(RES_MA_ANCHORS[0], RES_MA_ANCHORS[1], 73)
+RES_MA_GRID = np.linspace(RES_MA_ANCHORS[0], RES_MA_ANCHORS[1], 145)
+#: MFP_pi spline nodes in u = 1/s (s the mean-free-path scale, over the registry's valid range): the per-event
+#: weight (1 − e^(−τu))/(1 − e^(−τ)) is smooth in u (linear for small τ), while it goes like 1/s in s.
+RES_MFP_GRID = np.linspace(1.0 / REGISTRY["MFP_pi"].valid_range[1], 1.0 / REGISTRY["MFP_pi"].valid_range[0], 145)
+#: The RES dials the background is splined in (one at a time: the templates hold a 1D spline per dial).
+RES_SPLINE_DIALS: tuple[str, ...] = ("MaCCRES", "MFP_pi")
 #: The pion fate dials that reach the absorbed-pion background through the absorption cushion, and every set of
 #: them that can be named with absorption left the cushion (the order of the fate templates).
 CUSHION_FATES: tuple[str, ...] = tuple(f for f in PION_FATES if f != "FrAbs_pi")
@@ -183,7 +190,7 @@ def reweight_histogram(sample: BaseSample, theta: np.ndarray, names: Any = None)
     """Explicit per-event GENIE reweighting of the base sample to physical θ (dials ``names``) → 67-bin histogram.
 
     CCQE: w·max(0, 1 + κ(1/R − 1))·dσ(M_A)/dσ(M_A,nom); 2p2h: N·[(1 − x)w_V + x·w_E] (physics.md §1.8); RES
-    (every pion absorbed): w·dσ(M_A^RES)/dσ(M_A^RES,nom)·(fate weight) (``GReWeightNuXSecCCRES`` kModeMaMv,
+    (every pion absorbed): w·dσ(M_A^RES)/dσ(M_A^RES,nom)·(MFP weight)·(fate weight) (``GReWeightNuXSecCCRES`` kModeMaMv,
     ``GReWeightINuke``: the FrAbs_pi scale when it is named, else the absorption-cushion weight of
     :func:`nutune.simulator.pion_fsi.absorbed_pion_weight`, GENIE's rescaling included). This is the slow
     reference the templates are tested against.
@@ -202,6 +209,8 @@ def reweight_histogram(sample: BaseSample, theta: np.ndarray, names: Any = None)
         w_res = res.w * row["FrAbs_pi"]
     if row["MaCCRES"] != REGISTRY["MaCCRES"].nominal:
         w_res = w_res * res.ma_ratio(row["MaCCRES"])
+    if row["MFP_pi"] != 1.0:
+        w_res = w_res * res.mfp_ratio(row["MFP_pi"])
     hist = (
         np.bincount(qe.bin67, w_qe, 67)
         + np.bincount(sample.mec.bin67, w_mec, 67)
@@ -220,11 +229,12 @@ def exact_rpa_strength_limit(rpa_ratio: np.ndarray) -> float:
     return float("inf") if r_min >= 1.0 else 1.0 + r_min / (1.0 - r_min)
 
 
-def _spline_coefficients(grid: np.ndarray, values: np.ndarray) -> np.ndarray:
-    """Natural cubic spline of ``values`` (nodes, k) along ``grid`` → coefficients (intervals, 4, k), highest first."""
+def _spline_coefficients(grid: np.ndarray, values: np.ndarray, bc_type: str = "natural") -> np.ndarray:
+    """Cubic spline (natural by default) of ``values`` (nodes, k) along ``grid`` → coefficients (intervals, 4, k),
+    highest first."""
     from scipy.interpolate import CubicSpline
 
-    spline = CubicSpline(grid, values, axis=0, bc_type="natural")
+    spline = CubicSpline(grid, values, axis=0, bc_type=bc_type)
     return np.ascontiguousarray(np.moveaxis(spline.c, 0, 1))
 
 
@@ -243,6 +253,9 @@ class Templates:
     res_ma_grid: np.ndarray
     res_coef: np.ndarray  # (intervals, 4, 67): spline coefficients of B(M_A^RES)
     res_fate_coef: np.ndarray  # (len(FATE_SETS), 3, intervals, 4, 67): the cushion terms F_j of each named set
+    res_mfp_grid: np.ndarray
+    res_mfp_coef: np.ndarray  # the same two in the MFP_pi scale
+    res_mfp_fate_coef: np.ndarray
     metadata: dict = field(default_factory=dict)
     _cache: dict = field(default_factory=dict, repr=False)
 
@@ -274,24 +287,33 @@ class Templates:
             "B": lin[2],
         }
 
-    def _res_table(self, bins: int, fates: tuple[str, ...] = ()) -> np.ndarray:
-        """RES spline coefficients (I, 4·(1 + 3), b): B and, for a set of cushion-reaching fates named, F_j of
-        :data:`CUSHION_FATES` (zero for the unnamed); (I, 4, b) without."""
-        key = ("res", bins, fates)
+    def _res_spline(self, dial: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(grid, B coefficients, fate coefficients) of the RES background splined in ``dial``."""
+        if dial == "MFP_pi":
+            return self.res_mfp_grid, self.res_mfp_coef, self.res_mfp_fate_coef
+        return self.res_ma_grid, self.res_coef, self.res_fate_coef
+
+    def _res_table(self, bins: int, fates: tuple[str, ...] = (), dial: str = "MaCCRES") -> np.ndarray:
+        """RES spline coefficients in ``dial`` (I, 4·(1 + 3), b): B and, for a set of cushion-reaching fates named,
+        F_j of :data:`CUSHION_FATES` (zero for the unnamed); (I, 4, b) without."""
+        key = ("res", bins, fates, dial)
         if key not in self._cache:
             cols = self._columns(bins)
-            if fates:
-                parts = [self.res_coef, *self.res_fate_coef[FATE_SETS.index(fates)]]
-                table = np.concatenate([p[..., cols] for p in parts], axis=1)
-            else:
-                table = self.res_coef[..., cols]
-            self._cache[key] = np.ascontiguousarray(table)
+            _, coef, fate_coef = self._res_spline(dial)
+            parts = [coef, *fate_coef[FATE_SETS.index(fates)]] if fates else [coef]
+            self._cache[key] = np.ascontiguousarray(np.concatenate([p[..., cols] for p in parts], axis=1))
         return self._cache[key]
 
-    def _res_design(self, full: np.ndarray, names: tuple[str, ...]) -> tuple[np.ndarray, np.ndarray, tuple]:
-        """(design (n, k), interval index (n,), fate-set key of :meth:`_res_table`) of the RES term for ``full`` θ
-        in BUILTIN_DIALS order (validated against GENIE's fate rescaling)."""
+    def _res_design(self, full: np.ndarray, names: tuple[str, ...]) -> tuple[np.ndarray, np.ndarray, tuple, str]:
+        """(design (n, k), interval index (n,), fate-set key and spline dial of :meth:`_res_table`) of the RES term
+        for ``full`` θ in BUILTIN_DIALS order (validated against GENIE's fate rescaling)."""
         col = {n: full[:, i] for i, n in enumerate(BUILTIN_DIALS)}
+        splined = [d for d in RES_SPLINE_DIALS if d in names]
+        if len(splined) > 1:
+            raise InvalidParameterError(
+                f"the built-in simulator applies {' and '.join(splined)} one at a time (its RES background is a 1D "
+                "spline in either); name one of them")
+        dial = splined[0] if splined else "MaCCRES"
         named = tuple(f for f in PION_FATES if f in names)
         if named:
             limit = max_named_sum(named, np.column_stack([col[f] for f in named]))
@@ -311,13 +333,17 @@ class Templates:
             raise InvalidParameterError(
                 f"MaCCRES is not applied by the {self.variant!r} templates: their RES background is the parametrised "
                 "Delta model, which has no GENIE RES cross section to reweight (res_model genie_berger_sehgal has)")
-        idx = _intervals(self.res_ma_grid, ma_res)
-        powers = _cubic_powers(ma_res - self.res_ma_grid[idx])
+        if not self.metadata.get("res_fate_response", True) and np.any(col["MFP_pi"] != 1.0):
+            raise InvalidParameterError(f"MFP_pi is not applied by the {self.variant!r} templates (no pion paths)")
+        grid = self._res_spline(dial)[0]
+        x = 1.0 / col[dial] if dial == "MFP_pi" else col[dial]
+        idx = _intervals(grid, x)
+        powers = _cubic_powers(x - grid[idx])
         if "FrAbs_pi" in named or not named:
-            return col["FrAbs_pi"][:, None] * powers, idx, ()
+            return col["FrAbs_pi"][:, None] * powers, idx, (), dial
         cushion = tuple(f for f in CUSHION_FATES if f in named)
         rows = [powers] + [(col[f] - 1.0)[:, None] * powers for f in CUSHION_FATES]
-        return np.concatenate(rows, axis=1), idx, cushion
+        return np.concatenate(rows, axis=1), idx, cushion, dial
 
     # -- numpy ---------------------------------------------------------------------------------------------------
     def evaluate(self, theta: Any, bins: int = 58, names: Any = None) -> np.ndarray:
@@ -366,8 +392,8 @@ class Templates:
         out = np.empty((full.shape[0], grouped.shape[-1]))
         for start in range(0, full.shape[0], _CHUNK):
             block = full[start : start + _CHUNK]
-            design, idx, fates = self._res_design(block, names)
-            res = self._res_table(bins, fates)
+            design, idx, fates, dial = self._res_design(block, names)
+            res = self._res_table(bins, fates, dial)
             background = np.zeros((block.shape[0], res.shape[-1]))
             _add_spline_term(background, design, res, idx)
             out[start : start + block.shape[0]] = self._evaluate_block(block[:, :4], grouped, lin, background)
@@ -417,14 +443,14 @@ class Templates:
             mix = torch.stack([norm * (1.0 - shape), norm * shape, torch.ones_like(norm)], dim=1)
             return out + mix @ lin_t
         mix = torch.stack([norm * (1.0 - shape), norm * shape, torch.zeros_like(norm)], dim=1)
-        _, _, fates = self._res_design(th.detach().cpu().numpy(), names)  # validation and the fate set
-        res_key = ("torch-res", bins, fates, dtype, str(device))
+        _, _, fates, dial = self._res_design(th.detach().cpu().numpy(), names)  # validation, fate set, spline
+        res_key = ("torch-res", bins, fates, dial, dtype, str(device))
         if res_key not in self._cache:
-            self._cache[res_key] = (torch.as_tensor(self.res_ma_grid, dtype=dtype, device=device),
-                                    torch.as_tensor(self._res_table(bins, fates), dtype=dtype, device=device))
+            self._cache[res_key] = (torch.as_tensor(self._res_spline(dial)[0], dtype=dtype, device=device),
+                                    torch.as_tensor(self._res_table(bins, fates, dial), dtype=dtype, device=device))
         res_grid_t, res_t = self._cache[res_key]
         col = {n: th[:, i] for i, n in enumerate(BUILTIN_DIALS)}
-        ma_res = col["MaCCRES"]
+        ma_res = 1.0 / col[dial] if dial == "MFP_pi" else col[dial]
         ridx = torch.clamp(torch.bucketize(ma_res.detach().contiguous(), res_grid_t, right=True) - 1, 0,
                            res_grid_t.numel() - 2)
         rdx = ma_res - res_grid_t[ridx]
@@ -486,7 +512,8 @@ def build_templates(
     mec_v = np.bincount(sample.mec.bin67, sample.mec.w_v, 67) / area
     mec_e = np.bincount(sample.mec.bin67, sample.mec.w_e, 67) / area
     background = np.bincount(sample.res.bin67, sample.res.w, 67) / area
-    res_coef, res_fate_coef = _res_templates(sample.res, area, background)
+    res_coef, res_fate_coef = _res_templates(sample.res, area, background, "MaCCRES")
+    res_mfp_coef, res_mfp_fate_coef = _res_templates(sample.res, area, background, "MFP_pi")
     meta = {
         "variant": variant,
         "sample_seed": int(sample_seed),
@@ -517,26 +544,35 @@ def build_templates(
         res_ma_grid=RES_MA_GRID.copy(),
         res_coef=res_coef,
         res_fate_coef=res_fate_coef,
+        res_mfp_grid=RES_MFP_GRID.copy(),
+        res_mfp_coef=res_mfp_coef,
+        res_mfp_fate_coef=res_mfp_fate_coef,
         metadata=meta,
     )
 
 
-def _res_templates(res, area: np.ndarray, background: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Spline coefficients in M_A^RES of B (I, 4, 67) and of the cushion terms F_j of every fate set
-    (len(FATE_SETS), 3, I, 4, 67): F_j(m) = Σ_i w_i ρ_i(m) c_j(KE_i) (:func:`absorbed_pion_coefficients`)."""
-    n_nodes = RES_MA_GRID.size
+def _res_templates(res, area: np.ndarray, background: np.ndarray, dial: str) -> tuple[np.ndarray, np.ndarray]:
+    """Spline coefficients in ``dial`` (MaCCRES or MFP_pi) of B (I, 4, 67) and of the cushion terms F_j of every
+    fate set (len(FATE_SETS), 3, I, 4, 67): F_j(v) = Σ_i w_i ρ_i(v) c_j(KE_i) (:func:`absorbed_pion_coefficients`),
+    ρ_i the per-event MaCCRES or MFP_pi weight."""
+    grid = RES_MA_GRID if dial == "MaCCRES" else RES_MFP_GRID
+    applies = res.reweightable if dial == "MaCCRES" else res.pion_tau is not None
+    ratio = res.ma_ratio if dial == "MaCCRES" else (lambda u: res.mfp_ratio(1.0 / u))  # MFP nodes in u = 1/s
+    n_nodes = grid.size
     b_tab = np.empty((n_nodes, 67))
     f_tab = np.zeros((len(FATE_SETS), len(CUSHION_FATES), n_nodes, 67))
     coefficients = ([absorbed_pion_coefficients(res.pion_ke, fates) for fates in FATE_SETS]
                     if res.pion_ke is not None else [])
-    for j, m in enumerate(RES_MA_GRID):
-        w = res.w * res.ma_ratio(m) if res.reweightable else res.w
-        b_tab[j] = np.bincount(res.bin67, w, 67) / area if res.reweightable else background
+    for j, m in enumerate(grid):
+        w = res.w * ratio(m) if applies else res.w
+        b_tab[j] = np.bincount(res.bin67, w, 67) / area if applies else background
         for k, coef in enumerate(coefficients):
             for f, c in coef.items():
                 f_tab[k, CUSHION_FATES.index(f), j] = np.bincount(res.bin67, w * c, 67) / area
-    b_coef = _spline_coefficients(RES_MA_GRID, b_tab)
-    f_coef = _spline_coefficients(RES_MA_GRID, np.moveaxis(f_tab, 2, 0).reshape(n_nodes, -1))
+    # not-a-knot: no artificial zero curvature at the ends of the dial's range (the M_A spline keeps its natural
+    # ends, which the paper's bank was made with)
+    b_coef = _spline_coefficients(grid, b_tab, "not-a-knot")
+    f_coef = _spline_coefficients(grid, np.moveaxis(f_tab, 2, 0).reshape(n_nodes, -1), "not-a-knot")
     f_coef = f_coef.reshape(n_nodes - 1, 4, len(FATE_SETS), len(CUSHION_FATES), 67)
     return b_coef, np.ascontiguousarray(np.moveaxis(f_coef, (2, 3), (0, 1)))
 
@@ -568,10 +604,11 @@ def cache_key(variant: str, sample_seed: int, n_events: int) -> tuple[str, dict]
         "physics": get_physics(variant).as_dict(),
         "ma_grid": [float(MA_GRID[0]), float(MA_GRID[-1]), int(MA_GRID.size)],
         "res_ma_grid": [float(RES_MA_GRID[0]), float(RES_MA_GRID[-1]), int(RES_MA_GRID.size)],
+        "res_mfp_grid": [float(RES_MFP_GRID[0]), float(RES_MFP_GRID[-1]), int(RES_MFP_GRID.size)],
         "code_version": _code_version(),
         "resources": {
             **{f"genie_ha2018/{name}": sha256_file(resources_dir() / "genie_ha2018" / name)
-               for name in sorted(FATE_TABLES.values())},
+               for name in sorted([*FATE_TABLES.values(), *PIN_TABLES.values()])},
             str(FLUX_FILE): sha256_file(resources_dir() / FLUX_FILE),
             str(T2K_FILE): sha256_file(resources_dir() / T2K_FILE),
         },
@@ -580,7 +617,7 @@ def cache_key(variant: str, sample_seed: int, n_events: int) -> tuple[str, dict]
 
 
 _ARRAYS = ("ma_grid", "qd_coef", "mec_v", "mec_e", "background", "idx58", "area", "res_ma_grid", "res_coef",
-           "res_fate_coef")
+           "res_fate_coef", "res_mfp_grid", "res_mfp_coef", "res_mfp_fate_coef")
 
 
 def _save(templates: Templates, path: Path) -> None:

@@ -97,6 +97,9 @@ class PhysicsConfig:
     # BergerSehgalRESPXSec2014 of G18_10a_02_11a, all 18 resonances, :mod:`nutune.simulator.res_bergersehgal`)
     res_model: str = "delta_parametrised"
     p_abs: float = 0.20
+    #: "constant": every RES event's pion absorbed with probability p_abs; "genie_ha2018": with its own
+    #: probability P_interact(KE, path)·f_abs(KE) from GENIE's hA2018 (nutune.simulator.pion_fsi)
+    res_absorption: str = "constant"
     ma_res: float = 1.065  # G18_10a RES-Ma
     delta_sigma_norm: float = 0.55  # sigma_Delta(E) plateau per nucleon [1e-38 cm2]
     delta_threshold: float = 0.28
