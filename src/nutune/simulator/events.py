@@ -719,7 +719,8 @@ _RES_BW_SHARE = 0.75
 def _generate_res_berger_sehgal(
     phys: PhysicsConfig, flux: T2KFlux, binning: Binning, rng: np.random.Generator, n: int
 ) -> RESSample:
-    """GENIE G18_10a RES on the ¹²C nucleons of CH, the pion absorbed with probability ``p_abs``.
+    """GENIE G18_10a RES on the ¹²C nucleons of CH, the pion absorbed with probability ``p_abs`` (``res_absorption``
+    "constant") or with its own hA2018 probability P_interact·f_abs (``res_absorption`` "genie_ha2018", the nominal).
 
     d²σ/dW dQ² is GENIE's ``BergerSehgalRESPXSec2014`` of G18_10a_02_11a on a free nucleon at rest
     (:mod:`nutune.simulator.res_bergersehgal`: 18 resonances, RES-Ma 1.065, RES-CC-XSecScale 0.877, Wcut 1.928;
@@ -765,7 +766,7 @@ def _generate_res_berger_sehgal(
     per_ch = C.NEUTRONS_C12 / C.NUCLEONS_PER_CH  # 6 protons or 6 neutrons of ¹²C per 13 CH nucleons
     weight = np.where(ok, w_flux * per_ch * phys.p_abs * d2 / (p_nucleon * dens_w * dens_q2) / n, 0.0)
     sample = _res_sample(phys, binning, enu, w, q2, m_n, weight, ok, n, is_p=is_p)
-    sample.ma_anchor_ratio = _res_ma_anchor_ratio(sample)
+    sample.ma_anchor_ratio = _res_ma_anchor_ratio(sample, d2[sample.meta.pop("kept")])
     m_kept = np.where(sample.is_p, C.M_PROTON, C.M_NEUTRON)
     sample.pion_ke = decay_pion_kinetic_energy(sample.w_had, sample.q0, sample.q3, m_kept, rng)
     _add_pion_paths(sample, rng)
@@ -793,7 +794,8 @@ def _add_pion_paths(sample: RESSample, rng: np.random.Generator) -> None:
     r0 = pion_fsi.sample_vertex_radius(rng, n)
     cos_alpha = 2.0 * rng.random(n) - 1.0
     z_over_a = np.where(sample.is_p, 5.0 / 11.0, 6.0 / 11.0)
-    sample.pion_tau = np.stack([pion_fsi.optical_depth(r0, cos_alpha, sample.pion_ke, c, z_over_a)
+    column = pion_fsi.path_density(r0, cos_alpha)
+    sample.pion_tau = np.stack([pion_fsi.sigma_pion_nucleon(sample.pion_ke, c, z_over_a) * column
                                 for c in ("pi+", "pi0")])
     on_n = ~sample.is_p
     args = (sample.enu[on_n], sample.w_had[on_n], sample.q2[on_n], "n")
@@ -818,15 +820,16 @@ def decay_pion_kinetic_energy(w: np.ndarray, q0: np.ndarray, q3: np.ndarray, m_n
     return gamma * e_star + beta_gamma * p_star * cos_star - m_pi
 
 
-def _res_ma_anchor_ratio(sample: RESSample) -> np.ndarray:
-    """(2, n) d²σ(E, W, Q²; RES-Ma = a)/d²σ(nominal) of the kept events for a in :data:`RES_MA_ANCHORS` (GENIE's
-    ``BergerSehgalRESPXSec2014`` recomputed with only RES-Ma changed, as ``GReWeightNuXSecCCRES`` does)."""
+def _res_ma_anchor_ratio(sample: RESSample, d2_nominal: np.ndarray) -> np.ndarray:
+    """(2, n) d²σ(E, W, Q²; RES-Ma = a)/d²σ(nominal) of the kept events (nominal d²σ given) for a in
+    :data:`RES_MA_ANCHORS` (GENIE's ``BergerSehgalRESPXSec2014`` recomputed with only RES-Ma changed, as
+    ``GReWeightNuXSecCCRES`` does)."""
     from nutune.simulator import res_bergersehgal as bs
 
     out = np.ones((len(RES_MA_ANCHORS), sample.w.size))
     for nucleon, mask in (("p", sample.is_p), ("n", ~sample.is_p)):
         args = (sample.enu[mask], sample.w_had[mask], sample.q2[mask], nucleon)
-        nominal = bs.d2sigma_dw_dq2(*args)
+        nominal = d2_nominal[mask]
         for k, ma in enumerate(RES_MA_ANCHORS):
             out[k, mask] = bs.d2sigma_dw_dq2(*args, ma=ma) / nominal
     return out
@@ -857,6 +860,7 @@ def _res_sample(phys, binning, enu, w, q2, m_n, weight, ok, n, is_p=None) -> RES
         bin67=bin67[keep],
         w=weight[keep],
         n_thrown=n,
+        meta={} if is_p is None else {"kept": keep},
         w_had=None if is_p is None else w[keep],
         q2=None if is_p is None else q2[keep],
         is_p=None if is_p is None else is_p[keep],

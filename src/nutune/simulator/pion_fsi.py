@@ -191,13 +191,8 @@ def sample_vertex_radius(rng: np.random.Generator, n: int, a: int = 12) -> np.nd
     return np.interp(rng.random(n) * cdf[-1], cdf, r)
 
 
-def optical_depth(r0_fm: np.ndarray, cos_alpha: np.ndarray, ke_gev: np.ndarray, charge: str,
-                  z_over_a: np.ndarray | float, remnant_a: int = 11) -> np.ndarray:
-    """τ = Σ_k δ/λ(r_k) of a pion leaving the vertex at radius r0 with cos α between its direction and the radial
-    one, GENIE's straight-line steps r_k = |r0 + kδ p̂| (k ≥ 1) to the tracking radius, λ = 1/(A ρ(r) σ_πN) with the
-    remnant's A and density (``Intranuke2018::TransportHadrons``, ``utils::intranuke2018::MeanFreePath``); the
-    survival probability is e^(−τ). The step sum is computed as the integral by Gauss–Legendre (48 nodes) minus the
-    right-sum's leading difference δ/2·(1/λ(r0) − 1/λ(R)) — the same number to O(δ²)."""
+def path_density(r0_fm: np.ndarray, cos_alpha: np.ndarray, remnant_a: int = 11) -> np.ndarray:
+    """Σ_k δ·A ρ(r_k) [fm⁻²] along the pion's straight path (the charge-independent part of :func:`optical_depth`)."""
     r0, cos_a = np.asarray(r0_fm, dtype=float), np.asarray(cos_alpha, dtype=float)
     big_r = tracking_radius(12)
     # path length to the tracking sphere: l² + 2 l r0 cos α + r0² = R²
@@ -205,10 +200,19 @@ def optical_depth(r0_fm: np.ndarray, cos_alpha: np.ndarray, ke_gev: np.ndarray, 
     x, wt = np.polynomial.legendre.leggauss(_GL_NODES)
     l_nodes = 0.5 * length[:, None] * (x[None, :] + 1.0)
     radius = np.sqrt(r0[:, None] ** 2 + l_nodes**2 + 2.0 * r0[:, None] * cos_a[:, None] * l_nodes)
-    density = remnant_a * nuclear_density(radius, remnant_a)
-    integral = 0.5 * length * (density @ wt)
+    integral = 0.5 * length * (remnant_a * nuclear_density(radius, remnant_a) @ wt)
     edge = remnant_a * (nuclear_density(r0, remnant_a) - nuclear_density(np.full_like(r0, big_r), remnant_a))
-    return sigma_pion_nucleon(ke_gev, charge, z_over_a) * (integral - 0.5 * HAD_STEP_FM * edge)
+    return integral - 0.5 * HAD_STEP_FM * edge
+
+
+def optical_depth(r0_fm: np.ndarray, cos_alpha: np.ndarray, ke_gev: np.ndarray, charge: str,
+                  z_over_a: np.ndarray | float, remnant_a: int = 11) -> np.ndarray:
+    """τ = Σ_k δ/λ(r_k) of a pion leaving the vertex at radius r0 with cos α between its direction and the radial
+    one, GENIE's straight-line steps r_k = |r0 + kδ p̂| (k ≥ 1) to the tracking radius, λ = 1/(A ρ(r) σ_πN) with the
+    remnant's A and density (``Intranuke2018::TransportHadrons``, ``utils::intranuke2018::MeanFreePath``); the
+    survival probability is e^(−τ). The step sum is computed as the integral by Gauss–Legendre (48 nodes) minus the
+    right-sum's leading difference δ/2·(1/λ(r0) − 1/λ(R)) — the same number to O(δ²)."""
+    return sigma_pion_nucleon(ke_gev, charge, z_over_a) * path_density(r0_fm, cos_alpha, remnant_a)
 
 
 def interaction_probability(tau: np.ndarray, mfp_scale: float | np.ndarray = 1.0) -> np.ndarray:

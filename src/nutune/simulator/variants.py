@@ -125,6 +125,7 @@ NOMINAL = PhysicsConfig(
     rpa="nieves",
     mec_model="genie_valencia",
     res_model="genie_berger_sehgal",
+    res_absorption="genie_ha2018",
 )
 
 NUWRO_LIKE = PhysicsConfig(
