@@ -65,3 +65,16 @@ def test_builtin_target_is_the_four_plus_the_extra_builtin_dials_named():
     assert space.target == ("MaCCQE", "NormCCMEC", "XSecShape_CCMEC", "RPA_CCQE", "MaCCRES", "FrAbs_pi")
     full = space.full(np.array([[1.2, 0.9]]))
     np.testing.assert_array_equal(full, [[0.9, 1.0, 0.0, 1.0, 1.2, 1.2]])
+
+
+def test_builtin_limits_name_what_the_simulator_cannot_apply():
+    from nutune.parameter_space import builtin_limit_errors
+
+    ok = [{"dial": "MaCCQE", "min": 0.7, "max": 1.3}, {"dial": "FrCEx_pi", "min": 0.5, "max": 1.3},
+          {"dial": "FrInel_pi", "fixed": 1.2}]
+    assert builtin_limit_errors(ok) == []
+    too_much = [{"dial": "FrCEx_pi", "min": 0.5, "max": 1.9}, {"dial": "FrInel_pi", "min": 0.5, "max": 1.6}]
+    (msg,) = builtin_limit_errors(too_much)
+    assert "FrCEx_pi max 1.9, FrInel_pi max 1.6" in msg and "> 1 at some pion energy" in msg
+    both = [{"dial": "MaCCRES", "min": 0.7, "max": 1.3}, {"dial": "MFP_pi", "fixed": 1.1}]
+    assert "one at a time" in builtin_limit_errors(both)[0]

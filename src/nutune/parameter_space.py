@@ -127,3 +127,31 @@ class ParameterSpace:
         extra = tuple(n for n in self.fixed if n not in self.names)
         values = np.column_stack([th, *(np.full(len(th), self.fixed[n]) for n in extra)])
         return self.names + extra, values
+
+
+def builtin_limit_errors(entries: Sequence[Mapping]) -> list[str]:
+    """What the built-in simulator cannot apply in a config's ``parameters`` beyond single-dial ranges: MaCCRES
+    with MFP_pi (its RES background is a 1D spline in either), and pion fate scales whose largest corner of the
+    prior box (with the fixed ones) lets the named hA2018 fractions sum past 1 at some pion energy, where GENIE
+    Reweight rescales every fraction and the linear templates stop being exact."""
+    from nutune.dials import PION_FATES
+
+    names = [str(e["dial"]) for e in entries]
+    errors = []
+    if "MaCCRES" in names and "MFP_pi" in names:
+        errors.append("parameters: the built-in simulator applies MaCCRES and MFP_pi one at a time (its RES "
+                      "background is a 1D spline in either); keep one of them")
+    fates = [e for e in entries if str(e["dial"]) in PION_FATES]
+    if fates:
+        from nutune.simulator.pion_fsi import max_named_sum
+
+        corner = np.array([[float(e["fixed"]) if "fixed" in e else float(e["max"]) for e in fates]])
+        total = float(max_named_sum([str(e["dial"]) for e in fates], corner)[0])
+        if total > 1.0:
+            listed = ", ".join(f"{e['dial']} {'fixed' if 'fixed' in e else 'max'} {corner[0, i]:g}"
+                               for i, e in enumerate(fates))
+            errors.append(f"parameters: with {listed} the named hA2018 pion fate fractions sum to {total:.4g} > 1 at "
+                          "some pion energy; GENIE Reweight then rescales every fraction non-linearly "
+                          "(GReWeightINukeParams::Fates::ActualTwkDial), which the built-in simulator does not "
+                          "reproduce: lower the upper edges so the sum stays <= 1")
+    return errors
