@@ -309,6 +309,11 @@ def test_parametrised_delta_background_refuses_maccres_but_takes_frabs():
     small.evaluate([1.0, 0.5], names=("MaCCQE", "FrAbs_pi"))
     with pytest.raises(InvalidParameterError, match="MaCCRES is not applied by the 'nuwro_like' templates"):
         small.evaluate([1.0, 1.3], names=("MaCCQE", "MaCCRES"))
+    # named at nominal (as a config's fixed or mock point does) is fine; off nominal is refused
+    np.testing.assert_allclose(small.evaluate([1.0, 1.065047, 1.0], names=("MaCCQE", "MaCCRES", "FrCEx_pi")),
+                               small.evaluate([1.0], names=("MaCCQE",)), rtol=1e-12)
+    with pytest.raises(InvalidParameterError, match="FrCEx_pi not applied by the 'nuwro_like' templates"):
+        small.evaluate([1.0, 1.2], names=("MaCCQE", "FrCEx_pi"))
 
 
 @pytest.mark.parametrize("fates", [("FrCEx_pi",), ("FrInel_pi", "FrPiProd_pi"), ("FrCEx_pi", "FrInel_pi", "FrPiProd_pi"),

@@ -324,7 +324,8 @@ class Templates:
                     f"named hA2018 fractions sum to {limit[i]:.4g} > 1 at some pion energy, where GENIE Reweight "
                     "rescales every fraction (GReWeightINukeParams::Fates::ActualTwkDial) and the built-in "
                     "simulator's linear response stops being exact; lower them")
-            if not self.metadata.get("res_fate_response", True) and "FrAbs_pi" not in named:
+            off_nominal = any(np.any(col[f] != 1.0) for f in named if f != "FrAbs_pi")
+            if not self.metadata.get("res_fate_response", True) and "FrAbs_pi" not in named and off_nominal:
                 raise InvalidParameterError(
                     f"{', '.join(named)} not applied by the {self.variant!r} templates: their RES background (the "
                     "parametrised Delta model) has no pion kinetic energies for the hA2018 fate fractions")
