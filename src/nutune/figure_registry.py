@@ -261,7 +261,7 @@ FIGURES.update({
         "Posterior predictive", f"{title}: the built-in predictions at {_PREDICTIVE_DRAWS} posterior draws, "
         "median and 68 % / 95 % bands per bin, over the observation, per cos(theta) slice"
         + (" (and at the covariance throws' draws, the papers' method)." if name == "t2k" else "."),
-        needs_data=name == "t2k", observation=name)
+        needs_data=name == "t2k", observation=name, reads=("observations", "simulator"))
     for name, title in (("t2k", "T2K CC0π data"), ("nuwro", "NuWro (real NuWro prediction)"),
                         ("genie_microboone_tune", "GENIE at the MicroBooNE tune"))
 })

@@ -56,10 +56,12 @@ from typing import Literal
 
 import numpy as np
 
+from nutune.config import allowed_values
+
 __all__ = ["NOISE_MODELS", "LikelihoodNoise", "covariance_noise"]
 
-#: The χ² modes that have a noise model (the modes of ``nutune.chi2.CHI2_MODES``).
-NOISE_MODELS: tuple[str, ...] = ("FULL", "DIAG", "SHAPE", "NORMSHAPE")
+#: The χ² modes that have a noise model: every mode of ``chi2.modes`` in the config schema.
+NOISE_MODELS: tuple[str, ...] = allowed_values("chi2", "modes")
 
 
 def covariance_noise(

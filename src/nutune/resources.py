@@ -23,6 +23,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from nutune.config import allowed_values
 from nutune.io import sha256_bytes, sha256_file
 
 __all__ = [
@@ -55,11 +56,12 @@ __all__ = [
 T2K_NPZ = "t2k/t2k_cc0pi_2016_anaI.npz"
 FLUX_NPZ = "flux/t2k_nd280_flux.npz"
 PUBLISHED_CSV = "published_predictions/t2k_cc0pi_anaI_genie_tune_and_nuwro_58bin.csv"
-#: Columns of the published-predictions table usable as observations.
-PUBLISHED_COLUMNS: tuple[str, ...] = ("microboone_tune", "nuwro")
-#: Covariance components of the T2K release (stat, shape systematics, flux normalisation).
-COV_COMPONENTS: tuple[str, ...] = ("stat", "syst", "norm")
-VALID_BINS: tuple[int, ...] = (58, 67)
+#: Columns of the published-predictions table usable as observations (``observations.<name>.column`` in the schema).
+PUBLISHED_COLUMNS: tuple[str, ...] = allowed_values("observations", "column")
+#: Covariance components of the T2K release (stat, shape systematics, flux normalisation), from the schema.
+COV_COMPONENTS: tuple[str, ...] = allowed_values("npe", "noise_components")
+#: The T2K binnings (``simulator.bins`` in the schema).
+VALID_BINS: tuple[int, ...] = allowed_values("simulator", "bins")
 
 
 class DataError(ValueError):
