@@ -247,7 +247,7 @@ FIGURES: dict[str, Figure] = {
                                    needs_data=True, reads=("simulator",)),
     "parameter_summary": Figure(parameter_summary, {"posteriors": "posteriors", "throws": "t2k_throws"}, "T2K",
                                 "Prior boxes, the MicroBooNE tune and the inferred parameters.", needs_data=True,
-                                reads=("observations",)),
+                                reads=("observations", "simulator")),  # the parameter space (backend) for the tune
     "t2k_posterior_corner": Figure(t2k_posterior_corner, {"posterior": "t2k_posterior"}, "T2K",
                                    "Posterior of the four parameters for the T2K data.", needs_data=True),
     "slice_comparison": Figure(slice_comparison, {"posteriors": "posteriors", "data": "t2k_data"}, "T2K",
