@@ -30,7 +30,6 @@ config.clear()
 config.update(CFG.raw)
 
 
-
 def sections(*names):
     """The config sections a rule's stage reads, as its `params: config=sections(...)` (the script builds the typed
     sections with nutune.config.stage_config and reads nothing else of the config; a change to any of them re-runs

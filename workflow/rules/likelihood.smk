@@ -33,7 +33,9 @@ rule likelihood_modes:
     output:
         table=prefixed("results/tables/likelihood_modes.csv"),
     params:
-        config=sections("seed", "chi2", "diagnostics", "inference", "likelihood_modes", "npe", "parameters", "simulator"),
+        config=sections(
+            "seed", "chi2", "diagnostics", "inference", "likelihood_modes", "npe", "parameters", "simulator"
+        ),
     log:
         prefixed("logs/likelihood_modes/likelihood_modes.log"),
     threads: 1
