@@ -2,14 +2,20 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 import pytest
 
 from nutune.chi2 import Chi2, norm_shape_covariance, norm_shape_transform
-from nutune.likelihood_modes import TABLE_COLUMNS, mode_settings
+from nutune.config import load_config
+from nutune.likelihood_modes import TABLE_COLUMNS
 from nutune.noise import NOISE_MODELS, LikelihoodNoise, covariance_noise
 from nutune.resources import load_t2k
+
+REPO = Path(__file__).resolve().parents[1]
 
 N_DRAWS = 40000
 
@@ -107,10 +113,12 @@ def test_bad_input_is_refused_with_a_clear_error(t2k) -> None:
         LikelihoodNoise.for_mode("FULL", t2k.values, t2k.cov_total[:57, :57])
     with pytest.raises(ValueError, match="non-positive sum"):
         models(t2k)["NORMSHAPE"].sample(np.random.default_rng(0), -np.ones((2, 58)))
+    npe = load_config(REPO / "config" / "test_config.yaml").npe
     with pytest.raises(ValueError, match="max_num_epochs"):
-        mode_settings({"max_num_epochs": 150, "noise": "none"}, 0)
-    assert mode_settings({"max_num_epochs": 150, "noise": "none"}, 60) == {"max_num_epochs": 60,
-                                                                           "noise": "covariance"}
+        npe.noise_aware(0)
+    capped = npe.noise_aware(10)
+    assert (capped.noise, capped.max_num_epochs) == ("covariance", 10)
+    assert npe.noise_aware(10_000) == replace(npe, noise="covariance")  # the typed section, no dict round trip
 
 
 def test_training_records_the_noise_model() -> None:

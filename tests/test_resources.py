@@ -210,6 +210,30 @@ def test_corrupted_flux(copy_root: Path) -> None:
         res.load_flux(root=copy_root)
 
 
+def test_one_flux_loader(copy_root: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The simulator's flux and the GENIE backend's flux CSV go through nutune.resources (one loader, one root)."""
+    from nutune.genie.readers import read_flux_csv
+    from nutune.simulator import flux as simulator_flux
+
+    monkeypatch.setenv("NUTUNE_RESOURCES", str(copy_root))
+    assert simulator_flux.resources_dir() == res.resources_root() == copy_root
+    validated = res.load_flux()
+    rates = validated.numu * validated.widths / 0.05
+    np.testing.assert_array_equal(simulator_flux.load_flux().rate, rates / rates.sum())
+    path = copy_root / res.FLUX_NPZ
+    edges = np.load(path)["E_edges"].copy()
+    edges[10] = edges[9]
+    _rewrite_npz(path, E_edges=edges)
+    with pytest.raises(DataError, match=r"edges must increase strictly"):
+        simulator_flux.load_flux()
+    csv_path = copy_root / "flux" / "t2k_nd280_flux_2016_plus250kA.csv"
+    table = pd.read_csv(csv_path)
+    table.loc[3, "nue"] = -1.0
+    table.to_csv(csv_path, index=False)
+    with pytest.raises(DataError, match=r"nue"):
+        read_flux_csv(csv_path)
+
+
 def test_corrupted_published_csv(copy_root: Path) -> None:
     path = copy_root / res.PUBLISHED_CSV
     table = pd.read_csv(path)

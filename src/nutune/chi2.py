@@ -41,14 +41,16 @@ from typing import TYPE_CHECKING
 import numpy as np
 from scipy.linalg import solve_triangular
 
-from nutune.resources import DataError, validate_covariance
+from nutune.config import allowed_values
+from nutune.resources import COV_COMPONENTS, DataError, validate_covariance
 
 if TYPE_CHECKING:  # pragma: no cover
     from nutune.resources import T2KMeasurement
 
 __all__ = ["CHI2_MODES", "Chi2", "chi2", "chi2_all_modes", "norm_shape_transform", "norm_shape_covariance"]
 
-CHI2_MODES: tuple[str, ...] = ("FULL", "DIAG", "SHAPE", "NORMSHAPE")
+#: The χ² modes, ``chi2.modes`` of the config schema (their one home).
+CHI2_MODES: tuple[str, ...] = allowed_values("chi2", "modes")
 
 
 def norm_shape_transform(x: np.ndarray) -> np.ndarray:
@@ -182,7 +184,7 @@ def chi2_all_modes(
     measurement: T2KMeasurement,
     modes: Iterable[str] = CHI2_MODES,
     *,
-    components: Iterable[str] = ("stat", "syst", "norm"),
+    components: Iterable[str] = COV_COMPONENTS,
 ) -> dict[str, float | np.ndarray]:
     """χ² of ``prediction`` against a :class:`~nutune.resources.T2KMeasurement` in each of ``modes``.
 

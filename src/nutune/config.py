@@ -21,10 +21,10 @@ import math
 import os
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import jsonschema
 import numpy as np
@@ -55,14 +55,15 @@ __all__ = [
     "LearningCurveConfig",
     "OBSERVATION_VARIANTS",
     "load_config",
+    "stage_config",
+    "as_config",
+    "Provenance",
     "validate_config_dict",
     "schema",
 ]
 
 SCHEMA_PATH = Path(__file__).with_name("config.schema.yaml")
 
-#: Variants of the built-in simulator usable in ``observations.<name>.variant``.
-OBSERVATION_VARIANTS: tuple[str, ...] = ("nominal", "nuwro_like")
 
 
 class ConfigError(ValueError):
@@ -109,13 +110,28 @@ def schema() -> dict:
         return yaml.load(fh, Loader=_Yaml12Loader)  # noqa: S506
 
 
-def allowed_values(section: str, key: str) -> tuple[str, ...]:
-    """The allowed values of a categorical key, ``enum`` of ``section.key`` in the schema (their one home).
+def allowed_values(*path: str) -> tuple:
+    """The allowed values of a categorical key, the ``enum`` of its schema node (their one home): ``section, key``
+    (``$ref`` followed; for a list its items' enum; ``observations, key`` is a key of every observation).
 
     >>> allowed_values("npe", "density_estimator")
     ('maf', 'nsf')
+    >>> allowed_values("chi2", "modes")
+    ('FULL', 'DIAG', 'SHAPE', 'NORMSHAPE')
     """
-    return tuple(schema()["properties"][section]["properties"][key]["enum"])
+    root = schema()
+    node: Any = root
+    for part in path:
+        node = _resolve(node, root)
+        if part not in node.get("properties", {}) and isinstance(node.get("additionalProperties"), dict):
+            node = _resolve(node["additionalProperties"], root)  # observations.<name>.<key>
+        node = node["properties"][part]
+    node = _resolve(node, root)
+    if "items" in node:
+        node = _resolve(node["items"], root)
+    if "enum" not in node:
+        raise KeyError(f"config key {'.'.join(path)} has no allowed values (no enum in the schema)")
+    return tuple(node["enum"])
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -201,8 +217,8 @@ def _format_schema_error(err: jsonschema.ValidationError, root: dict) -> str:
     return f"{path} = {value!r}: {err.message}{hint}"
 
 
-def _schema_errors(data: Any) -> list[str]:
-    root = schema()
+def _schema_errors(data: Any, root: dict | None = None) -> list[str]:
+    root = schema() if root is None else root
     validator = jsonschema.Draft202012Validator(root)
     errors = sorted(validator.iter_errors(data), key=lambda e: (list(map(str, e.absolute_path)), e.validator))
     messages: list[str] = []
@@ -217,6 +233,31 @@ def _schema_errors(data: Any) -> list[str]:
 # ---------------------------------------------------------------------------------------------------------------
 # Typed configuration
 # ---------------------------------------------------------------------------------------------------------------
+
+def _choice(*path: str) -> Any:
+    """The ``Literal`` type of a categorical key, its values read from the schema (never written twice)."""
+    return Literal[allowed_values(*path)]
+
+
+Backend = _choice("simulator", "backend")
+Bins = _choice("simulator", "bins")
+OnBadHistogram = _choice("simulation", "on_bad_histogram")
+DensityEstimator = _choice("npe", "density_estimator")
+LrSchedule = _choice("npe", "lr_schedule")
+Calibration = _choice("npe", "calibration")
+XTransform = _choice("npe", "x_transform")
+NoiseMode = _choice("npe", "noise")
+Device = _choice("npe", "device")
+#: A covariance component of the T2K release (``npe.noise_components``, ``inference.throw_components``).
+Component = _choice("npe", "noise_components")
+ObservationKind = _choice("observations", "kind")
+Variant = _choice("observations", "variant")
+PublishedColumn = _choice("observations", "column")
+Chi2Mode = _choice("chi2", "modes")
+OnFailure = _choice("gates", "on_failure")
+#: Variants of the built-in simulator usable in ``observations.<name>.variant`` (from the schema).
+OBSERVATION_VARIANTS: tuple[str, ...] = allowed_values("observations", "variant")
+
 
 
 @dataclass(frozen=True)
@@ -261,8 +302,8 @@ class GenieSettings:
 class SimulatorConfig:
     """``simulator``: backend and binning."""
 
-    backend: str
-    bins: int
+    backend: Backend
+    bins: Bins
     builtin: BuiltinSettings
     genie: GenieSettings
 
@@ -274,7 +315,7 @@ class SimulationConfig:
     n_train: int
     n_test: int
     shard_size: int
-    on_bad_histogram: str
+    on_bad_histogram: OnBadHistogram
 
 
 @dataclass(frozen=True)
@@ -283,24 +324,33 @@ class NPEConfig:
 
     embedding_hidden: tuple[int, ...]
     embedding_dim: int
-    density_estimator: str
+    density_estimator: DensityEstimator
     num_transforms: int
     hidden_features: int
     batch_size: int
     learning_rate: float
-    lr_schedule: str
+    lr_schedule: LrSchedule
     lr_decay_factor: float
     lr_decay_patience: int
     min_learning_rate: float
     stop_after_epochs: int
     max_num_epochs: int
     validation_fraction: float
-    calibration: str
-    x_transform: str
-    noise: str
-    noise_components: tuple[str, ...]
+    calibration: Calibration
+    x_transform: XTransform
+    noise: NoiseMode
+    noise_components: tuple[Component, ...]
     n_ensemble: int
-    device: str
+    device: Device
+
+    def noise_aware(self, max_num_epochs: int | None = None) -> NPEConfig:
+        """These settings with ``noise: covariance`` (the reference and likelihood-mode networks), the epoch budget
+        capped at ``max_num_epochs`` when given (``likelihood_modes.max_num_epochs``)."""
+        if max_num_epochs is None:
+            return replace(self, noise="covariance")
+        if int(max_num_epochs) < 1:
+            raise ValueError(f"likelihood_modes.max_num_epochs must be >= 1, got {max_num_epochs}")
+        return replace(self, noise="covariance", max_num_epochs=min(int(max_num_epochs), self.max_num_epochs))
 
 
 @dataclass(frozen=True)
@@ -319,7 +369,7 @@ class InferenceConfig:
 
     num_posterior_samples: int
     n_throws: int
-    throw_components: tuple[str, ...]
+    throw_components: tuple[Component, ...]
 
 
 @dataclass(frozen=True)
@@ -328,10 +378,10 @@ class Observation:
     measurement, nothing for data."""
 
     name: str
-    kind: str
-    variant: str | None = None
+    kind: ObservationKind
+    variant: Variant | None = None
     point: tuple[float, ...] | None = None
-    column: str | None = None
+    column: PublishedColumn | None = None
     file: str | None = None
 
 
@@ -339,14 +389,14 @@ class Observation:
 class Chi2Config:
     """``chi2``: covariance conventions of the χ² tables."""
 
-    modes: tuple[str, ...]
+    modes: tuple[Chi2Mode, ...]
 
 
 @dataclass(frozen=True)
 class GatesConfig:
     """``gates``: calibration gates before real data."""
 
-    on_failure: str
+    on_failure: OnFailure
     max_coverage_error: float
     max_tarp_error: float
     min_sbc_pvalue: float
@@ -744,61 +794,165 @@ def validate_config_dict(d: Mapping, *, check_files: bool = True, source: str = 
     return data
 
 
-def _build(d: dict) -> Config:
-    sim = d["simulator"]
-    npe = dict(d["npe"])
+def _npe_section(npe: Mapping) -> NPEConfig:
+    npe = dict(npe)
     npe["embedding_hidden"] = tuple(npe["embedding_hidden"])
     npe["noise_components"] = tuple(npe["noise_components"])
-    npe["learning_rate"] = float(npe["learning_rate"])
-    npe["lr_decay_factor"] = float(npe["lr_decay_factor"])
-    npe["min_learning_rate"] = float(npe["min_learning_rate"])
-    npe["validation_fraction"] = float(npe["validation_fraction"])
-    inf = dict(d["inference"])
-    inf["throw_components"] = tuple(inf["throw_components"])
-    observations = {}
-    for name, obs in d["observations"].items():
-        point = tuple(float(v) for v in obs["point"]) if "point" in obs else None
-        variant = obs.get("variant", "nominal") if obs["kind"] == "builtin" else None
-        observations[name] = Observation(
-            name=name, kind=obs["kind"], variant=variant, point=point, column=obs.get("column"), file=obs.get("file")
-        )
-    return Config(
-        results_dir=d["results_dir"],
-        seed=int(d["seed"]),
-        parameters=tuple(
-            Parameter(dial=p["dial"], label=p.get("label", REGISTRY[p["dial"]].label),
-                      unit=p.get("unit", REGISTRY[p["dial"]].unit), min=float(p["min"]), max=float(p["max"]))
-            for p in d["parameters"] if "fixed" not in p
-        ),
-        fixed_parameters={p["dial"]: float(p["fixed"]) for p in d["parameters"] if "fixed" in p},
-        simulator=SimulatorConfig(
-            backend=sim["backend"],
-            bins=int(sim["bins"]),
-            builtin=BuiltinSettings(**sim["builtin"]),
-            genie=GenieSettings(**sim["genie"]),
-        ),
-        simulation=SimulationConfig(**d["simulation"]),
-        npe=NPEConfig(**npe),
-        diagnostics=DiagnosticsConfig(**d["diagnostics"]),
-        inference=InferenceConfig(**inf),
-        observations=observations,
-        chi2=Chi2Config(modes=tuple(d["chi2"]["modes"])),
-        gates=GatesConfig(**{k: (float(v) if k != "on_failure" else v) for k, v in d["gates"].items()}),
-        reference=ReferenceConfig(**d["reference"]),
-        classical=ClassicalConfig(**d["classical"]),
-        learning_curve=LearningCurveConfig(
-            activate=d["learning_curve"]["activate"], n_train=tuple(d["learning_curve"]["n_train"])
-        ),
-        stability=StabilityConfig(
-            activate=d["stability"]["activate"], n_replicates=int(d["stability"]["n_replicates"]),
-            min_gate_margin=float(d["stability"]["min_gate_margin"]),
-            max_central_spread=float(d["stability"]["max_central_spread"]),
-        ),
-        misspecification=MisspecificationConfig(**d["misspecification"]),
-        likelihood_modes=LikelihoodModesConfig(**d.get("likelihood_modes", {})),
-        raw=d,
-        config_hash=_canonical_hash(d),
+    for key in ("learning_rate", "lr_decay_factor", "min_learning_rate", "validation_fraction"):
+        npe[key] = float(npe[key])
+    return NPEConfig(**npe)
+
+
+def _observations_section(observations: Mapping) -> dict[str, Observation]:
+    return {
+        name: Observation(name=name, kind=obs["kind"],
+                          variant=obs.get("variant", "nominal") if obs["kind"] == "builtin" else None,
+                          point=tuple(float(v) for v in obs["point"]) if "point" in obs else None,
+                          column=obs.get("column"), file=obs.get("file"))
+        for name, obs in observations.items()
+    }
+
+
+def _parameters_section(entries: Sequence[Mapping]) -> tuple[Parameter, ...]:
+    return tuple(
+        Parameter(dial=p["dial"], label=p.get("label", REGISTRY[p["dial"]].label),
+                  unit=p.get("unit", REGISTRY[p["dial"]].unit), min=float(p["min"]), max=float(p["max"]))
+        for p in entries if "fixed" not in p
     )
+
+
+#: YAML section -> the typed value(s) of the :class:`Config` fields it fills (field name -> builder).
+_SECTIONS: dict[str, dict[str, Any]] = {
+    "results_dir": {"results_dir": str},
+    "seed": {"seed": int},
+    "parameters": {
+        "parameters": _parameters_section,
+        "fixed_parameters": lambda entries: {p["dial"]: float(p["fixed"]) for p in entries if "fixed" in p},
+    },
+    "simulator": {"simulator": lambda sim: SimulatorConfig(
+        backend=sim["backend"], bins=int(sim["bins"]), builtin=BuiltinSettings(**sim["builtin"]),
+        genie=GenieSettings(**sim["genie"]))},
+    "simulation": {"simulation": lambda d: SimulationConfig(**d)},
+    "npe": {"npe": _npe_section},
+    "diagnostics": {"diagnostics": lambda d: DiagnosticsConfig(**d)},
+    "inference": {"inference": lambda d: InferenceConfig(**{**d, "throw_components": tuple(d["throw_components"])})},
+    "observations": {"observations": _observations_section},
+    "chi2": {"chi2": lambda d: Chi2Config(modes=tuple(d["modes"]))},
+    "gates": {"gates": lambda d: GatesConfig(**{k: (float(v) if k != "on_failure" else v) for k, v in d.items()})},
+    "reference": {"reference": lambda d: ReferenceConfig(**d)},
+    "classical": {"classical": lambda d: ClassicalConfig(**d)},
+    "learning_curve": {"learning_curve": lambda d: LearningCurveConfig(activate=d["activate"],
+                                                                       n_train=tuple(d["n_train"]))},
+    "stability": {"stability": lambda d: StabilityConfig(
+        activate=d["activate"], n_replicates=int(d["n_replicates"]), min_gate_margin=float(d["min_gate_margin"]),
+        max_central_spread=float(d["max_central_spread"]))},
+    "misspecification": {"misspecification": lambda d: MisspecificationConfig(**d)},
+    "likelihood_modes": {"likelihood_modes": lambda d: LikelihoodModesConfig(**d)},
+}
+
+
+def _build(d: dict, config_hash: Any, *, whole: bool) -> Config:
+    """The :class:`Config` of the validated sections in ``d``. A section ``d`` lacks is :class:`_Undeclared` in a
+    stage's config; in a ``whole`` config only the optional ``likelihood_modes`` may be absent (its defaults)."""
+    fields: dict[str, Any] = {}
+    for section, builders in _SECTIONS.items():
+        for field_name, build in builders.items():
+            if section in d:
+                fields[field_name] = build(d[section])
+            elif whole:
+                fields[field_name] = LikelihoodModesConfig()
+            else:
+                fields[field_name] = _Undeclared(section)
+    return Config(**fields, raw=d, config_hash=config_hash)
+
+
+class _Undeclared:
+    """A config section a stage was not given (:func:`stage_config`): any use of it raises :class:`ConfigError`
+    naming the section, so a rule's ``params`` cannot silently miss a section its stage reads."""
+
+    __slots__ = ("_section",)
+
+    def __init__(self, section: str) -> None:
+        object.__setattr__(self, "_section", section)
+
+    def _refuse(self, *_args: Any, **_kwargs: Any) -> Any:
+        section = object.__getattribute__(self, "_section")
+        if section == "config_hash":
+            raise ConfigError("this stage records the config's hash, but its rule does not pass it: add "
+                              "`provenance=PROVENANCE` to the rule's params (workflow/rules/common.smk)")
+        raise ConfigError(
+            f"this stage reads config section {section!r}, but its rule does not declare it: add {section!r} to "
+            "the rule's `params: config=sections(...)` (workflow/rules/*.smk), or pass the whole config"
+        )
+
+    def __getattr__(self, name: str) -> Any:
+        if name.startswith("__"):  # protocol look-ups (pickle, copy) get the usual answer
+            raise AttributeError(name)
+        return self._refuse()
+
+    __iter__ = __len__ = __getitem__ = __contains__ = __bool__ = __format__ = __str__ = __float__ = __int__ = \
+        __index__ = __array__ = _refuse
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, _Undeclared) and other._section == self._section
+
+    def __hash__(self) -> int:
+        return hash(self._section)
+
+    def __reduce__(self) -> tuple:
+        return (_Undeclared, (object.__getattribute__(self, "_section"),))
+
+    def __repr__(self) -> str:
+        return f"<config section {object.__getattribute__(self, '_section')!r} not given to this stage>"
+
+
+class Provenance:
+    """What an artefact records about the run that made it and that is *not* an input of its stage: the SHA-256 of
+    the whole validated config (``config_hash``, in bank attrs, model metadata and summary.md).
+
+    A rule passes it as ``params: provenance=PROVENANCE`` (common.smk). Snakemake's params trigger compares only
+    the params it can represent (builtins); this object is not one, so a change of a config key the stage does not
+    read (its ``config=sections(...)`` param) does not rebuild the bank or retrain a network just because the
+    recorded hash would differ: the hash says which config an artefact was *made* under.
+    ``tests/test_config.py`` pins that Snakemake skips it.
+    """
+
+    __slots__ = ("config_hash",)
+
+    def __init__(self, config_hash: str) -> None:
+        self.config_hash = str(config_hash)
+
+    def __reduce__(self) -> tuple:
+        return (Provenance, (self.config_hash,))
+
+    def __repr__(self) -> str:
+        return f"Provenance(config_hash={self.config_hash!r})"
+
+
+def stage_config(sections: Mapping, *, provenance: Provenance | None = None, source: str = "rule params") -> Config:
+    """The typed :class:`Config` of the config sections one workflow stage is given (its rule's
+    ``params: config=sections(...)``): each section validated against its part of the schema and built into its
+    dataclass as :func:`load_config` builds it; every other section is *undeclared* and raises
+    :class:`ConfigError` when the stage touches it. ``provenance`` supplies ``config_hash``.
+
+    The cross-key checks need the whole config: they ran when the workflow loaded it (``common.smk``).
+    """
+    if not isinstance(sections, Mapping):
+        raise ConfigError(f"config sections must be a mapping of section -> value, got {type(sections).__name__}")
+    unknown = sorted(set(sections) - set(_SECTIONS))
+    if unknown:
+        raise ConfigError(f"unknown config section(s) {', '.join(unknown)}; sections: {', '.join(_SECTIONS)}")
+    root = schema()
+    data = _coerce_numbers(_plain(sections), root, root)
+    partial = {**root, "required": [key for key in root["required"] if key in data]}
+    _raise(_schema_errors(data, partial), source)
+    config_hash = provenance.config_hash if provenance is not None else _Undeclared("config_hash")
+    return _build(data, config_hash, whole=False)
+
+
+def as_config(config: Mapping | Config) -> Config:
+    """A :class:`Config` as it is (whole or a stage's sections), or :func:`load_config` of a whole mapping."""
+    return config if isinstance(config, Config) else load_config(config)
 
 
 def load_config(path_or_dict: str | os.PathLike | Mapping, *, check_files: bool = True, source: str = "") -> Config:
@@ -824,7 +978,8 @@ def load_config(path_or_dict: str | os.PathLike | Mapping, *, check_files: bool 
         data, source = _read_yaml(path), str(path)
         if data is None:
             raise ConfigError(f"config file {path} is empty")
-    return _build(validate_config_dict(data, check_files=check_files, source=source))
+    valid = validate_config_dict(data, check_files=check_files, source=source)
+    return _build(valid, _canonical_hash(valid), whole=True)
 
 
 def observation_table(name: str, spec: Mapping) -> str:

@@ -247,7 +247,7 @@ FIGURES: dict[str, Figure] = {
                                    needs_data=True, reads=("simulator",)),
     "parameter_summary": Figure(parameter_summary, {"posteriors": "posteriors", "throws": "t2k_throws"}, "T2K",
                                 "Prior boxes, the MicroBooNE tune and the inferred parameters.", needs_data=True,
-                                reads=("observations",)),
+                                reads=("observations", "simulator")),  # the parameter space (backend) for the tune
     "t2k_posterior_corner": Figure(t2k_posterior_corner, {"posterior": "t2k_posterior"}, "T2K",
                                    "Posterior of the four parameters for the T2K data.", needs_data=True),
     "slice_comparison": Figure(slice_comparison, {"posteriors": "posteriors", "data": "t2k_data"}, "T2K",
@@ -261,7 +261,7 @@ FIGURES.update({
         "Posterior predictive", f"{title}: the built-in predictions at {_PREDICTIVE_DRAWS} posterior draws, "
         "median and 68 % / 95 % bands per bin, over the observation, per cos(theta) slice"
         + (" (and at the covariance throws' draws, the papers' method)." if name == "t2k" else "."),
-        needs_data=name == "t2k", observation=name)
+        needs_data=name == "t2k", observation=name, reads=("observations", "simulator"))
     for name, title in (("t2k", "T2K CC0π data"), ("nuwro", "NuWro (real NuWro prediction)"),
                         ("genie_microboone_tune", "GENIE at the MicroBooNE tune"))
 })

@@ -61,10 +61,10 @@ def chi2_predictions(cfg: Any, medians: Mapping[str, np.ndarray]) -> dict[str, n
     """
     from nutune.resources import load_published
 
-    observations = cfg.raw["observations"]
+    observations = cfg.observations
     predictions: dict[str, np.ndarray] = {}
-    published = {spec["column"]: name for name, spec in observations.items() if spec["kind"] == "published"}
-    data = [name for name, spec in observations.items() if spec["kind"] == "data"]
+    published = {obs.column: name for name, obs in observations.items() if obs.kind == "published"}
+    data = [name for name, obs in observations.items() if obs.kind == "data"]
 
     def inferred(name: str) -> np.ndarray:
         return builtin_prediction(cfg, medians[name])
@@ -110,17 +110,17 @@ def observed_histogram(cfg: Any, name: str) -> np.ndarray:
     """The observed histogram of observation ``name``: builtin mock, published curve or the T2K data."""
     from nutune.resources import load_published, load_t2k
 
-    spec = dict(cfg.raw["observations"][name])
+    obs = cfg.observations[name]
     bins = cfg.simulator.bins
-    if spec["kind"] == "data":
+    if obs.kind == "data":
         return np.asarray(load_t2k(bins).values, dtype=float)
-    if spec["kind"] == "measurement":
+    if obs.kind == "measurement":
         from nutune.resources import load_measurement
 
-        return np.asarray(load_measurement(spec["file"], bins).values, dtype=float)
-    if spec["kind"] == "published":
-        return np.asarray(load_published(spec["column"], bins), dtype=float)
-    return builtin_prediction(cfg, np.asarray(spec["point"], dtype=float), variant=spec.get("variant", "nominal"))
+        return np.asarray(load_measurement(obs.file, bins).values, dtype=float)
+    if obs.kind == "published":
+        return np.asarray(load_published(obs.column, bins), dtype=float)
+    return builtin_prediction(cfg, np.asarray(obs.point, dtype=float), variant=obs.variant)
 
 
 def observation_covariance(cfg: Any, name: str) -> np.ndarray:
@@ -128,7 +128,7 @@ def observation_covariance(cfg: Any, name: str) -> np.ndarray:
     covariance from its CSV; for every other kind the T2K total covariance (the data the mocks stand in for)."""
     from nutune.resources import load_measurement, load_t2k
 
-    spec = cfg.raw["observations"][name]
-    if spec["kind"] == "measurement":
-        return np.asarray(load_measurement(spec["file"], cfg.simulator.bins).cov, dtype=float)
+    obs = cfg.observations[name]
+    if obs.kind == "measurement":
+        return np.asarray(load_measurement(obs.file, cfg.simulator.bins).cov, dtype=float)
     return np.asarray(load_t2k(cfg.simulator.bins).cov_total, dtype=float)

@@ -204,18 +204,18 @@ def run_learning_curve_stage(
     does, so the largest size's mean is comparable with that table (same data, another network seed).
     """
     from nutune.bank import read_bank
-    from nutune.config import load_config
-    from nutune.reference import load_reference_samples, noise_aware_settings
+    from nutune.config import as_config
+    from nutune.reference import load_reference_samples
     from nutune.resources import load_t2k
 
-    cfg = load_config(config)
+    cfg = as_config(config)
     theta_train, x_train, _ = read_bank(train_bank)
     theta_test, x_test, _ = read_bank(test_bank)
     cov = load_t2k(cfg.simulator.bins).cov(cfg.npe.noise_components)
     seed = derive_seed(cfg.seed, "learning_curve")
     x_test = x_test + covariance_noise(rng(seed, "test_noise"), cov, len(x_test), method="cholesky")
     refs = load_reference_samples(reference_samples)
-    trainer = npe_trainer(noise_aware_settings(cfg.npe), cfg.prior_low, cfg.prior_high, noise_cov=cov,
+    trainer = npe_trainer(cfg.npe.noise_aware(), cfg.prior_low, cfg.prior_high, noise_cov=cov,
                           dial_names=cfg.dial_names)
     return run_learning_curve(theta_train, x_train, theta_test, x_test, cfg.learning_curve.n_train, trainer,
                               seed=seed, references=refs, n_test=n_test, num_posterior_samples=num_posterior_samples,

@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping, Sequence
-from dataclasses import asdict, is_dataclass
 from typing import Any
 
 import numpy as np
@@ -36,7 +35,7 @@ from nutune.dials import PARAMETER_NAMES
 from nutune.io import derive_seed, rng
 from nutune.noise import NOISE_MODELS, LikelihoodNoise
 
-__all__ = ["CHOSEN", "EDGE_FRACTION", "METHODS", "METHOD_LABELS", "mode_coverage_error", "TABLE_COLUMNS", "table_columns", "noise_model", "mode_settings", "train_mode_npe",
+__all__ = ["CHOSEN", "EDGE_FRACTION", "METHODS", "METHOD_LABELS", "mode_coverage_error", "TABLE_COLUMNS", "table_columns", "noise_model", "train_mode_npe",
            "mode_throws", "answer_row", "likelihood_modes_table", "run_likelihood_npe", "run_likelihood_modes"]
 
 logger = logging.getLogger(__name__)
@@ -65,17 +64,6 @@ def noise_model(cfg: Any, mode: str, measurement: Any | None = None) -> Likeliho
     return LikelihoodNoise.for_mode(mode, m.values, m.cov(comps), areas=m.areas, cov_norm=cov_norm)
 
 
-def mode_settings(npe_settings: Any, max_num_epochs: int | None = None) -> dict[str, Any]:
-    """The ``npe`` settings with ``noise: covariance`` (and ``max_num_epochs`` capped when given)."""
-    d = asdict(npe_settings) if is_dataclass(npe_settings) else dict(npe_settings)
-    d["noise"] = "covariance"
-    if max_num_epochs is not None:
-        if int(max_num_epochs) < 1:
-            raise ValueError(f"likelihood_modes.max_num_epochs must be >= 1, got {max_num_epochs}")
-        d["max_num_epochs"] = min(int(max_num_epochs), int(d["max_num_epochs"]))
-    return d
-
-
 def train_mode_npe(cfg: Any, mode: str, theta: np.ndarray, x: np.ndarray, *, max_num_epochs: int | None = None):
     """Train the noise-aware NPE of χ² ``mode`` on the bank (theta, x): member 0, the reference network's seed.
 
@@ -89,7 +77,7 @@ def train_mode_npe(cfg: Any, mode: str, theta: np.ndarray, x: np.ndarray, *, max
     m = load_t2k(cfg.simulator.bins)
     model = noise_model(cfg, mode, m)
     return train_npe(theta, x, prior_low=cfg.prior_low, prior_high=cfg.prior_high,
-                     settings=mode_settings(cfg.npe, max_num_epochs), seed=derive_seed(cfg.seed, "reference_npe"),
+                     settings=cfg.npe.noise_aware(max_num_epochs), seed=derive_seed(cfg.seed, "reference_npe"),
                      noise_cov=m.cov(cfg.npe.noise_components), noise_model=None if mode == "FULL" else model,
                      provenance={"config_hash": cfg.config_hash, "data_hash": data_hash()}, dial_names=cfg.dial_names)
 
@@ -98,10 +86,10 @@ def run_likelihood_npe(config: Mapping[str, Any], *, mode: str, bank_path: str, 
                        loss: str, max_num_epochs: int | None = None) -> None:
     """Rule ``likelihood_npe``: train and save the noise-aware NPE of one χ² mode (:func:`train_mode_npe`)."""
     from nutune.bank import read_bank
-    from nutune.config import load_config
+    from nutune.config import as_config
     from nutune.npe import save_npe
 
-    cfg = load_config(config)
+    cfg = as_config(config)
     theta, x, _ = read_bank(bank_path)
     save_npe(train_mode_npe(cfg, mode, theta, x, max_num_epochs=max_num_epochs), weights, metadata, loss)
 
@@ -279,7 +267,7 @@ def run_likelihood_modes(config: Mapping[str, Any], *, classical_csv: str, main_
     """
     import pandas as pd
 
-    from nutune.config import load_config
+    from nutune.config import as_config
     from nutune.io import atomic_write
     from nutune.npe import load_posterior
 
@@ -290,7 +278,7 @@ def run_likelihood_modes(config: Mapping[str, Any], *, classical_csv: str, main_
 
     from nutune.bank import read_bank
 
-    cfg = load_config(config)
+    cfg = as_config(config)
     classical = pd.read_csv(classical_csv).to_dict("records")
     test = None if test_bank is None else read_bank(test_bank)[:2]
     rows = likelihood_modes_table(cfg, classical_rows=classical,

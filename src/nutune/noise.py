@@ -3,12 +3,14 @@
 Every place that draws Gaussian noise with a measurement covariance calls :func:`covariance_noise`. The method
 (numpy's ``multivariate_normal`` factorisation: ``svd``, ``eigh`` or ``cholesky``) is an explicit argument because it
 decides *which* numbers a seed gives: each call site keeps the method its committed tables were made with.
+``tests/test_noise.py`` refuses a draw of correlated Gaussian noise anywhere else in the package.
 
 ========================================  =========  ============================================================
 call site                                 method     draws
 ========================================  =========  ============================================================
 ``nutune.npe.preprocessing``              eigh       one fixed noise draw per training row (``npe.noise``)
-``nutune.diagnostics`` (noisy test set)   svd        test histograms of a noise-aware network
+``nutune.diagnostics`` (noisy test set)   svd        test histograms of a noise-aware network (also the
+                                                     reference/marginal sets of ``nutune.misspecification``)
 ``nutune.inference.covariance_throws``    eigh       throws of the data around the measured histogram
 ``nutune.reference.mock_observations``    cholesky   reference mocks (after their theta draws, same generator)
 ``nutune.learning_curve``                 cholesky   the learning curve's noisy test set
@@ -54,10 +56,12 @@ from typing import Literal
 
 import numpy as np
 
+from nutune.config import allowed_values
+
 __all__ = ["NOISE_MODELS", "LikelihoodNoise", "covariance_noise"]
 
-#: The χ² modes that have a noise model (the modes of ``nutune.chi2.CHI2_MODES``).
-NOISE_MODELS: tuple[str, ...] = ("FULL", "DIAG", "SHAPE", "NORMSHAPE")
+#: The χ² modes that have a noise model: every mode of ``chi2.modes`` in the config schema.
+NOISE_MODELS: tuple[str, ...] = allowed_values("chi2", "modes")
 
 
 def covariance_noise(

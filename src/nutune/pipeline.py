@@ -76,10 +76,11 @@ def log_to(log_path: str | Path) -> Iterator[logging.Logger]:
 # helpers
 # ----------------------------------------------------------------------------------------------------------------
 def _config(config: Mapping | object):
-    """The typed config (``nutune.config.Config``) of a raw mapping (``snakemake.config``) or a Config."""
-    from nutune.config import Config, load_config
+    """The typed config: a :class:`nutune.config.Config` as it is (a stage's sections from
+    :func:`nutune.config.stage_config`, or a whole config), a whole mapping through ``load_config``."""
+    from nutune.config import as_config
 
-    return config if isinstance(config, Config) else load_config(config)
+    return as_config(config)
 
 
 def _split_models(model_paths: list[str]) -> tuple[list[str], list[str]]:
@@ -426,13 +427,14 @@ def run_t2k_correlations(config: Mapping, *, throws: str, output: str) -> None:
     tables.write_table(tables.t2k_correlations_table(correlation, names), output)
 
 
-def run_simulator_calibration(builtin: Mapping, *, output: str) -> None:
+def run_simulator_calibration(builtin, *, output: str) -> None:
     """Rule ``simulator_calibration``: :func:`nutune.simulator.calibration.write_calibration_table` at the config's
-    template seed and size (builtin vs real GENIE at the MicroBooNE tune; nuwro_like vs real NuWro)."""
+    template seed and size (``simulator.builtin``, :class:`nutune.config.BuiltinSettings`; builtin vs real GENIE at
+    the MicroBooNE tune; nuwro_like vs real NuWro)."""
     from nutune.simulator.calibration import write_calibration_table
 
-    frame = write_calibration_table(output, sample_seed=int(builtin["sample_seed"]), n_events=int(builtin["n_events"]),
-                                    cache_dir=builtin.get("cache_dir"))
+    frame = write_calibration_table(output, sample_seed=int(builtin.sample_seed), n_events=int(builtin.n_events),
+                                    cache_dir=builtin.cache_dir)
     chi2_rows = frame[frame["quantity"].str.startswith("chi2")]
     for _, row in chi2_rows.iterrows():
         _log.info("%s %s: %.3f", row["comparison"], row["quantity"], row["value"])
@@ -472,8 +474,7 @@ def run_chi2_table(config: Mapping, *, posteriors: Mapping[str, str], output: st
 # ----------------------------------------------------------------------------------------------------------------
 # figures and summary
 # ----------------------------------------------------------------------------------------------------------------
-def run_figure(figure: str, *, config: Mapping, inputs: Mapping, outputs: Mapping, params: Mapping | None = None
-               ) -> None:
+def run_figure(figure: str, *, config: Mapping, inputs: Mapping, outputs: Mapping) -> None:
     """Rules ``figure`` and ``figure_slice_comparison``: draw one registered figure
     (:func:`nutune.figure_registry.draw`)."""
     from nutune.figure_registry import draw

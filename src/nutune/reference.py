@@ -585,29 +585,20 @@ def builtin_simulator(cfg: Any) -> Simulator:
     return configured_builtin(cfg)
 
 
-def noise_aware_settings(npe_settings: Any) -> dict[str, Any]:
-    """The ``npe`` settings as a mapping with ``noise: covariance`` (the model the reference posterior assumes)."""
-    from dataclasses import asdict, is_dataclass
-
-    d = asdict(npe_settings) if is_dataclass(npe_settings) else dict(npe_settings)
-    d["noise"] = "covariance"
-    return d
-
-
 def run_reference_npe(config: Mapping[str, Any], *, bank_path: str, weights: str, metadata: str, loss: str) -> None:
     """Rule ``reference_npe``: train a noise-aware NPE (``npe`` settings with ``noise: covariance``, C = the
     ``npe.noise_components`` of the T2K covariance) on the training bank, for the reference comparison when the
     main network is noise-free. Reuses :func:`nutune.npe.train_npe` / :func:`nutune.npe.save_npe` (member 0)."""
     from nutune.bank import read_bank
-    from nutune.config import load_config
+    from nutune.config import as_config
     from nutune.npe import save_npe, train_npe
     from nutune.resources import data_hash, load_t2k
 
-    cfg = load_config(config)
+    cfg = as_config(config)
     theta, x, _ = read_bank(bank_path)
     cov = load_t2k(cfg.simulator.bins).cov(cfg.npe.noise_components)
     trained = train_npe(theta, x, prior_low=cfg.prior_low, prior_high=cfg.prior_high,
-                        settings=noise_aware_settings(cfg.npe), seed=derive_seed(cfg.seed, "reference_npe"),
+                        settings=cfg.npe.noise_aware(), seed=derive_seed(cfg.seed, "reference_npe"),
                         noise_cov=cov, provenance={"config_hash": cfg.config_hash, "data_hash": data_hash()},
                         dial_names=cfg.dial_names)
     save_npe(trained, weights, metadata, loss)
@@ -641,11 +632,11 @@ def run_reference_stage(
     The NPE must be noise-aware with the same C (checked from its metadata: ``noise.mode == covariance``).
     ``samples`` (NPZ, no pickle) holds ``names``, and per observation ``x__<name>`` and ``samples__<name>``.
     """
-    from nutune.config import load_config
+    from nutune.config import as_config
     from nutune.npe import load_posterior
     from nutune.resources import load_t2k
 
-    cfg = load_config(config)
+    cfg = as_config(config)
     weights, metas = _split_models(model_paths)
     post = load_posterior(weights, metas, expected={"bins": cfg.simulator.bins,
                                                     "prior_low": [float(v) for v in cfg.prior_low],

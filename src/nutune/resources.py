@@ -23,6 +23,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from nutune.config import allowed_values
 from nutune.io import sha256_bytes, sha256_file
 
 __all__ = [
@@ -39,6 +40,8 @@ __all__ = [
     "data_hash",
     "load_t2k",
     "load_flux",
+    "load_flux_csv",
+    "FLUX_CSV_COLUMNS",
     "load_published",
     "validate_histogram",
     "validate_covariance",
@@ -53,11 +56,12 @@ __all__ = [
 T2K_NPZ = "t2k/t2k_cc0pi_2016_anaI.npz"
 FLUX_NPZ = "flux/t2k_nd280_flux.npz"
 PUBLISHED_CSV = "published_predictions/t2k_cc0pi_anaI_genie_tune_and_nuwro_58bin.csv"
-#: Columns of the published-predictions table usable as observations.
-PUBLISHED_COLUMNS: tuple[str, ...] = ("microboone_tune", "nuwro")
-#: Covariance components of the T2K release (stat, shape systematics, flux normalisation).
-COV_COMPONENTS: tuple[str, ...] = ("stat", "syst", "norm")
-VALID_BINS: tuple[int, ...] = (58, 67)
+#: Columns of the published-predictions table usable as observations (``observations.<name>.column`` in the schema).
+PUBLISHED_COLUMNS: tuple[str, ...] = allowed_values("observations", "column")
+#: Covariance components of the T2K release (stat, shape systematics, flux normalisation), from the schema.
+COV_COMPONENTS: tuple[str, ...] = allowed_values("npe", "noise_components")
+#: The T2K binnings (``simulator.bins`` in the schema).
+VALID_BINS: tuple[int, ...] = allowed_values("simulator", "bins")
 
 
 class DataError(ValueError):
@@ -399,13 +403,22 @@ class Flux:
         return np.diff(self.e_edges)
 
 
-def load_flux(root: str | os.PathLike | None = None) -> Flux:
-    """Load and validate the ND280 flux from ``resources/flux/t2k_nd280_flux.npz``.
+def load_flux(root: str | os.PathLike | None = None, *, path: str | os.PathLike | None = None) -> Flux:
+    """Load and validate the ND280 flux from ``resources/flux/t2k_nd280_flux.npz`` (THE flux loader: the built-in
+    simulator's :func:`nutune.simulator.flux.load_flux` and the GENIE backend's flux CSV reader delegate here).
+
+    Args:
+        root: resources directory (default :func:`resources_root`).
+        path: the flux NPZ itself instead of ``root``/``FLUX_NPZ`` (a study's own copy).
 
     Raises:
         DataError: missing file/array, edges not increasing, NaN or negative flux, a pdf not normalised to 1.
     """
-    path = resource_path(FLUX_NPZ, root)
+    if path is None:
+        path = resource_path(FLUX_NPZ, root)
+    elif not Path(path).is_file():
+        raise DataError(f"missing flux file {path} (the shipped one is resources/{FLUX_NPZ})")
+    path = Path(path)
     keys = ("E_edges", "numu_2016", "numubar_2016", "nue_2016", "nuebar_2016", "numu_2016_pdf_per_GeV")
     d = _load_npz(path, keys)
     edges = d["E_edges"]
@@ -424,6 +437,34 @@ def load_flux(root: str | os.PathLike | None = None) -> Flux:
         nuebar=out["nuebar_2016"],
         numu_pdf_per_gev=pdf,
     )
+
+
+#: Columns of the flux CSV export (``resources/flux/t2k_nd280_flux_2016_plus250kA.csv``) holding a flux histogram.
+FLUX_CSV_COLUMNS: tuple[str, ...] = ("numu", "numubar", "nue", "nuebar")
+
+
+def load_flux_csv(csv_path: str | os.PathLike) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+    """Energy edges (GeV) and the flux columns (per cm² per 50 MeV per 1e21 POT) of the flux CSV export (the
+    source of the GENIE backend's ``t2kflux_2016_plus250kA.root``), each column checked with :func:`validate_flux`.
+
+    Raises:
+        DataError: an empty table, non-contiguous energy bins, or a column that is not a valid flux.
+    """
+    import csv
+
+    with open(csv_path, newline="") as fh:
+        rows = list(csv.DictReader(fh))
+    if not rows:
+        raise DataError(f"{csv_path}: empty flux table")
+    lo = np.array([float(r["E_lo_GeV"]) for r in rows])
+    hi = np.array([float(r["E_hi_GeV"]) for r in rows])
+    if not np.allclose(lo[1:], hi[:-1]):
+        raise DataError(f"{csv_path}: energy bins are not contiguous")
+    edges = np.concatenate([lo, hi[-1:]])
+    cols = {c: np.array([float(r[c]) for r in rows]) for c in FLUX_CSV_COLUMNS}
+    for column, values in cols.items():
+        validate_flux(edges, values, f"{csv_path}:{column}")
+    return edges, cols
 
 
 def load_published(column: str, bins: int = 58, root: str | os.PathLike | None = None) -> np.ndarray:

@@ -341,7 +341,7 @@ def run_stability_table(
     """Rule ``stability_table``: the default run (replicate 0) and replicates 1 … K − 1 → stability.csv + figure.
 
     Args:
-        stability: the config's ``stability`` section (mapping): ``min_gate_margin``, ``max_central_spread``.
+        stability: the config's ``stability`` section (:class:`nutune.config.StabilityConfig`).
         default_tables: ``{"t2k": …, "chi2": …, "test_metrics": …}`` of the default run.
         default_gate: the default run's ``gate.json``.
         replicate_headlines: ``results/stability/replicate_{k}/headlines.csv`` for k = 1 … K − 1.
@@ -354,16 +354,16 @@ def run_stability_table(
     numbers = [first, *(read_headlines(p) for p in replicate_headlines)]
     frame = stability_table(
         numbers,
-        min_gate_margin=float(stability["min_gate_margin"]),
-        max_central_spread=float(stability["max_central_spread"]),
+        min_gate_margin=float(stability.min_gate_margin),
+        max_central_spread=float(stability.max_central_spread),
     )
     write_table(frame, table)
     plot_stability(
         frame,
         pdf,
         png,
-        min_gate_margin=float(stability["min_gate_margin"]),
-        max_central_spread=float(stability["max_central_spread"]),
+        min_gate_margin=float(stability.min_gate_margin),
+        max_central_spread=float(stability.max_central_spread),
     )
     goals = frame[frame["goal_met"].notna()]
     log.info(

@@ -9,8 +9,8 @@ rule merge_bank:
     output:
         prefixed("results/bank/{split}.h5"),
     params:
-        seed=config["seed"],
-        simulation=config["simulation"],
+        config=sections("seed", "parameters", "simulator", "simulation"),
+        provenance=PROVENANCE,
     log:
         prefixed("logs/merge_bank/{split}.log"),
     threads: 1

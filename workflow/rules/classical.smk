@@ -16,8 +16,7 @@ rule classical_fit:
         ),
         png=prefixed("results/figures/classical_fit.png"),
     params:
-        modes=config["chi2"]["modes"],
-        parameters=config["parameters"],
+        config=sections("seed", "chi2", "parameters", "simulator"),
     log:
         prefixed("logs/classical_fit/classical_fit.log"),
     threads: 1

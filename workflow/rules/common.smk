@@ -13,7 +13,7 @@ from types import SimpleNamespace
 from snakemake.exceptions import WorkflowError
 
 from nutune import paths
-from nutune.config import ConfigError, load_config, observation_table
+from nutune.config import ConfigError, Provenance, load_config, observation_table
 from nutune.figure_registry import FIGURES as FIGURE_REGISTRY
 from nutune.figure_registry import OWN_RULE, SLICE_FIGURES
 
@@ -28,6 +28,18 @@ except ConfigError as error:
 # The rules see the validated values, numbers as YAML 1.2 reads them (5e-3 and 2e3 are numbers, as in the API).
 config.clear()
 config.update(CFG.raw)
+
+
+def sections(*names):
+    """The config sections a rule's stage reads, as its `params: config=sections(...)` (the script builds the typed
+    sections with nutune.config.stage_config and reads nothing else of the config; a change to any of them re-runs
+    the rule, a change elsewhere does not). The optional likelihood_modes section comes with its defaults."""
+    return {name: LIKELIHOOD_MODES if name == "likelihood_modes" else config[name] for name in names}
+
+
+# The hash of the whole validated config, recorded in bank attrs, model metadata and summary.md; as
+# `params: provenance=PROVENANCE` it is no rerun trigger (nutune.config.Provenance says why).
+PROVENANCE = Provenance(CFG.config_hash)
 
 # Each config writes under its own prefix (nutune.paths.prefixed); the bare results/ is the paper config's only.
 RESULTS_DIR = CFG.results_dir
@@ -168,9 +180,15 @@ def get_observe_inputs(wildcards):
     return inputs
 
 
-def get_observation_spec(wildcards):
-    """The config entry of one observation (kind, variant, point or column), a param of `observe`."""
-    return OBSERVATIONS[wildcards.obs]
+def observation_sections(*names, wildcard="obs"):
+    """Input function: the sections `names` and, of `observations`, only the entry of the job's observation (the
+    {obs} or {data_obs} wildcard), so editing one observation re-runs only its own jobs."""
+
+    def get(wildcards):
+        obs = getattr(wildcards, wildcard)
+        return {**sections(*names), "observations": {obs: OBSERVATIONS[obs]}}
+
+    return get
 
 
 GATE = RP.GATE
@@ -210,6 +228,12 @@ def get_measurement_throws(wildcards=None):
     return {name: RP.THROWS.format(obs=name) for name in MEASUREMENT_OBSERVATIONS}
 
 
+def get_measurement_sections(wildcards=None):
+    """The sections measurement_table reads; of `observations` only the user measurements."""
+    return {**sections("chi2", "parameters", "simulator"),
+            "observations": {name: OBSERVATIONS[name] for name in MEASUREMENT_OBSERVATIONS}}
+
+
 def get_measurement_inputs(wildcards=None):
     """Inputs of measurement_table: posteriors, throws, misspecification rows, the CSVs and the gate."""
     return {"posteriors": list(get_measurement_posteriors().values()),
@@ -230,6 +254,12 @@ def get_posterior_table_inputs(wildcards):
 def get_table_observations(wildcards):
     """Names of the observations summarised in one posterior table, in config order."""
     return POSTERIOR_TABLES[wildcards.table]
+
+
+def get_posterior_table_sections(wildcards):
+    """The sections a posterior table reads; of `observations` only the entries it summarises."""
+    return {**sections("chi2", "parameters", "simulator"),
+            "observations": {name: OBSERVATIONS[name] for name in POSTERIOR_TABLES[wildcards.table]}}
 
 
 def get_posterior_table_misspecification(wildcards):
@@ -331,11 +361,6 @@ STABILITY_SECTIONS = ("seed", "parameters", "simulator", "npe", "diagnostics", "
                       "observations")
 
 
-def get_stability_sections(wildcards=None):
-    """The config sections of STABILITY_SECTIONS, as a rule param (a change re-runs the replicates)."""
-    return {key: config[key] for key in STABILITY_SECTIONS}
-
-
 def get_stability_replicates(wildcards=None):
     """Headline files of replicates 1 .. n_replicates - 1 (replicate 0 is the default run's tables)."""
     return expand(RP.STABILITY_HEADLINES, replicate=range(1, int(config["stability"]["n_replicates"])))
@@ -376,9 +401,10 @@ def get_figure_caption(wildcards):
     return FIGURE_REGISTRY[wildcards.figure].caption
 
 
-def get_figure_reads(wildcards):
-    """The config sections one registered figure reads (params: a change re-draws it)."""
-    return {section: config[section] for section in FIGURE_REGISTRY[wildcards.figure].reads}
+def get_figure_sections(wildcards):
+    """The config sections one registered figure reads: `parameters` (axis labels, dial names) and its entry's
+    `reads` (params: a change re-draws it)."""
+    return sections("parameters", *FIGURE_REGISTRY[wildcards.figure].reads)
 
 
 # -------------------------------------------------------------------------------------------------- outputs

@@ -10,7 +10,7 @@ rule posterior_table:
         prefixed("results/tables/{table}.csv"),
     params:
         observations=get_table_observations,
-        parameters=config["parameters"],
+        config=get_posterior_table_sections,
     log:
         prefixed("logs/posterior_table/{table}.log"),
     localrule: True
@@ -30,7 +30,7 @@ rule t2k_table:
     output:
         prefixed("results/tables/t2k.csv"),
     params:
-        parameters=config["parameters"],
+        config=sections("chi2", "parameters", "simulator"),
     log:
         prefixed("logs/t2k_table/t2k_table.log"),
     localrule: True
@@ -49,9 +49,7 @@ rule measurement_table:
     params:
         posteriors=get_measurement_posteriors(),
         throws=get_measurement_throws(),
-        parameters=config["parameters"],
-        observations=config["observations"],
-        chi2=config["chi2"],
+        config=get_measurement_sections(),
     log:
         prefixed("logs/measurement_table/measurement_table.log"),
     localrule: True
@@ -68,7 +66,7 @@ rule t2k_correlations:
     output:
         prefixed("results/tables/t2k_correlations.csv"),
     params:
-        parameters=config["parameters"],
+        config=sections("parameters"),
     log:
         prefixed("logs/t2k_correlations/t2k_correlations.log"),
     localrule: True
@@ -85,10 +83,8 @@ rule chi2_table:
     output:
         prefixed("results/tables/chi2.csv"),
     params:
-        observations=config["observations"],
         posteriors=posterior_paths(),
-        simulator=config["simulator"],
-        modes=config["chi2"]["modes"],
+        config=sections("chi2", "observations", "parameters", "simulator"),
     log:
         prefixed("logs/chi2_table/chi2_table.log"),
     localrule: True
@@ -103,7 +99,7 @@ rule simulator_calibration:
     output:
         prefixed("results/tables/simulator_calibration.csv"),
     params:
-        builtin=config["simulator"]["builtin"],
+        config=sections("simulator"),
     log:
         prefixed("logs/simulator_calibration/simulator_calibration.log"),
     threads: 1
@@ -121,6 +117,8 @@ rule noise_vs_throws:
         throws=get_t2k_throws,
     output:
         prefixed("results/tables/noise_vs_throws.csv"),
+    params:
+        config=sections("seed", "inference", "npe", "parameters", "simulator"),
     log:
         prefixed("logs/noise_vs_throws/noise_vs_throws.log"),
     threads: 1

@@ -10,8 +10,7 @@ rule diagnose:
         samples=prefixed("results/diagnostics/test_posteriors.npz"),
         metrics=prefixed("results/diagnostics/metrics.json"),
     params:
-        seed=config["seed"],
-        diagnostics=config["diagnostics"],
+        config=sections("seed", "diagnostics", "npe", "parameters", "simulator"),
     log:
         prefixed("logs/diagnose/diagnose.log"),
     threads: 1

@@ -16,8 +16,7 @@ rule figure:
         png=prefixed("results/figures/{figure}.png"),
     params:
         figure="{figure}",
-        parameters=config["parameters"],
-        reads=get_figure_reads,
+        config=get_figure_sections,
         caption=get_figure_caption,
     wildcard_constraints:
         figure=ONE_RULE_FIGURES,
@@ -45,9 +44,7 @@ rule figure_slice_comparison:
         slices_png=expand(prefixed("results/figures/slice_comparison_{slice}.png"), slice=range(9)),
     params:
         figure="slice_comparison",
-        parameters=config["parameters"],
-        observations=config["observations"],
-        simulator=config["simulator"],
+        config=sections("observations", "parameters", "simulator"),
     log:
         prefixed("logs/figure_slice_comparison/slice_comparison.log"),
     localrule: True

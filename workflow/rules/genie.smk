@@ -53,6 +53,7 @@ rule genie_smoke_check:
         report=GENIE_SMOKE,
     params:
         workdir=prefixed("results/genie/smoke"),
+        config=sections("simulator"),
     log:
         prefixed("logs/genie_smoke_check/smoke.log"),
     threads: 1

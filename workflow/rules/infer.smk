@@ -9,8 +9,7 @@ rule observe:
     output:
         prefixed("results/observations/{obs}.csv"),
     params:
-        spec=get_observation_spec,
-        simulator=config["simulator"],
+        config=observation_sections("parameters", "simulator"),
     log:
         prefixed("logs/observe/{obs}.log"),
     localrule: True
@@ -27,8 +26,7 @@ rule infer:
     output:
         prefixed("results/posteriors/{obs}.npz"),
     params:
-        seed=config["seed"],
-        inference=config["inference"],
+        config=sections("seed", "inference", "npe", "parameters", "simulator"),
     log:
         prefixed("logs/infer/{obs}.log"),
     threads: 1
@@ -45,9 +43,7 @@ rule throws:
     output:
         prefixed("results/throws/{data_obs}.npz"),
     params:
-        seed=config["seed"],
-        inference=config["inference"],
-        bins=config["simulator"]["bins"],
+        config=observation_sections("seed", "inference", "npe", "parameters", "simulator", wildcard="data_obs"),
     log:
         prefixed("logs/throws/{data_obs}.log"),
     threads: 1

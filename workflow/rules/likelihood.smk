@@ -15,8 +15,8 @@ rule likelihood_npe:
     wildcard_constraints:
         mode="DIAG|SHAPE|NORMSHAPE",
     params:
-        npe=config["npe"],
-        max_num_epochs=LIKELIHOOD_MODES["max_num_epochs"],
+        config=sections("seed", "likelihood_modes", "npe", "parameters", "simulator"),
+        provenance=PROVENANCE,
     log:
         prefixed("logs/likelihood_npe/{mode}.log"),
     threads: 1
@@ -33,11 +33,9 @@ rule likelihood_modes:
     output:
         table=prefixed("results/tables/likelihood_modes.csv"),
     params:
-        npe=config["npe"],
-        inference=config["inference"],
-        diagnostics=config["diagnostics"],
-        modes=config["chi2"]["modes"],
-        max_num_epochs=LIKELIHOOD_MODES["max_num_epochs"],
+        config=sections(
+            "seed", "chi2", "diagnostics", "inference", "likelihood_modes", "npe", "parameters", "simulator"
+        ),
     log:
         prefixed("logs/likelihood_modes/likelihood_modes.log"),
     threads: 1

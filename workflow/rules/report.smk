@@ -9,6 +9,10 @@ rule summary:
         gate=get_gate_input(),
     output:
         report(prefixed("results/summary.md"), caption="../report/summary.rst", category="Summary"),
+    params:
+        config=sections("seed", "simulation", "simulator"),
+        # summary.md shows the whole config's hash: a change of any key re-writes it
+        config_hash=CFG.config_hash,
     log:
         prefixed("logs/summary/summary.log"),
     localrule: True

@@ -6,9 +6,8 @@ rule sample_parameters:
     output:
         prefixed("results/bank/params_{split}.h5"),
     params:
-        seed=config["seed"],
-        parameters=config["parameters"],
-        simulation=config["simulation"],
+        config=sections("seed", "parameters", "simulation"),
+        provenance=PROVENANCE,
     log:
         prefixed("logs/sample_parameters/{split}.log"),
     localrule: True
@@ -26,10 +25,8 @@ rule simulate_shard:
     output:
         prefixed("results/bank/shards/{split}/shard_{shard}.h5"),
     params:
-        seed=config["seed"],
-        parameters=config["parameters"],
-        simulator=config["simulator"],
-        simulation=config["simulation"],
+        config=sections("seed", "parameters", "simulator", "simulation"),
+        provenance=PROVENANCE,
     log:
         prefixed("logs/simulate_shard/{split}_{shard}.log"),
     threads: 1

@@ -17,7 +17,8 @@ rule stability_replicate:
     params:
         observations=get_stability_observation_map(),
         # the sections the default run's chain reads: a change to any of them re-runs the replicate
-        sections=get_stability_sections(),
+        config=sections(*STABILITY_SECTIONS),
+        provenance=PROVENANCE,
     wildcard_constraints:
         replicate=r"[1-9][0-9]*",
     log:
@@ -46,7 +47,7 @@ rule stability_table:
         ),
         png=prefixed("results/figures/stability.png"),
     params:
-        stability=config["stability"],
+        config=sections("stability"),
     log:
         prefixed("logs/stability_table/stability_table.log"),
     localrule: True

@@ -12,9 +12,8 @@ rule train_npe:
         metadata=prefixed("results/model/npe_{member}.json"),
         loss=prefixed("results/model/loss_{member}.csv"),
     params:
-        seed=config["seed"],
-        npe=config["npe"],
-        parameters=config["parameters"],
+        config=sections("seed", "npe", "parameters", "simulator"),
+        provenance=PROVENANCE,
     log:
         prefixed("logs/train_npe/{member}.log"),
     threads: 1

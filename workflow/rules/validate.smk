@@ -17,7 +17,8 @@ rule reference_npe:
         metadata=prefixed("results/reference/model/npe_0.json"),
         loss=prefixed("results/reference/model/loss_0.csv"),
     params:
-        npe=config["npe"],
+        config=sections("seed", "npe", "parameters", "simulator"),
+        provenance=PROVENANCE,
     log:
         prefixed("logs/reference_npe/reference_npe.log"),
     threads: 1
@@ -36,8 +37,7 @@ rule diagnose_reference:
         samples=prefixed("results/reference/diagnostics/test_posteriors.npz"),
         metrics=prefixed("results/reference/diagnostics/metrics.json"),
     params:
-        seed=config["seed"],
-        diagnostics=config["diagnostics"],
+        config=sections("seed", "diagnostics", "npe", "parameters", "simulator"),
     log:
         prefixed("logs/diagnose_reference/diagnose_reference.log"),
     threads: 1
@@ -77,7 +77,7 @@ rule reference_c2st:
         samples=prefixed("results/reference/reference_samples.npz"),
     params:
         observations=get_reference_observations(),
-        reference=config["reference"],
+        config=sections("seed", "npe", "observations", "parameters", "reference", "simulator"),
     log:
         prefixed("logs/reference_c2st/reference_c2st.log"),
     threads: 1
@@ -94,7 +94,7 @@ rule calibration_gate:
     output:
         GATE,
     params:
-        gates=config["gates"],
+        config=sections("gates"),
     log:
         prefixed("logs/calibration_gate/calibration_gate.log"),
     localrule: True
@@ -120,7 +120,7 @@ rule learning_curve:
         ),
         png=prefixed("results/figures/learning_curve.png"),
     params:
-        n_train=config["learning_curve"]["n_train"],
+        config=sections("seed", "diagnostics", "learning_curve", "npe", "parameters", "simulator"),
     log:
         prefixed("logs/learning_curve/learning_curve.log"),
     threads: 1
@@ -145,8 +145,7 @@ rule misspecification:
     output:
         prefixed("results/misspecification/{obs}.csv"),
     params:
-        seed=config["seed"],
-        misspecification=config["misspecification"],
+        config=observation_sections("seed", "misspecification", "npe", "parameters", "simulator"),
     log:
         prefixed("logs/misspecification/{obs}.log"),
     threads: 1

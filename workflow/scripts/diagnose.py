@@ -1,10 +1,11 @@
 """Snakemake script of rule `diagnose`: calibration diagnostics on the test set."""
 
+from nutune.config import stage_config
 from nutune.pipeline import log_to, run_diagnose
 
 with log_to(snakemake.log[0]):
     run_diagnose(
-        snakemake.config,
+        stage_config(snakemake.params.config),
         model_paths=list(snakemake.input.models),
         bank_path=snakemake.input.bank,
         samples=snakemake.output.samples,

@@ -1,12 +1,12 @@
-"""Snakemake script of rule `figure`: one figure of the paper (PDF + PNG)."""
+"""Snakemake script of rules `figure` and `figure_slice_comparison`: one figure of the paper (PDF + PNG)."""
 
+from nutune.config import stage_config
 from nutune.pipeline import log_to, run_figure
 
 with log_to(snakemake.log[0]):
     run_figure(
         snakemake.params.figure,
-        config=snakemake.config,
+        config=stage_config(snakemake.params.config),
         inputs=dict(snakemake.input.items()),
         outputs=dict(snakemake.output.items()),
-        params=dict(snakemake.params.items()),
     )

@@ -1,10 +1,11 @@
 """Snakemake script of rule `infer`: posterior samples for one observation."""
 
+from nutune.config import stage_config
 from nutune.pipeline import log_to, run_infer
 
 with log_to(snakemake.log[0]):
     run_infer(
-        snakemake.config,
+        stage_config(snakemake.params.config),
         model_paths=list(snakemake.input.models),
         observation=snakemake.input.observation,
         name=snakemake.wildcards.obs,

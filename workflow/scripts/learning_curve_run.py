@@ -1,11 +1,12 @@
 """Snakemake script of rule `learning_curve`: calibration and C2ST as a function of the training-set size."""
 
+from nutune.config import stage_config
 from nutune.learning_curve import run_learning_curve_stage
 from nutune.pipeline import log_to
 
 with log_to(snakemake.log[0]):
     run_learning_curve_stage(
-        snakemake.config,
+        stage_config(snakemake.params.config),
         train_bank=snakemake.input.train,
         test_bank=snakemake.input.test,
         reference_samples=snakemake.input.references,

@@ -1,15 +1,17 @@
 """Snakemake script of rule `likelihood_npe`: the noise-aware NPE of one chi2 mode's noise model."""
 
+from nutune.config import stage_config
 from nutune.likelihood_modes import run_likelihood_npe
 from nutune.pipeline import log_to
 
 with log_to(snakemake.log[0]):
+    cfg = stage_config(snakemake.params.config, provenance=snakemake.params.provenance)
     run_likelihood_npe(
-        snakemake.config,
+        cfg,
         mode=snakemake.wildcards.mode,
         bank_path=snakemake.input.bank,
         weights=snakemake.output.weights,
         metadata=snakemake.output.metadata,
         loss=snakemake.output.loss,
-        max_num_epochs=snakemake.params.max_num_epochs,
+        max_num_epochs=cfg.likelihood_modes.max_num_epochs,
     )

@@ -1,10 +1,11 @@
 """Snakemake script of rule `measurement_table`: the parameters inferred from each user measurement."""
 
+from nutune.config import stage_config
 from nutune.pipeline import log_to, run_measurement_table
 
 with log_to(snakemake.log[0]):
     run_measurement_table(
-        snakemake.config,
+        stage_config(snakemake.params.config),
         posteriors=snakemake.params.posteriors,
         throws=snakemake.params.throws,
         output=snakemake.output[0],

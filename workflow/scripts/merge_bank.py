@@ -1,10 +1,11 @@
 """Snakemake script of rule `merge_bank`: merge the shards of one split into the bank."""
 
+from nutune.config import stage_config
 from nutune.pipeline import log_to, run_merge_bank
 
 with log_to(snakemake.log[0]):
     run_merge_bank(
-        snakemake.config,
+        stage_config(snakemake.params.config, provenance=snakemake.params.provenance),
         params_path=snakemake.input.params,
         shard_paths=list(snakemake.input.shards),
         split=snakemake.wildcards.split,

@@ -1,11 +1,12 @@
 """Snakemake script of rule `misspecification`: the misspecification tests of one observation."""
 
+from nutune.config import stage_config
 from nutune.misspecification import run_misspecification
 from nutune.pipeline import log_to
 
 with log_to(snakemake.log[0]):
     run_misspecification(
-        snakemake.config,
+        stage_config(snakemake.params.config),
         model_paths=list(snakemake.input.models),
         train_bank=snakemake.input.train,
         test_bank=snakemake.input.test,

@@ -1,10 +1,11 @@
 """Snakemake script of rule `posterior_table`: posterior summaries of the observations of one table."""
 
+from nutune.config import stage_config
 from nutune.pipeline import log_to, run_posterior_table
 
 with log_to(snakemake.log[0]):
     run_posterior_table(
-        snakemake.config,
+        stage_config(snakemake.params.config),
         posteriors=dict(zip(snakemake.params.observations, snakemake.input.posteriors, strict=True)),
         misspecification=list(snakemake.input.misspecification),
         output=snakemake.output[0],

@@ -1,11 +1,12 @@
 """Snakemake script of rule `reference_c2st`: emcee reference posteriors and C2ST against the noise-aware NPE."""
 
+from nutune.config import stage_config
 from nutune.pipeline import log_to
 from nutune.reference import run_reference_stage
 
 with log_to(snakemake.log[0]):
     run_reference_stage(
-        snakemake.config,
+        stage_config(snakemake.params.config),
         model_paths=list(snakemake.input.models),
         observations=dict(snakemake.params.observations),
         table=snakemake.output.table,

@@ -1,10 +1,11 @@
 """Snakemake script of rule `simulate_shard`: simulate one shard of the bank."""
 
+from nutune.config import stage_config
 from nutune.pipeline import log_to, run_simulate_shard
 
 with log_to(snakemake.log[0]):
     run_simulate_shard(
-        snakemake.config,
+        stage_config(snakemake.params.config, provenance=snakemake.params.provenance),
         params_path=snakemake.input.params,
         split=snakemake.wildcards.split,
         shard=int(snakemake.wildcards.shard),

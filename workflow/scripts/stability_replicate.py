@@ -1,11 +1,12 @@
 """Snakemake script of rule `stability_replicate`: one replicate of the default run with other network seeds."""
 
+from nutune.config import stage_config
 from nutune.pipeline import log_to
 from nutune.stability import run_stability_replicate
 
 with log_to(snakemake.log[0]):
     run_stability_replicate(
-        snakemake.config,
+        stage_config(snakemake.params.config, provenance=snakemake.params.provenance),
         replicate=int(snakemake.wildcards.replicate),
         train_bank=snakemake.input.train,
         test_bank=snakemake.input.test,

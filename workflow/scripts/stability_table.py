@@ -1,11 +1,12 @@
 """Snakemake script of rule `stability_table`: results/tables/stability.csv and results/figures/stability.pdf."""
 
+from nutune.config import stage_config
 from nutune.pipeline import log_to
 from nutune.stability import run_stability_table
 
 with log_to(snakemake.log[0]):
     run_stability_table(
-        dict(snakemake.params.stability),
+        stage_config(snakemake.params.config).stability,
         default_tables={"t2k": snakemake.input.t2k, "chi2": snakemake.input.chi2,
                         "test_metrics": snakemake.input.metrics},
         default_gate=snakemake.input.gate,

@@ -1,10 +1,11 @@
 """Snakemake script of rule `summary`: the run summary page."""
 
+from nutune.config import Provenance, stage_config
 from nutune.pipeline import log_to, run_summary
 
 with log_to(snakemake.log[0]):
     run_summary(
-        snakemake.config,
+        stage_config(snakemake.params.config, provenance=Provenance(snakemake.params.config_hash)),
         tables=list(snakemake.input.tables),
         output=snakemake.output[0],
         gate=snakemake.input.gate[0] if snakemake.input.gate else None,

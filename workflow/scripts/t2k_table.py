@@ -1,10 +1,11 @@
 """Snakemake script of rule `t2k_table`: T2K parameters with throw-based errors."""
 
+from nutune.config import stage_config
 from nutune.pipeline import log_to, run_t2k_table
 
 with log_to(snakemake.log[0]):
     run_t2k_table(
-        snakemake.config,
+        stage_config(snakemake.params.config),
         posterior=snakemake.input.posterior,
         throws=snakemake.input.throws,
         output=snakemake.output[0],

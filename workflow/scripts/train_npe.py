@@ -1,10 +1,11 @@
 """Snakemake script of rule `train_npe`: train one ensemble member."""
 
+from nutune.config import stage_config
 from nutune.pipeline import log_to, run_train_npe
 
 with log_to(snakemake.log[0]):
     run_train_npe(
-        snakemake.config,
+        stage_config(snakemake.params.config, provenance=snakemake.params.provenance),
         bank_path=snakemake.input.bank,
         member=int(snakemake.wildcards.member),
         weights=snakemake.output.weights,

@@ -25,6 +25,7 @@ from collections.abc import Iterable
 
 import numpy as np
 
+from nutune.config import allowed_values
 from nutune.dials import PARAMETER_NAMES
 
 __all__ = [
@@ -42,7 +43,7 @@ __all__ = [
 ]
 
 #: Histogram sizes NUISANCE's T2K_CC0pi_XSec_2DPcos_nu_I can produce: 58 (mask_mom_overflow=1) or 67.
-ALLOWED_BINS = (58, 67)
+ALLOWED_BINS = allowed_values("simulator", "bins")
 
 
 class GenieBackendError(RuntimeError):

@@ -15,7 +15,6 @@
 
 from __future__ import annotations
 
-import csv
 import os
 from collections.abc import Mapping
 from pathlib import Path
@@ -160,18 +159,10 @@ def write_nuisance_output(
 
 
 def read_flux_csv(csv_path: str | os.PathLike) -> tuple[np.ndarray, dict[str, np.ndarray]]:
-    """Energy edges (GeV) and the flux columns (per cm² per 50 MeV per 1e21 POT) of the shipped flux CSV."""
-    with open(csv_path, newline="") as fh:
-        rows = list(csv.DictReader(fh))
-    if not rows:
-        raise ValueError(f"{csv_path}: empty flux table")
-    lo = np.array([float(r["E_lo_GeV"]) for r in rows])
-    hi = np.array([float(r["E_hi_GeV"]) for r in rows])
-    if not np.allclose(lo[1:], hi[:-1]):
-        raise ValueError(f"{csv_path}: energy bins are not contiguous")
-    edges = np.concatenate([lo, hi[-1:]])
-    cols = {c: np.array([float(r[c]) for r in rows]) for c in FLUX_HISTOGRAMS}
-    return edges, cols
+    """Energy edges (GeV) and the flux columns of the shipped flux CSV: :func:`nutune.resources.load_flux_csv`."""
+    from nutune.resources import load_flux_csv
+
+    return load_flux_csv(csv_path)
 
 
 def write_flux_root(csv_path: str | os.PathLike, out_path: str | os.PathLike) -> Path:

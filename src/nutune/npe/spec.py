@@ -92,7 +92,7 @@ def check_choices(settings: Any) -> dict[str, str]:
         choices[key] = value
     choices["noise"] = str(setting(settings, "noise"))
     if choices["noise"] not in NOISE_MODES:
-        raise ValueError(f"npe.noise must be 'none' or 'covariance', got {choices['noise']!r}")
+        raise ValueError(f"npe.noise must be one of {NOISE_MODES}, got {choices['noise']!r}")
     return choices
 
 

@@ -1,7 +1,10 @@
-"""T2K ND280 νμ flux (2016 release, +250 kA): loading and importance sampling of E_ν (physics.md §4.1–§4.2).
+"""T2K ND280 νμ flux (2016 release, +250 kA): the simulator's view and importance sampling of E_ν (physics.md
+§4.1–§4.2).
 
 The flux file (``resources/flux/t2k_nd280_flux.npz``, key ``numu_2016``) holds a density *per 50 MeV in every bin*,
-including the 1 GeV-wide bins above 10 GeV, so the event rate in a bin is content × width/0.05 GeV.
+including the 1 GeV-wide bins above 10 GeV, so the event rate in a bin is content × width/0.05 GeV. Loading and
+validating it, and finding ``resources/``, have one home, :mod:`nutune.resources` (``load_flux``,
+``resources_root``); this module only turns the validated flux into normalised bin rates.
 """
 
 from __future__ import annotations
@@ -13,18 +16,20 @@ from pathlib import Path
 
 import numpy as np
 
+from nutune.resources import FLUX_NPZ, resources_root
+
 __all__ = ["resources_dir", "FLUX_FILE", "T2KFlux", "load_flux", "sample_energy"]
 
 
 def resources_dir() -> Path:
-    """The repository's ``resources/`` folder (override with ``$NUTUNE_RESOURCES``)."""
-    env = os.environ.get("NUTUNE_RESOURCES")
-    if env:
-        return Path(env)
-    return Path(__file__).resolve().parents[3] / "resources"
+    """The ``resources/`` folder: :func:`nutune.resources.resources_root` (``$NUTUNE_RESOURCES`` overrides it)."""
+    return resources_root()
 
 
-FLUX_FILE = Path("flux") / "t2k_nd280_flux.npz"
+FLUX_FILE = Path(FLUX_NPZ)
+
+#: ``key`` of :func:`load_flux` -> the :class:`nutune.resources.Flux` attribute holding that histogram.
+_FLUX_KEYS = {"numu_2016": "numu", "numubar_2016": "numubar", "nue_2016": "nue", "nuebar_2016": "nuebar"}
 
 
 @dataclass(frozen=True)
@@ -47,16 +52,15 @@ class T2KFlux:
 
 
 def load_flux(path: str | os.PathLike | None = None, key: str = "numu_2016") -> T2KFlux:
-    """Load the ND280 flux histogram ``key`` and convert the per-50-MeV contents to normalised bin rates."""
-    path = Path(path) if path is not None else resources_dir() / FLUX_FILE
-    if not path.is_file():
-        raise FileNotFoundError(f"flux file {path} not found (expected resources/{FLUX_FILE})")
-    with np.load(path, allow_pickle=False) as data:
-        if key not in data.files:
-            raise ValueError(f"flux file {path} has no histogram {key!r}; available: {', '.join(data.files)}")
-        edges = np.asarray(data["E_edges"], dtype=float)
-        content = np.asarray(data[key], dtype=float)
-    rate = content * np.diff(edges) / 0.05
+    """The ND280 flux histogram ``key`` (loaded and validated by :func:`nutune.resources.load_flux`), its
+    per-50-MeV contents converted to normalised bin rates."""
+    from nutune.resources import load_flux as load_validated_flux
+
+    if key not in _FLUX_KEYS:
+        raise ValueError(f"flux histogram {key!r} is unknown; available: {', '.join(_FLUX_KEYS)}")
+    flux = load_validated_flux(path=path)
+    edges = flux.e_edges
+    rate = getattr(flux, _FLUX_KEYS[key]) * np.diff(edges) / 0.05
     return T2KFlux(edges=edges, rate=rate / rate.sum())
 
 
