@@ -554,6 +554,10 @@ def _parameter_errors(entries: Sequence[Mapping], backend: str) -> list[str]:
         if lo < vlo or hi > vhi:
             errs.append(f"{key} ({dial}) prior [{lo}, {hi}] leaves the simulator's valid range [{vlo}, {vhi}]; "
                         "choose min and max inside it")
+    if backend == "builtin" and not errs:
+        from nutune.parameter_space import builtin_limit_errors
+
+        errs += builtin_limit_errors(entries)
     return errs
 
 
