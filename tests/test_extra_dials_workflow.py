@@ -48,15 +48,17 @@ def test_bank_varies_the_background_with_the_extra_dials(extra_run) -> None:
     with h5py.File(extra_run / PREFIX / "bank" / "train.h5", "r") as f:
         theta, x, names = f["theta"][...], f["x"][...], json.loads(f.attrs["dial_names"])
     assert names[4:] == ["MaCCRES", "FrCEx_pi", "FrInel_pi"] and theta.shape[1] == 7
-    from nutune.simulator import simulate
+    from nutune.simulator import get_templates
 
+    builtin = yaml.safe_load((extra_run / "config" / "test_config.yaml").read_text())["simulator"]["builtin"]
+    templates = get_templates("nominal", sample_seed=builtin["sample_seed"], n_events=builtin["n_events"],
+                              cache_dir=builtin["cache_dir"])
     # the bank is the simulator with every free dial applied (up to float32 storage)
-    np.testing.assert_allclose(x[:5], simulate(theta[:5], names=names, bins=x.shape[1]), rtol=1e-5)
+    np.testing.assert_allclose(x[:5], templates.evaluate(theta[:5], names=names, bins=x.shape[1]), rtol=1e-5)
     # more charge exchange -> fewer absorbed pions -> a lower background, other dials equal
-    row = theta[0].copy()
-    low, high = row.copy(), row.copy()
+    low, high = theta[0].copy(), theta[0].copy()
     low[5], high[5] = 0.5, 1.3
-    assert simulate(high, names=names).sum() < simulate(low, names=names).sum()
+    assert templates.evaluate(high, names=names).sum() < templates.evaluate(low, names=names).sum()
 
 
 @pytest.mark.slow
