@@ -160,3 +160,10 @@ def test_vertex_radius_follows_r2_rho():
     pdf = grid**2 * pion_fsi.nuclear_density(grid, 12)
     mean = np.trapezoid(grid * pdf, grid) / np.trapezoid(pdf, grid)
     assert r.mean() == pytest.approx(mean, rel=5e-3) and r.max() <= grid[-1]
+
+
+def test_path_density_in_chunks_is_bit_identical():
+    gen = np.random.default_rng(1)
+    r0 = pion_fsi.sample_vertex_radius(gen, 5000)
+    cos_a = 2 * gen.random(5000) - 1
+    np.testing.assert_array_equal(pion_fsi.path_density(r0, cos_a, chunk=700), pion_fsi.path_density(r0, cos_a))

@@ -191,9 +191,14 @@ def sample_vertex_radius(rng: np.random.Generator, n: int, a: int = 12) -> np.nd
     return np.interp(rng.random(n) * cdf[-1], cdf, r)
 
 
-def path_density(r0_fm: np.ndarray, cos_alpha: np.ndarray, remnant_a: int = 11) -> np.ndarray:
-    """Σ_k δ·A ρ(r_k) [fm⁻²] along the pion's straight path (the charge-independent part of :func:`optical_depth`)."""
+def path_density(r0_fm: np.ndarray, cos_alpha: np.ndarray, remnant_a: int = 11,
+                 chunk: int = 65536) -> np.ndarray:
+    """Σ_k δ·A ρ(r_k) [fm⁻²] along the pion's straight path (the charge-independent part of :func:`optical_depth`),
+    computed ``chunk`` events at a time (the quadrature holds 48 nodes per event)."""
     r0, cos_a = np.asarray(r0_fm, dtype=float), np.asarray(cos_alpha, dtype=float)
+    if r0.size > chunk:
+        return np.concatenate([path_density(r0[i : i + chunk], cos_a[i : i + chunk], remnant_a, chunk)
+                               for i in range(0, r0.size, chunk)])
     big_r = tracking_radius(12)
     # path length to the tracking sphere: l² + 2 l r0 cos α + r0² = R²
     length = -r0 * cos_a + np.sqrt(np.maximum(big_r**2 - r0**2 * (1.0 - cos_a**2), 0.0))
