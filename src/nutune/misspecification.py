@@ -28,7 +28,6 @@ posterior-predictive check asks whether the simulator at the inferred θ explain
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Mapping
 from types import SimpleNamespace
 from typing import Any
@@ -46,8 +45,6 @@ __all__ = [
     "misspecified_flags",
     "misspecification_tests",
 ]
-
-log = logging.getLogger("nutune.misspecification")
 
 MISSPECIFICATION_COLUMNS = (
     "observation",
