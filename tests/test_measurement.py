@@ -108,7 +108,7 @@ def test_config_kind_measurement() -> None:
 def test_training_inputs_are_exactly_what_the_network_depends_on(tmp_path) -> None:
     import yaml
 
-    from nutune.pipeline import training_inputs
+    from nutune.stages.train import training_inputs
 
     raw = yaml.safe_load((REPO / "config" / "test_config.yaml").read_text())
     bank = tmp_path / "train.h5"

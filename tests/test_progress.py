@@ -1,4 +1,4 @@
-"""Progress lines and warnings on the terminal of a workflow job (nutune.progress, nutune.pipeline.log_to)."""
+"""Progress lines and warnings on the terminal of a workflow job (nutune.progress, nutune.stages.common.log_to)."""
 
 from __future__ import annotations
 
@@ -10,8 +10,8 @@ import warnings
 import pytest
 
 from nutune.npe.training import EpochSchedule
-from nutune.pipeline import log_to
 from nutune.progress import RateLimit, format_seconds, progress
+from nutune.stages.common import log_to
 
 
 class FakeClock:

@@ -13,7 +13,8 @@ from typing import Any
 import numpy as np
 
 __all__ = ["builtin_templates", "builtin_simulator", "builtin_prediction", "backend_simulator", "chi2_predictions",
-           "chi2_at_median", "chi2_rows", "observed_histogram"]
+           "chi2_at_median", "chi2_at_median_vs_measurement", "chi2_rows", "observed_histogram",
+           "observation_covariance", "throw_source", "training_noise_covariance"]
 
 #: A batched simulator: physical free-dial theta (n, d) -> histograms (n, bins) (``cfg.parameter_space``).
 Simulator = Callable[[np.ndarray], np.ndarray]
@@ -93,6 +94,18 @@ def chi2_at_median(cfg: Any, samples: np.ndarray) -> dict[str, float]:
     return {mode: float(value) for mode, value in values.items()}
 
 
+def chi2_at_median_vs_measurement(cfg: Any, name: str, samples: np.ndarray) -> dict[str, float]:
+    """χ² of the builtin simulator at the posterior median against a user's ``measurement`` ``name`` itself, with
+    its own covariance (the T2K bin areas for the shape modes), per configured mode (``measurements.csv``)."""
+    from nutune.chi2 import chi2
+    from nutune.resources import load_measurement, load_t2k
+
+    areas = load_t2k(cfg.simulator.bins).areas
+    own = load_measurement(cfg.observations[name].file, cfg.simulator.bins)
+    prediction = builtin_prediction(cfg, np.median(samples, axis=0))
+    return {mode: float(chi2(prediction, own.values, own.cov, mode, areas=areas)) for mode in cfg.chi2.modes}
+
+
 def chi2_rows(cfg: Any, medians: Mapping[str, np.ndarray]) -> list[dict[str, Any]]:
     """The χ² table: every prediction of :func:`chi2_predictions` against the T2K data in each configured mode."""
     from nutune.chi2 import chi2_all_modes
@@ -132,3 +145,27 @@ def observation_covariance(cfg: Any, name: str) -> np.ndarray:
     if obs.kind == "measurement":
         return np.asarray(load_measurement(obs.file, cfg.simulator.bins).cov, dtype=float)
     return np.asarray(load_t2k(cfg.simulator.bins).cov_total, dtype=float)
+
+
+def throw_source(cfg: Any, name: str) -> tuple[np.ndarray, np.ndarray, int]:
+    """(values, covariance, seed) of the covariance throws of observation ``name``: a ``measurement`` is thrown from
+    its own full covariance with its own seed ``derive_seed(seed, "throws", name)``; the T2K data from the
+    ``inference.throw_components`` of its covariance with the run's seed."""
+    from nutune.io import derive_seed
+    from nutune.resources import load_measurement, load_t2k
+
+    if cfg.observations[name].kind == "measurement":
+        own = load_measurement(cfg.observations[name].file, cfg.simulator.bins)
+        return own.values, own.cov, derive_seed(cfg.seed, "throws", name)
+    measurement = load_t2k(cfg.simulator.bins)
+    return measurement.values, measurement.cov(cfg.inference.throw_components), cfg.seed
+
+
+def training_noise_covariance(cfg: Any) -> np.ndarray | None:
+    """The covariance a noise-aware network (``npe.noise: covariance``) is trained with: the sum of the
+    ``npe.noise_components`` of the T2K covariance; None for a noise-free network."""
+    from nutune.resources import load_t2k
+
+    if cfg.npe.noise != "covariance":
+        return None
+    return load_t2k(cfg.simulator.bins).cov(cfg.npe.noise_components)

@@ -11,7 +11,8 @@ from pathlib import Path
 
 import numpy as np
 
-__all__ = ["atomic_write", "sha256_file", "sha256_bytes", "derive_seed", "rng"]
+__all__ = ["atomic_write", "sha256_file", "sha256_bytes", "derive_seed", "rng", "read_observation",
+           "write_observation", "read_samples", "write_npz"]
 
 
 @contextlib.contextmanager
@@ -78,3 +79,29 @@ def derive_seed(global_seed: int, *keys: object) -> int:
 def rng(global_seed: int, *keys: object) -> np.random.Generator:
     """A numpy Generator seeded by :func:`derive_seed`."""
     return np.random.default_rng(derive_seed(global_seed, *keys))
+
+
+def read_observation(path: str | os.PathLike) -> np.ndarray:
+    """The histogram x of an observation CSV (``results/observations/{obs}.csv``)."""
+    table = np.genfromtxt(path, delimiter=",", names=True)
+    return np.asarray(table["x"], dtype=float)
+
+
+def write_observation(path: str | os.PathLike, x: np.ndarray, bins: int) -> None:
+    """Write an observation CSV atomically: columns ``bin<bins>`` (the bin index) and ``x`` (repr of each value)."""
+    with atomic_write(path) as tmp, open(tmp, "w") as handle:
+        handle.write(f"bin{bins},x\n")
+        for index, value in enumerate(x):
+            handle.write(f"{index},{float(value)!r}\n")
+
+
+def read_samples(path: str | os.PathLike, key: str = "samples") -> np.ndarray:
+    """One array of an NPZ artefact (posterior samples, throws), never unpickled."""
+    with np.load(path, allow_pickle=False) as data:
+        return np.asarray(data[key])
+
+
+def write_npz(path: str | os.PathLike, **arrays: np.ndarray) -> None:
+    """Write arrays as an uncompressed NPZ atomically."""
+    with atomic_write(path) as tmp:
+        np.savez(tmp, **{key: np.asarray(value) for key, value in arrays.items()})

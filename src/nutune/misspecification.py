@@ -28,7 +28,6 @@ posterior-predictive check asks whether the simulator at the inferred θ explain
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Mapping
 from types import SimpleNamespace
 from typing import Any
@@ -44,11 +43,8 @@ __all__ = [
     "posterior_predictive_check",
     "misspecification_row",
     "misspecified_flags",
-    "run_misspecification",
-    "run_misspecification_table",
+    "misspecification_tests",
 ]
-
-log = logging.getLogger("nutune.misspecification")
 
 MISSPECIFICATION_COLUMNS = (
     "observation",
@@ -164,68 +160,12 @@ def misspecified_flags(paths: list[str] | None) -> dict[str, str]:
     }
 
 
-def run_misspecification(
-    config,
-    *,
-    model_paths: list[str],
-    train_bank: str,
-    test_bank: str,
-    name: str,
-    observation: str,
-    posterior: str,
-    output: str,
-) -> dict[str, Any]:
-    """Rule ``misspecification``: the four tests for one observation → ``results/misspecification/{obs}.csv``.
-
-    The marginal flow is trained in each job from the same rows and seed, so every observation is tested against
-    the same p(x) (deterministic; it costs one small training per observation).
-    """
-    from nutune import pipeline
-    from nutune.bank import read_bank
-    from nutune.diagnostics import noisy_test_histograms
-    from nutune.forward import builtin_prediction, observation_covariance
-    from nutune.tables import write_table
-
-    pipeline._one_torch_thread()
-    cfg = pipeline._config(config)
-    settings = cfg.misspecification
-    posterior_model = pipeline.load_model(cfg, model_paths)
-    noise = posterior_model.metadata[0]["noise"]
-    _, x_test, _ = read_bank(test_bank)
-    x_reference = noisy_test_histograms(x_test[: settings.n_reference], noise, cfg.simulator.bins, cfg.seed)
-    _, x_train, _ = read_bank(train_bank)
-    x_marginal = noisy_test_histograms(
-        x_train[: settings.n_marginal], noise, cfg.simulator.bins, cfg.seed + 1
-    )
-    marginal = train_marginal(
-        posterior_model, x_marginal, seed=cfg.seed, max_num_epochs=settings.marginal_epochs
-    )
-    cov = observation_covariance(cfg, name)
-    x_obs = pipeline.read_observation(observation)
-    numbers = mmd_tests(posterior_model, x_obs, x_reference, n_shuffle=settings.n_shuffle, seed=cfg.seed)
-    numbers |= logprob_test(posterior_model, marginal, x_obs, x_reference)
-    numbers |= posterior_predictive_check(
-        pipeline.read_samples(posterior),
-        x_obs,
-        lambda theta: builtin_prediction(cfg, theta),
-        cov,
-        draws=settings.ppc_draws,
-    )
-    row = misspecification_row(name, numbers, alpha=settings.alpha, bins=cfg.simulator.bins)
-    log.info(
-        "%s: %s -> misspecified %s",
-        name,
-        ", ".join(f"{k} {v:.3g}" for k, v in numbers.items()),
-        row["misspecified"],
-    )
-    write_table(pd.DataFrame([row], columns=list(MISSPECIFICATION_COLUMNS)), output)
-    return row
-
-
-def run_misspecification_table(rows: list[str], output: str) -> pd.DataFrame:
-    """Rule ``misspecification_table``: the per-observation rows as ``results/tables/misspecification.csv``."""
-    from nutune.tables import write_table
-
-    table = pd.concat([pd.read_csv(p, keep_default_na=False) for p in rows], ignore_index=True)
-    write_table(table, output)
-    return table
+def misspecification_tests(posterior, marginal, x_obs: np.ndarray, x_reference: np.ndarray, samples: np.ndarray,
+                           simulator, cov: np.ndarray, *, settings, seed: int) -> dict[str, float]:
+    """The four tests of one observation (module docstring): MMD in x and in the embedding, the log-probability
+    test against the marginal flow ``marginal``, and the posterior-predictive χ² check of ``samples`` with
+    ``simulator`` (θ → prediction) and ``cov`` (``settings``: ``cfg.misspecification``)."""
+    numbers = mmd_tests(posterior, x_obs, x_reference, n_shuffle=settings.n_shuffle, seed=seed)
+    numbers |= logprob_test(posterior, marginal, x_obs, x_reference)
+    numbers |= posterior_predictive_check(samples, x_obs, simulator, cov, draws=settings.ppc_draws)
+    return numbers

@@ -1,7 +1,7 @@
 """Progress lines of long-running steps (training epochs, covariance throws), shown on the terminal while they run.
 
 A progress line is an ordinary ``logging`` record at INFO with the attribute ``progress=True`` (:func:`progress`).
-In a workflow job :func:`nutune.pipeline.log_to` writes every record to the job's log file and, in addition, the
+In a workflow job :func:`nutune.stages.common.log_to` writes every record to the job's log file and, in addition, the
 progress records and every warning to the terminal that runs snakemake (:func:`terminal_handler`), so a user sees
 how far training and throws are without opening ``logs/``. Outside the workflow they are normal log records.
 

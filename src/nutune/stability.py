@@ -7,7 +7,8 @@ much. Replicate k retrains the default run's networks — the same config, the s
 :mod:`nutune.npe.training`), so replicate 0 *is* the default run (its tables are read, not recomputed) and
 replicates 1 … K − 1 are K − 1 further networks (ensembles). Each replicate runs the default run's own chain —
 training, test-set diagnostics, the calibration gate, inference on every observation, the T2K covariance throws
-and the tables — through the same library functions as the workflow (:mod:`nutune.pipeline`), into
+and the tables — through the same stage functions as the workflow
+(:mod:`nutune.stages.stability`), into
 ``results/stability/replicate_{k}/`` (:mod:`nutune.paths`).
 
 Headline numbers (:func:`headline_numbers`): every central value and interval of ``t2k.csv``, every χ² of
@@ -36,7 +37,6 @@ __all__ = [
     "replicate_paths",
     "headline_numbers",
     "headlines_from_files",
-    "run_stability_replicate",
     "stability_table",
     "write_headlines",
     "read_headlines",
@@ -137,74 +137,6 @@ def read_headlines(path: str | Path) -> dict[str, float]:
 
 
 # ---------------------------------------------------------------------------------------------------- one replicate
-def run_stability_replicate(
-    config,
-    *,
-    replicate: int,
-    train_bank: str,
-    test_bank: str,
-    observations: Mapping[str, str],
-    directory: str,
-    headlines: str,
-) -> dict[str, float]:
-    """Replicate ``replicate`` ≥ 1 of the default run with other network seeds (module docstring).
-
-    Args:
-        config: the run's config (mapping or :class:`nutune.config.Config`).
-        replicate: 1 … ``stability.n_replicates`` − 1 (0 is the default run itself).
-        train_bank, test_bank: the default run's banks.
-        observations: observation name → its observed-histogram CSV (``results/observations/{obs}.csv``).
-        directory: ``results/stability/replicate_{k}``.
-        headlines: the replicate's ``headlines.csv``, written last.
-    """
-    from nutune import pipeline
-    from nutune.gates import check_gates
-
-    cfg = pipeline._config(config)
-    if replicate < 1:
-        raise ValueError("replicate 0 is the default run itself; replicates start at 1")
-    members = replicate_members(replicate, cfg.npe.n_ensemble)
-    paths = replicate_paths(directory, members, list(observations))
-    for m, w, meta, loss in zip(members, paths["weights"], paths["metadata"], paths["loss"], strict=True):
-        pipeline.run_train_npe(
-            cfg, bank_path=train_bank, member=m, weights=str(w), metadata=str(meta), loss=str(loss)
-        )
-    models = [str(p) for pair in zip(paths["weights"], paths["metadata"], strict=True) for p in pair]
-    pipeline.run_diagnose(
-        cfg,
-        model_paths=models,
-        bank_path=test_bank,
-        samples=str(paths["samples"]),
-        metrics=str(paths["metrics"]),
-    )
-    report = check_gates(json.loads(paths["metrics"].read_text()), cfg.gates)
-    with atomic_write(paths["gate"], suffix=".json") as tmp:
-        tmp.write_text(json.dumps(report.to_dict(), indent=2) + "\n")
-    log.info("replicate %d (members %s): %s", replicate, members, report.summary())
-    for name, observation in observations.items():
-        pipeline.run_infer(
-            cfg, model_paths=models, observation=observation, name=name, output=str(paths["posteriors"][name])
-        )
-    data_obs = [name for name, obs in cfg.observations.items() if obs.kind == "data"]
-    tables = paths["tables"]
-    for name in data_obs[:1]:  # the T2K table of the default run: the first data observation
-        pipeline.run_throws(cfg, model_paths=models, name=name, output=str(paths["throws"][name]))
-        pipeline.run_t2k_table(
-            cfg,
-            posterior=str(paths["posteriors"][name]),
-            throws=str(paths["throws"][name]),
-            output=str(tables["t2k"]),
-            gate=str(paths["gate"]),
-        )
-    pipeline.run_chi2_table(
-        cfg, posteriors={k: str(v) for k, v in paths["posteriors"].items()}, output=str(tables["chi2"])
-    )
-    pipeline.run_test_metrics_table(metrics=str(paths["metrics"]), output=str(tables["test_metrics"]))
-    numbers = headlines_from_files(tables["t2k"], tables["chi2"], tables["test_metrics"], paths["gate"])
-    write_headlines(numbers, headlines)
-    return numbers
-
-
 # ---------------------------------------------------------------------------------------------------- the table
 def split_quantity(quantity: str) -> tuple[str, str, str]:
     """``table:row:column`` → (table, row, column); a gate row (``coverage:MaCCQE``) may itself hold a colon."""

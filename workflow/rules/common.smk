@@ -112,7 +112,7 @@ def get_shards(wildcards):
 # >>> shard extra inputs (GENIE backend owner: return the prepared event file when backend == genie)
 def get_shard_extra_inputs(wildcards):
     """Extra inputs of one simulate_shard job: nothing for the builtin backend; for backend: genie the prepared
-    GENIE events (first: nutune.pipeline.run_simulate_shard passes extra_inputs[0] to nutune.genie) and the MEC
+    GENIE events (first: nutune.stages.simulate.run_simulate_shard passes extra_inputs[0] to nutune.genie) and the MEC
     smoke-check report (rules in genie.smk)."""
     if config["simulator"]["backend"] == "genie":
         return [prefixed("results/genie/events_prepared.root"), prefixed("results/genie/events_prepared.smoke.json")]
@@ -131,7 +131,7 @@ def ensemble_members():
 
 
 def get_train_inputs(wildcards=None):
-    """Exactly what a network depends on (nutune.pipeline.training_inputs, recorded in its metadata): the training
+    """Exactly what a network depends on (nutune.stages.train.training_inputs, recorded in its metadata): the training
     bank; for a noise-aware network (npe.noise: covariance) also the T2K file its covariance comes from. The data
     it is applied to is an input of infer/throws, not of the network: editing it never retrains."""
     inputs = {"bank": RP.BANK.format(split="train")}

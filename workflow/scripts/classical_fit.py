@@ -2,7 +2,7 @@
 
 from nutune.classical import run_classical_stage
 from nutune.config import stage_config
-from nutune.pipeline import log_to
+from nutune.stages.common import log_to
 
 with log_to(snakemake.log[0]):
     run_classical_stage(

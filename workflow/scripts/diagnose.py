@@ -1,7 +1,8 @@
 """Snakemake script of rule `diagnose`: calibration diagnostics on the test set."""
 
 from nutune.config import stage_config
-from nutune.pipeline import log_to, run_diagnose
+from nutune.stages.common import log_to
+from nutune.stages.diagnose import run_diagnose
 
 with log_to(snakemake.log[0]):
     run_diagnose(

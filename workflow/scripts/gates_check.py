@@ -2,7 +2,7 @@
 
 from nutune.config import stage_config
 from nutune.gates import run_gate
-from nutune.pipeline import log_to
+from nutune.stages.common import log_to
 
 with log_to(snakemake.log[0]):
     run_gate(snakemake.input.metrics, stage_config(snakemake.params.config).gates, snakemake.output[0])

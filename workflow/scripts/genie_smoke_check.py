@@ -2,7 +2,7 @@
 
 from nutune.config import stage_config
 from nutune.genie import smoke_check
-from nutune.pipeline import log_to
+from nutune.stages.common import log_to
 
 with log_to(snakemake.log[0]):
     smoke_check(

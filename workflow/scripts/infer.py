@@ -1,7 +1,8 @@
 """Snakemake script of rule `infer`: posterior samples for one observation."""
 
 from nutune.config import stage_config
-from nutune.pipeline import log_to, run_infer
+from nutune.stages.common import log_to
+from nutune.stages.infer import run_infer
 
 with log_to(snakemake.log[0]):
     run_infer(

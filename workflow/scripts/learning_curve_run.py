@@ -2,7 +2,7 @@
 
 from nutune.config import stage_config
 from nutune.learning_curve import run_learning_curve_stage
-from nutune.pipeline import log_to
+from nutune.stages.common import log_to
 
 with log_to(snakemake.log[0]):
     run_learning_curve_stage(

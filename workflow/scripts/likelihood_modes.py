@@ -2,7 +2,7 @@
 
 from nutune.config import stage_config
 from nutune.likelihood_modes import run_likelihood_modes
-from nutune.pipeline import log_to
+from nutune.stages.common import log_to
 
 with log_to(snakemake.log[0]):
     cfg = stage_config(snakemake.params.config)

@@ -1,7 +1,8 @@
 """Snakemake script of rule `measurement_table`: the parameters inferred from each user measurement."""
 
 from nutune.config import stage_config
-from nutune.pipeline import log_to, run_measurement_table
+from nutune.stages.common import log_to
+from nutune.stages.compare import run_measurement_table
 
 with log_to(snakemake.log[0]):
     run_measurement_table(

@@ -1,7 +1,8 @@
 """Snakemake script of rule `merge_bank`: merge the shards of one split into the bank."""
 
 from nutune.config import stage_config
-from nutune.pipeline import log_to, run_merge_bank
+from nutune.stages.bank import run_merge_bank
+from nutune.stages.common import log_to
 
 with log_to(snakemake.log[0]):
     run_merge_bank(

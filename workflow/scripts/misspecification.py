@@ -1,8 +1,8 @@
 """Snakemake script of rule `misspecification`: the misspecification tests of one observation."""
 
 from nutune.config import stage_config
-from nutune.misspecification import run_misspecification
-from nutune.pipeline import log_to
+from nutune.stages.common import log_to
+from nutune.stages.misspecification import run_misspecification
 
 with log_to(snakemake.log[0]):
     run_misspecification(

@@ -1,7 +1,8 @@
 """Snakemake script of rule `noise_vs_throws`: noise-aware posterior for T2K vs the throws approach."""
 
 from nutune.config import stage_config
-from nutune.pipeline import log_to, run_noise_vs_throws
+from nutune.stages.common import log_to
+from nutune.stages.compare import run_noise_vs_throws
 
 with log_to(snakemake.log[0]):
     run_noise_vs_throws(

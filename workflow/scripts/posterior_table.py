@@ -1,7 +1,8 @@
 """Snakemake script of rule `posterior_table`: posterior summaries of the observations of one table."""
 
 from nutune.config import stage_config
-from nutune.pipeline import log_to, run_posterior_table
+from nutune.stages.common import log_to
+from nutune.stages.compare import run_posterior_table
 
 with log_to(snakemake.log[0]):
     run_posterior_table(

@@ -1,8 +1,8 @@
 """Snakemake script of rule `reference_c2st`: emcee reference posteriors and C2ST against the noise-aware NPE."""
 
 from nutune.config import stage_config
-from nutune.pipeline import log_to
 from nutune.reference import run_reference_stage
+from nutune.stages.common import log_to
 
 with log_to(snakemake.log[0]):
     run_reference_stage(

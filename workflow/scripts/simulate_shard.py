@@ -1,7 +1,8 @@
 """Snakemake script of rule `simulate_shard`: simulate one shard of the bank."""
 
 from nutune.config import stage_config
-from nutune.pipeline import log_to, run_simulate_shard
+from nutune.stages.common import log_to
+from nutune.stages.simulate import run_simulate_shard
 
 with log_to(snakemake.log[0]):
     run_simulate_shard(

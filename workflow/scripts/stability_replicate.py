@@ -1,8 +1,8 @@
 """Snakemake script of rule `stability_replicate`: one replicate of the default run with other network seeds."""
 
 from nutune.config import stage_config
-from nutune.pipeline import log_to
-from nutune.stability import run_stability_replicate
+from nutune.stages.common import log_to
+from nutune.stages.stability import run_stability_replicate
 
 with log_to(snakemake.log[0]):
     run_stability_replicate(

@@ -1,7 +1,8 @@
 """Snakemake script of rule `summary`: the run summary page."""
 
 from nutune.config import Provenance, stage_config
-from nutune.pipeline import log_to, run_summary
+from nutune.stages.common import log_to
+from nutune.stages.report import run_summary
 
 with log_to(snakemake.log[0]):
     run_summary(

@@ -1,7 +1,8 @@
 """Snakemake script of rule `t2k_table`: T2K parameters with throw-based errors."""
 
 from nutune.config import stage_config
-from nutune.pipeline import log_to, run_t2k_table
+from nutune.stages.common import log_to
+from nutune.stages.compare import run_t2k_table
 
 with log_to(snakemake.log[0]):
     run_t2k_table(

@@ -1,7 +1,8 @@
 """Snakemake script of rule `throws`: covariance throws of the T2K data with one posterior draw each."""
 
 from nutune.config import stage_config
-from nutune.pipeline import log_to, run_throws
+from nutune.stages.common import log_to
+from nutune.stages.infer import run_throws
 
 with log_to(snakemake.log[0]):
     run_throws(

@@ -1,7 +1,8 @@
 """Snakemake script of rule `train_npe`: train one ensemble member."""
 
 from nutune.config import stage_config
-from nutune.pipeline import log_to, run_train_npe
+from nutune.stages.common import log_to
+from nutune.stages.train import run_train_npe
 
 with log_to(snakemake.log[0]):
     run_train_npe(

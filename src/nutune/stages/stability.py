@@ -1,0 +1,74 @@
+"""Stage of stability.smk's ``stability_replicate``: one replicate of the default run with other network seeds,
+through the default run's own stage functions (what a replicate is: :mod:`nutune.stability`)."""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Mapping
+
+from nutune.config import as_config
+from nutune.io import atomic_write
+from nutune.stages.compare import run_chi2_table, run_t2k_table
+from nutune.stages.diagnose import run_diagnose, run_test_metrics_table
+from nutune.stages.infer import run_infer, run_throws
+from nutune.stages.train import run_train_npe
+
+__all__ = ["run_stability_replicate"]
+
+log = logging.getLogger("nutune.stability")
+
+
+def run_stability_replicate(config, *, replicate: int, train_bank: str, test_bank: str,
+                            observations: Mapping[str, str], directory: str, headlines: str) -> dict[str, float]:
+    """Replicate ``replicate`` ≥ 1 (1 … ``stability.n_replicates`` − 1; 0 is the default run itself) of the default
+    run on its banks ``train_bank`` / ``test_bank``, into ``directory`` (``results/stability/replicate_{k}``);
+    ``observations``: name → observed-histogram CSV; ``headlines``: the replicate's ``headlines.csv``, written last."""
+    from nutune.stability import headlines_from_files, replicate_members, replicate_paths, write_headlines
+
+    cfg = as_config(config)
+    if replicate < 1:
+        raise ValueError("replicate 0 is the default run itself; replicates start at 1")
+    members = replicate_members(replicate, cfg.npe.n_ensemble)
+    paths = replicate_paths(directory, members, list(observations))
+    models = _train_and_diagnose(cfg, members, paths, train_bank, test_bank)
+    _gate(cfg, paths, replicate, members)
+    _infer_and_tabulate(cfg, models, paths, observations)
+    tables = paths["tables"]
+    numbers = headlines_from_files(tables["t2k"], tables["chi2"], tables["test_metrics"], paths["gate"])
+    write_headlines(numbers, headlines)
+    return numbers
+
+
+def _train_and_diagnose(cfg, members: list[int], paths: dict, train_bank: str, test_bank: str) -> list[str]:
+    """Train the replicate's members and run the test-set diagnostics; the model files, in member order."""
+    for m, w, meta, loss in zip(members, paths["weights"], paths["metadata"], paths["loss"], strict=True):
+        run_train_npe(cfg, bank_path=train_bank, member=m, weights=str(w), metadata=str(meta), loss=str(loss))
+    models = [str(p) for pair in zip(paths["weights"], paths["metadata"], strict=True) for p in pair]
+    run_diagnose(cfg, model_paths=models, bank_path=test_bank, samples=str(paths["samples"]),
+                 metrics=str(paths["metrics"]))
+    return models
+
+
+def _gate(cfg, paths: dict, replicate: int, members: list[int]) -> None:
+    """The calibration gate of the replicate's metrics, written as its ``gate.json`` (never raises)."""
+    from nutune.gates import check_gates
+
+    report = check_gates(json.loads(paths["metrics"].read_text()), cfg.gates)
+    with atomic_write(paths["gate"], suffix=".json") as tmp:
+        tmp.write_text(json.dumps(report.to_dict(), indent=2) + "\n")
+    log.info("replicate %d (members %s): %s", replicate, members, report.summary())
+
+
+def _infer_and_tabulate(cfg, models: list[str], paths: dict, observations: Mapping[str, str]) -> None:
+    """Posteriors of every observation; throws and ``t2k.csv`` of the first data observation; chi2, test metrics."""
+    for name, observation in observations.items():
+        run_infer(cfg, model_paths=models, observation=observation, name=name, output=str(paths["posteriors"][name]))
+    data_obs = [name for name, obs in cfg.observations.items() if obs.kind == "data"]
+    tables = paths["tables"]
+    for name in data_obs[:1]:  # the T2K table of the default run: the first data observation
+        run_throws(cfg, model_paths=models, name=name, output=str(paths["throws"][name]))
+        run_t2k_table(cfg, posterior=str(paths["posteriors"][name]), throws=str(paths["throws"][name]),
+                      output=str(tables["t2k"]), gate=str(paths["gate"]))
+    run_chi2_table(cfg, posteriors={k: str(v) for k, v in paths["posteriors"].items()}, output=str(tables["chi2"]))
+    run_test_metrics_table(metrics=str(paths["metrics"]), output=str(tables["test_metrics"]))
