@@ -10,8 +10,9 @@ import torch
 
 from nutune.diagnostics import run_diagnostics
 from nutune.dials import PARAMETER_NAMES
-from nutune.gates import GateError, check_gates, gate_marker, run_gate
+from nutune.gates import GateError, check_gates, gate_marker
 from nutune.io import rng
+from nutune.stages.validate import run_calibration_gate
 
 GATES = {"on_failure": "fail", "max_coverage_error": 0.05, "max_tarp_error": 0.05, "min_sbc_pvalue": 0.001}
 
@@ -33,7 +34,7 @@ def test_good_metrics_pass(tmp_path):
     cov = next(c for c in report.checks if c.name == "coverage:MaCCQE")
     assert cov.margin == pytest.approx(0.03)
     (tmp_path / "m.json").write_text(json.dumps(_metrics()))
-    run_gate(tmp_path / "m.json", GATES, tmp_path / "gate.json")
+    run_calibration_gate(tmp_path / "m.json", GATES, tmp_path / "gate.json")
     gate = json.loads((tmp_path / "gate.json").read_text())
     assert gate["passed"] is True and gate["failed"] == []
     assert gate_marker(tmp_path / "gate.json") == ""
@@ -50,10 +51,10 @@ def test_failure_names_check_and_margin(tmp_path):
     assert "sbc:RPA_CCQE = 1e-05 < min 0.001 (short by 0.00099)" in text
     (tmp_path / "m.json").write_text(json.dumps(m))
     with pytest.raises(GateError, match=r"tarp = 0.31 > max 0.05 \(exceeded by 0.26\)"):
-        run_gate(tmp_path / "m.json", GATES, tmp_path / "gate.json")
+        run_calibration_gate(tmp_path / "m.json", GATES, tmp_path / "gate.json")
     assert not (tmp_path / "gate.json").exists()  # real-data rules cannot run
     # warn: the record is written, with the failure
-    report = run_gate(tmp_path / "m.json", {**GATES, "on_failure": "warn"}, tmp_path / "gate.json")
+    report = run_calibration_gate(tmp_path / "m.json", {**GATES, "on_failure": "warn"}, tmp_path / "gate.json")
     gate = json.loads((tmp_path / "gate.json").read_text())
     assert gate["passed"] is False and gate["failed"] == ["tarp", "sbc:RPA_CCQE"]
     assert gate_marker(tmp_path / "gate.json") == "UNCALIBRATED: failed tarp, sbc:RPA_CCQE"
@@ -157,7 +158,7 @@ def test_exact_posterior_passes_and_undertrained_network_fails(tmp_path):
     assert arrays["samples"].shape == (n_test, s, 4)
     (tmp_path / "metrics.json").write_text(json.dumps(bad))
     with pytest.raises(GateError, match=r"calibration gate FAILED") as err:
-        run_gate(tmp_path / "metrics.json", GATES, tmp_path / "gate.json")
+        run_calibration_gate(tmp_path / "metrics.json", GATES, tmp_path / "gate.json")
     assert "coverage:joint" in str(err.value) and "exceeded by" in str(err.value)
     assert max(bad["coverage_error"].values()) > 0.1  # far outside, not a marginal statistical failure
     assert not (tmp_path / "gate.json").exists()

@@ -384,19 +384,3 @@ def run_classical(
                         tune=(space.microboone_tune, space.microboone_tune_errors), names=space.names,
                         labels=space.labels, units=space.units)
     return fits
-
-
-def run_classical_stage(
-    config: Mapping[str, Any], *, table: str, figure: str, sbi_t2k: str | None = None, n_starts: int = 6
-) -> list[FitResult]:
-    """Rule ``classical_fit``: :func:`run_classical` with the configured built-in simulator, prior box, χ² modes
-    and seed ``derive_seed(cfg.seed, "classical")``."""
-    from nutune.config import as_config
-    from nutune.reference import builtin_simulator
-    from nutune.resources import load_t2k
-
-    cfg = as_config(config)
-    return run_classical(builtin_simulator(cfg), load_t2k(cfg.simulator.bins), cfg.prior_low, cfg.prior_high,
-                         seed=derive_seed(cfg.seed, "classical"), out_csv=table, out_figure=figure,
-                         sbi_t2k_csv=sbi_t2k, modes=cfg.chi2.modes, n_starts=n_starts,
-                         space=cfg.parameter_space)

@@ -17,9 +17,10 @@ check                  metric (metrics.json key)                    passes when
 =====================  ===========================================  =================================
 
 ``tarp_ks_pvalue`` is recorded but not gated. A missing or non-finite metric fails its check (a gate never passes
-on absent evidence). With ``on_failure: fail`` :func:`run_gate` raises :class:`GateError` naming every failed check
-and its margin; with ``warn`` the failure is written into ``gate.json`` (``passed: false``) and downstream tables
-can be marked with :func:`gate_marker`.
+on absent evidence). With ``on_failure: fail`` :func:`enforce_gate` raises :class:`GateError` naming every failed
+check and its margin (rule ``calibration_gate``: ``nutune.stages.validate.run_calibration_gate``); with ``warn``
+the failure is written into ``gate.json`` (``passed: false``, :func:`write_gate`) and downstream tables can be
+marked with :func:`gate_marker`.
 """
 
 from __future__ import annotations
@@ -34,7 +35,7 @@ from typing import Any
 
 from nutune.io import atomic_write
 
-__all__ = ["GateCheck", "GateReport", "GateError", "check_gates", "run_gate", "read_gate", "gate_marker"]
+__all__ = ["GateCheck", "GateReport", "GateError", "check_gates", "enforce_gate", "write_gate", "read_gate", "gate_marker"]
 
 log = logging.getLogger(__name__)
 
@@ -188,24 +189,13 @@ def check_gates(metrics: Mapping[str, Any], gates: Any) -> GateReport:
     return GateReport(all(c.passed for c in checks), on_failure, checks, thresholds, info)
 
 
-def run_gate(metrics_path: str | Path, gates: Any, out_path: str | Path) -> GateReport:
-    """The ``calibration_gate`` rule: read ``metrics.json``, check, write ``gate.json``, fail if configured to.
-
-    Args:
-        metrics_path: ``results/diagnostics/metrics.json``.
-        gates: ``cfg.gates`` or a mapping with its keys.
-        out_path: ``results/diagnostics/gate.json``.
-
-    Returns:
-        The :class:`GateReport` (when it passed, or failed with ``on_failure: warn``).
+def enforce_gate(report: GateReport, metrics_path: str | Path) -> None:
+    """Log the gate's verdict; raise when it failed and ``on_failure`` is ``fail``.
 
     Raises:
-        GateError: The gate failed and ``on_failure`` is ``fail``; the message names each failed check and the
-            margin it failed by. ``gate.json`` is not written, so the real-data rules cannot run.
+        GateError: The message names each failed check and the margin it failed by (``metrics_path``: the
+            ``metrics.json`` it was computed from).
     """
-    with open(metrics_path) as f:
-        metrics = json.load(f)
-    report = check_gates(metrics, gates)
     if not report.passed and report.on_failure == "fail":
         log.error(report.summary())
         raise GateError(
@@ -217,13 +207,16 @@ def run_gate(metrics_path: str | Path, gates: Any, out_path: str | Path) -> Gate
         log.info(report.summary())
     else:
         log.warning("%s\n(gates.on_failure: warn - continuing, gate.json records the failure)", report.summary())
-    with atomic_write(out_path, suffix=".json") as tmp:
+
+
+def write_gate(report: GateReport, path: str | Path) -> None:
+    """Write ``gate.json`` (read back by :func:`read_gate`)."""
+    with atomic_write(path, suffix=".json") as tmp:
         tmp.write_text(json.dumps(report.to_dict(), indent=2) + "\n")
-    return report
 
 
 def read_gate(path: str | Path) -> dict[str, Any]:
-    """Read ``gate.json`` written by :func:`run_gate`."""
+    """Read ``gate.json`` written by :func:`write_gate`."""
     with open(path) as f:
         return json.load(f)
 

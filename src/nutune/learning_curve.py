@@ -23,8 +23,7 @@ from typing import Any
 
 import numpy as np
 
-from nutune.io import atomic_write, derive_seed, rng
-from nutune.noise import covariance_noise
+from nutune.io import atomic_write, derive_seed
 
 __all__ = [
     "npe_trainer",
@@ -181,43 +180,3 @@ def plot_learning_curve(rows: Sequence[Mapping[str, Any]], out_pdf: str | Path) 
     a2.set_ylabel("C2ST accuracy")
     a2.legend(fontsize=7)
     save_figure(fig, out_pdf, dpi=120, tight=False)
-
-
-def run_learning_curve_stage(
-    config: Mapping[str, Any],
-    *,
-    train_bank: str,
-    test_bank: str,
-    reference_samples: str,
-    table: str,
-    figure: str,
-    n_test: int | None = None,
-    num_posterior_samples: int = 500,
-    n_ref_samples: int = 4000,
-) -> list[dict[str, Any]]:
-    """Rule ``learning_curve``: noise-aware NPEs on nested training subsets, calibration and C2ST per size.
-
-    The networks use the ``npe`` settings with ``noise: covariance`` (C = ``npe.noise_components``), the model the
-    reference posteriors assume, so the C2ST column is meaningful; the test histograms get one seeded N(0, C)
-    draw each (``derive_seed(cfg.seed, "learning_curve", "test_noise")``). The C2ST uses every observation of
-    ``results/reference/reference_samples.npz`` with ``n_ref_samples`` NPE draws each, as ``reference_c2st.csv``
-    does, so the largest size's mean is comparable with that table (same data, another network seed).
-    """
-    from nutune.bank import read_bank
-    from nutune.config import as_config
-    from nutune.reference import load_reference_samples
-    from nutune.resources import load_t2k
-
-    cfg = as_config(config)
-    theta_train, x_train, _ = read_bank(train_bank)
-    theta_test, x_test, _ = read_bank(test_bank)
-    cov = load_t2k(cfg.simulator.bins).cov(cfg.npe.noise_components)
-    seed = derive_seed(cfg.seed, "learning_curve")
-    x_test = x_test + covariance_noise(rng(seed, "test_noise"), cov, len(x_test), method="cholesky")
-    refs = load_reference_samples(reference_samples)
-    trainer = npe_trainer(cfg.npe.noise_aware(), cfg.prior_low, cfg.prior_high, noise_cov=cov,
-                          dial_names=cfg.dial_names)
-    return run_learning_curve(theta_train, x_train, theta_test, x_test, cfg.learning_curve.n_train, trainer,
-                              seed=seed, references=refs, n_test=n_test, num_posterior_samples=num_posterior_samples,
-                              n_levels=cfg.diagnostics.coverage_levels, n_ref_samples=n_ref_samples, out_csv=table,
-                              out_figure=figure)

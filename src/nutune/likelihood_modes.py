@@ -36,7 +36,7 @@ from nutune.io import derive_seed, rng
 from nutune.noise import NOISE_MODELS, LikelihoodNoise
 
 __all__ = ["CHOSEN", "EDGE_FRACTION", "METHODS", "METHOD_LABELS", "mode_coverage_error", "TABLE_COLUMNS", "table_columns", "noise_model", "train_mode_npe",
-           "mode_throws", "answer_row", "likelihood_modes_table", "run_likelihood_npe", "run_likelihood_modes"]
+           "mode_throws", "answer_row", "likelihood_modes_table"]
 
 logger = logging.getLogger(__name__)
 
@@ -80,18 +80,6 @@ def train_mode_npe(cfg: Any, mode: str, theta: np.ndarray, x: np.ndarray, *, max
                      settings=cfg.npe.noise_aware(max_num_epochs), seed=derive_seed(cfg.seed, "reference_npe"),
                      noise_cov=m.cov(cfg.npe.noise_components), noise_model=None if mode == "FULL" else model,
                      provenance={"config_hash": cfg.config_hash, "data_hash": data_hash()}, dial_names=cfg.dial_names)
-
-
-def run_likelihood_npe(config: Mapping[str, Any], *, mode: str, bank_path: str, weights: str, metadata: str,
-                       loss: str, max_num_epochs: int | None = None) -> None:
-    """Rule ``likelihood_npe``: train and save the noise-aware NPE of one χ² mode (:func:`train_mode_npe`)."""
-    from nutune.bank import read_bank
-    from nutune.config import as_config
-    from nutune.npe import save_npe
-
-    cfg = as_config(config)
-    theta, x, _ = read_bank(bank_path)
-    save_npe(train_mode_npe(cfg, mode, theta, x, max_num_epochs=max_num_epochs), weights, metadata, loss)
 
 
 def mode_throws(posterior: Any, model: LikelihoodNoise, n_throws: int, seed: int, *,
@@ -253,38 +241,4 @@ def likelihood_modes_table(
                 + ("; = results/posteriors/t2k.npz median + results/throws/t2k.npz" if mode == "FULL" else ""))
         rows.append(answer_row(cfg, "throws", mode, central, minus, plus, measurement=m, n_draws=n_throws,
                                note=note))
-    return rows
-
-
-def run_likelihood_modes(config: Mapping[str, Any], *, classical_csv: str, main_models: Sequence[str],
-                         mode_models: Mapping[str, Sequence[str]], output: str,
-                         epoch_cap: int | None = None, test_bank: str | None = None) -> list[dict[str, Any]]:
-    """Rule ``likelihood_modes``: read the classical fits and the networks, write ``likelihood_modes.csv``.
-
-    ``main_models`` / ``mode_models[mode]`` are the ``.safetensors`` + ``.json`` paths of the noise-free main
-    network and of each mode's noise-aware network; ``test_bank`` (``results/bank/test.h5``) adds each network's
-    calibration on noisy test rows.
-    """
-    import pandas as pd
-
-    from nutune.config import as_config
-    from nutune.io import atomic_write
-    from nutune.npe import load_posterior
-
-    def posterior(paths: Sequence[str]):
-        paths = [str(p) for p in paths]
-        return load_posterior(sorted(p for p in paths if p.endswith(".safetensors")),
-                              sorted(p for p in paths if p.endswith(".json")))
-
-    from nutune.bank import read_bank
-
-    cfg = as_config(config)
-    classical = pd.read_csv(classical_csv).to_dict("records")
-    test = None if test_bank is None else read_bank(test_bank)[:2]
-    rows = likelihood_modes_table(cfg, classical_rows=classical,
-                                  noise_aware={mode: posterior(p) for mode, p in mode_models.items()},
-                                  noise_free=posterior(main_models), modes=tuple(mode_models), epoch_cap=epoch_cap,
-                                  test_bank=test)
-    with atomic_write(output, suffix=".csv") as tmp:
-        pd.DataFrame(rows, columns=list(table_columns(cfg.dial_names))).to_csv(tmp, index=False, float_format="%.6g")
     return rows

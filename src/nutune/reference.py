@@ -52,6 +52,12 @@ __all__ = [
     "make_mock_observations",
     "reference_c2st_table",
     "plot_reference_c2st",
+    "builtin_simulator",
+    "read_observation_csv",
+    "check_noise_aware",
+    "reference_observations",
+    "write_reference_samples",
+    "load_reference_samples",
     "C2ST_GOAL",
 ]
 
@@ -571,7 +577,7 @@ def plot_reference_c2st(
 
 
 # ----------------------------------------------------------------------------------------------------------------
-# workflow stages (called by workflow/scripts/reference_*.py)
+# the pieces of the reference_c2st stage (nutune.stages.validate)
 # ----------------------------------------------------------------------------------------------------------------
 def builtin_simulator(cfg: Any) -> Simulator:
     """The configured built-in templates (nominal variant) as a batched simulator; refuses other backends."""
@@ -585,30 +591,6 @@ def builtin_simulator(cfg: Any) -> Simulator:
     return configured_builtin(cfg)
 
 
-def run_reference_npe(config: Mapping[str, Any], *, bank_path: str, weights: str, metadata: str, loss: str) -> None:
-    """Rule ``reference_npe``: train a noise-aware NPE (``npe`` settings with ``noise: covariance``, C = the
-    ``npe.noise_components`` of the T2K covariance) on the training bank, for the reference comparison when the
-    main network is noise-free. Reuses :func:`nutune.npe.train_npe` / :func:`nutune.npe.save_npe` (member 0)."""
-    from nutune.bank import read_bank
-    from nutune.config import as_config
-    from nutune.npe import save_npe, train_npe
-    from nutune.resources import data_hash, load_t2k
-
-    cfg = as_config(config)
-    theta, x, _ = read_bank(bank_path)
-    cov = load_t2k(cfg.simulator.bins).cov(cfg.npe.noise_components)
-    trained = train_npe(theta, x, prior_low=cfg.prior_low, prior_high=cfg.prior_high,
-                        settings=cfg.npe.noise_aware(), seed=derive_seed(cfg.seed, "reference_npe"),
-                        noise_cov=cov, provenance={"config_hash": cfg.config_hash, "data_hash": data_hash()},
-                        dial_names=cfg.dial_names)
-    save_npe(trained, weights, metadata, loss)
-
-
-def _split_models(paths: Sequence[str]) -> tuple[list[str], list[str]]:
-    return (sorted(str(p) for p in paths if str(p).endswith(".safetensors")),
-            sorted(str(p) for p in paths if str(p).endswith(".json")))
-
-
 def read_observation_csv(path: str | Path) -> np.ndarray:
     """The histogram column ``x`` of ``results/observations/{obs}.csv``."""
     import pandas as pd
@@ -616,40 +598,21 @@ def read_observation_csv(path: str | Path) -> np.ndarray:
     return pd.read_csv(path)["x"].to_numpy(dtype=float)
 
 
-def run_reference_stage(
-    config: Mapping[str, Any],
-    *,
-    model_paths: Sequence[str],
-    observations: Mapping[str, str],
-    table: str,
-    figure: str,
-    samples: str,
-    n_npe_samples: int = 4000,
-) -> None:
-    """Rule ``reference_c2st``: reference posteriors for the named observations + ``reference.n_mock`` mocks,
-    C2ST against the noise-aware NPE, the table, the figure and all reference samples.
-
-    The NPE must be noise-aware with the same C (checked from its metadata: ``noise.mode == covariance``).
-    ``samples`` (NPZ, no pickle) holds ``names``, and per observation ``x__<name>`` and ``samples__<name>``.
-    """
-    from nutune.config import as_config
-    from nutune.npe import load_posterior
-    from nutune.resources import load_t2k
-
-    cfg = as_config(config)
-    weights, metas = _split_models(model_paths)
-    post = load_posterior(weights, metas, expected={"bins": cfg.simulator.bins,
-                                                    "prior_low": [float(v) for v in cfg.prior_low],
-                                                    "prior_high": [float(v) for v in cfg.prior_high]},
-                          device=cfg.npe.device)
-    modes = {str(m.get("noise", {}).get("mode", "none")) for m in post.metadata}
+def check_noise_aware(metadata: Sequence[Mapping[str, Any]]) -> None:
+    """Refuse an ensemble (its members' metadata) that is not noise-aware (``noise.mode == covariance``): only such
+    a network targets the reference's N(x; sim(θ), C) posterior."""
+    modes = {str(m.get("noise", {}).get("mode", "none")) for m in metadata}
     if modes != {"covariance"}:
         raise ValueError(f"the NPE for the reference comparison must be noise-aware (npe.noise: covariance), got "
                          f"noise modes {sorted(modes)}; the comparison with N(x; sim(theta), C) is meaningless")
-    sim = builtin_simulator(cfg)
-    cov = load_t2k(cfg.simulator.bins).cov(cfg.npe.noise_components)
-    obs = {name: read_observation_csv(path) for name, path in observations.items()}
-    seed = derive_seed(cfg.seed, "reference")
+
+
+def reference_observations(cfg: Any, observations: Mapping[str, np.ndarray], sim: Simulator, cov: np.ndarray,
+                           seed: int) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
+    """The observations of the reference comparison and the known truths: the named ``observations`` plus
+    ``reference.n_mock`` mocks ``mock_00``, ... (:func:`make_mock_observations`, seed ``derive_seed(seed, "mock")``);
+    truths of the mocks and of the named nominal built-in observations with a ``point``."""
+    obs = dict(observations)
     theta_mock, x_mock = make_mock_observations(sim, cov, cfg.prior_low, cfg.prior_high, cfg.reference.n_mock,
                                                 derive_seed(seed, "mock"))
     truths: dict[str, np.ndarray] = {}
@@ -659,23 +622,23 @@ def run_reference_stage(
     for name, spec in cfg.observations.items():
         if spec.kind == "builtin" and spec.variant == "nominal" and spec.point is not None and name in obs:
             truths[name] = np.asarray(spec.point, dtype=float)
-    rc = cfg.reference
-    _, refs, _ = reference_c2st_table(
-        obs, lambda x, n, s: post.sample(n, x, s), sim, cov, cfg.prior_low, cfg.prior_high, seed=seed,
-        n_walkers=rc.n_walkers, n_steps=rc.n_steps, burn_in=rc.burn_in, n_npe_samples=n_npe_samples,
-        out_csv=table, out_figure=figure, truths=truths, names=cfg.dial_names,
-        labels=cfg.parameter_space.labels,
-    )
-    arrays: dict[str, np.ndarray] = {"names": np.array(list(obs), dtype=str)}
-    for name in obs:
-        arrays[f"x__{name}"] = np.asarray(obs[name], dtype=float)
+    return obs, truths
+
+
+def write_reference_samples(path: str | Path, observations: Mapping[str, np.ndarray],
+                            refs: Mapping[str, ReferenceResult]) -> None:
+    """Write ``reference_samples.npz`` (no pickle): ``names``, and per observation ``x__<name>``, ``samples__<name>``
+    and ``tau__<name>``; read back by :func:`load_reference_samples`."""
+    arrays: dict[str, np.ndarray] = {"names": np.array(list(observations), dtype=str)}
+    for name in observations:
+        arrays[f"x__{name}"] = np.asarray(observations[name], dtype=float)
         arrays[f"samples__{name}"] = refs[name].samples
         arrays[f"tau__{name}"] = refs[name].tau
-    with atomic_write(samples, suffix=".npz") as tmp:
+    with atomic_write(path, suffix=".npz") as tmp:
         np.savez(tmp, **arrays)
 
 
 def load_reference_samples(path: str | Path) -> dict[str, tuple[np.ndarray, np.ndarray]]:
-    """Read the NPZ of :func:`run_reference_stage`: {name: (x, reference samples)}."""
+    """Read the NPZ of :func:`write_reference_samples`: {name: (x, reference samples)}."""
     with np.load(path, allow_pickle=False) as z:
         return {str(n): (z[f"x__{n}"], z[f"samples__{n}"]) for n in z["names"]}

@@ -135,7 +135,7 @@ def table_html(csv_path: str | Path, *, title: str, description: str = "") -> st
 def _gate_section(gate: Mapping[str, Any]) -> str:
     for key in ("passed", "on_failure", "checks"):
         if key not in gate:
-            raise ValueError(f"gate.json has no {key!r} (keys: {sorted(gate)}); written by nutune.gates.run_gate")
+            raise ValueError(f"gate.json has no {key!r} (keys: {sorted(gate)}); written by nutune.gates.write_gate")
     passed = bool(gate["passed"])
     checks = list(gate["checks"])
     failed = [c for c in checks if not c.get("passed")]

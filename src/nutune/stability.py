@@ -42,7 +42,6 @@ __all__ = [
     "read_headlines",
     "split_quantity",
     "plot_stability",
-    "run_stability_table",
 ]
 
 log = logging.getLogger("nutune.stability")
@@ -90,7 +89,7 @@ def headline_numbers(
         t2k: ``t2k.csv`` (one row per parameter: central, minus, plus).
         chi2: ``chi2.csv`` (one row per prediction, one column per χ² mode).
         metrics: ``test_metrics.csv`` (one row per parameter; global numbers repeat on every row).
-        gate: ``gate.json`` (:func:`nutune.gates.run_gate`): each check's margin.
+        gate: ``gate.json`` (:func:`nutune.gates.write_gate`): each check's margin.
     """
     out: dict[str, float] = {}
     for _, row in t2k.iterrows():
@@ -258,50 +257,3 @@ def plot_stability(
     right.set_title("gate margins per replicate (below 0: check failed)", fontsize=10)
     right.legend(fontsize=7, ncol=2)
     save_figure(fig, pdf_path, png_path)
-
-
-def run_stability_table(
-    stability,
-    *,
-    default_tables: Mapping[str, str],
-    default_gate: str,
-    replicate_headlines: Sequence[str],
-    table: str,
-    pdf: str,
-    png: str,
-) -> pd.DataFrame:
-    """Rule ``stability_table``: the default run (replicate 0) and replicates 1 … K − 1 → stability.csv + figure.
-
-    Args:
-        stability: the config's ``stability`` section (:class:`nutune.config.StabilityConfig`).
-        default_tables: ``{"t2k": …, "chi2": …, "test_metrics": …}`` of the default run.
-        default_gate: the default run's ``gate.json``.
-        replicate_headlines: ``results/stability/replicate_{k}/headlines.csv`` for k = 1 … K − 1.
-    """
-    from nutune.tables import write_table
-
-    first = headlines_from_files(
-        default_tables["t2k"], default_tables["chi2"], default_tables["test_metrics"], default_gate
-    )
-    numbers = [first, *(read_headlines(p) for p in replicate_headlines)]
-    frame = stability_table(
-        numbers,
-        min_gate_margin=float(stability.min_gate_margin),
-        max_central_spread=float(stability.max_central_spread),
-    )
-    write_table(frame, table)
-    plot_stability(
-        frame,
-        pdf,
-        png,
-        min_gate_margin=float(stability.min_gate_margin),
-        max_central_spread=float(stability.max_central_spread),
-    )
-    goals = frame[frame["goal_met"].notna()]
-    log.info(
-        "stability over %d replicates: %d of %d goals met",
-        len(numbers),
-        int(goals["goal_met"].sum()),
-        len(goals),
-    )
-    return frame

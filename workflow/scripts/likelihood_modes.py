@@ -1,8 +1,8 @@
 """Snakemake script of rule `likelihood_modes`: the chi2-mode comparison table on the T2K data."""
 
 from nutune.config import stage_config
-from nutune.likelihood_modes import run_likelihood_modes
 from nutune.stages.common import log_to
+from nutune.stages.likelihood import run_likelihood_modes
 
 with log_to(snakemake.log[0]):
     cfg = stage_config(snakemake.params.config)

@@ -1,8 +1,8 @@
 """Snakemake script of rule `likelihood_npe`: the noise-aware NPE of one chi2 mode's noise model."""
 
 from nutune.config import stage_config
-from nutune.likelihood_modes import run_likelihood_npe
 from nutune.stages.common import log_to
+from nutune.stages.likelihood import run_likelihood_npe
 
 with log_to(snakemake.log[0]):
     cfg = stage_config(snakemake.params.config, provenance=snakemake.params.provenance)

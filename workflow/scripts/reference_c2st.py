@@ -1,11 +1,11 @@
 """Snakemake script of rule `reference_c2st`: emcee reference posteriors and C2ST against the noise-aware NPE."""
 
 from nutune.config import stage_config
-from nutune.reference import run_reference_stage
 from nutune.stages.common import log_to
+from nutune.stages.validate import run_reference_c2st
 
 with log_to(snakemake.log[0]):
-    run_reference_stage(
+    run_reference_c2st(
         stage_config(snakemake.params.config),
         model_paths=list(snakemake.input.models),
         observations=dict(snakemake.params.observations),

@@ -1,8 +1,8 @@
 """Snakemake script of rule `reference_npe`: a noise-aware NPE for the reference-posterior comparison."""
 
 from nutune.config import stage_config
-from nutune.reference import run_reference_npe
 from nutune.stages.common import log_to
+from nutune.stages.validate import run_reference_npe
 
 with log_to(snakemake.log[0]):
     run_reference_npe(

@@ -1,8 +1,8 @@
 """Snakemake script of rule `stability_table`: results/tables/stability.csv and results/figures/stability.pdf."""
 
 from nutune.config import stage_config
-from nutune.stability import run_stability_table
 from nutune.stages.common import log_to
+from nutune.stages.stability import run_stability_table
 
 with log_to(snakemake.log[0]):
     run_stability_table(

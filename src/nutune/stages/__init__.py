@@ -17,12 +17,17 @@ The modules follow the rule files of ``workflow/rules/``:
 ``infer``              observe, infer, throws                                    (infer.smk)
 ``compare``            posterior/t2k/measurement tables, t2k_correlations, chi2_table,
                        simulator_calibration, noise_vs_throws                    (compare.smk)
-``misspecification``   misspecification (one observation's tests)                (validate.smk)
-``stability``          stability_replicate (one replicate of the default run)    (stability.smk)
+``validate``           reference_npe, reference_c2st, calibration_gate,
+                       learning_curve                                            (validate.smk)
+``misspecification``   misspecification, misspecification_table                  (validate.smk)
+``stability``          stability_replicate (one replicate of the default run),
+                       stability_table                                           (stability.smk)
+``classical``          classical_fit                                             (classical.smk)
+``likelihood``         likelihood_npe, likelihood_modes                          (likelihood.smk)
+``genie``              genie_smoke_check                                         (genie.smk)
 ``figures``            figure                                                    (figures.smk)
 ``report``             summary, report_tables, report_landing                    (report.smk)
 =====================  ==============================================================================
 
-The stages of classical.smk, likelihood.smk, validate.smk's reference / gate / learning-curve rules, stability.smk's
-table and genie.smk call their library modules directly (``nutune.classical.run_classical_stage``, ...).
+genie.smk's ``genie_generate_events`` is a shell rule (no stage function).
 """

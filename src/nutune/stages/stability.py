@@ -1,20 +1,20 @@
-"""Stage of stability.smk's ``stability_replicate``: one replicate of the default run with other network seeds,
-through the default run's own stage functions (what a replicate is: :mod:`nutune.stability`)."""
+"""Stages of stability.smk: ``stability_replicate``, one replicate of the default run with other network seeds,
+through the default run's own stage functions, and ``stability_table`` over all replicates (what a replicate is,
+the table and its goals: :mod:`nutune.stability`)."""
 
 from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 
 from nutune.config import as_config
-from nutune.io import atomic_write
 from nutune.stages.compare import run_chi2_table, run_t2k_table
 from nutune.stages.diagnose import run_diagnose, run_test_metrics_table
 from nutune.stages.infer import run_infer, run_throws
 from nutune.stages.train import run_train_npe
 
-__all__ = ["run_stability_replicate"]
+__all__ = ["run_stability_replicate", "run_stability_table"]
 
 log = logging.getLogger("nutune.stability")
 
@@ -52,11 +52,10 @@ def _train_and_diagnose(cfg, members: list[int], paths: dict, train_bank: str, t
 
 def _gate(cfg, paths: dict, replicate: int, members: list[int]) -> None:
     """The calibration gate of the replicate's metrics, written as its ``gate.json`` (never raises)."""
-    from nutune.gates import check_gates
+    from nutune.gates import check_gates, write_gate
 
     report = check_gates(json.loads(paths["metrics"].read_text()), cfg.gates)
-    with atomic_write(paths["gate"], suffix=".json") as tmp:
-        tmp.write_text(json.dumps(report.to_dict(), indent=2) + "\n")
+    write_gate(report, paths["gate"])
     log.info("replicate %d (members %s): %s", replicate, members, report.summary())
 
 
@@ -72,3 +71,27 @@ def _infer_and_tabulate(cfg, models: list[str], paths: dict, observations: Mappi
                       output=str(tables["t2k"]), gate=str(paths["gate"]))
     run_chi2_table(cfg, posteriors={k: str(v) for k, v in paths["posteriors"].items()}, output=str(tables["chi2"]))
     run_test_metrics_table(metrics=str(paths["metrics"]), output=str(tables["test_metrics"]))
+
+
+def run_stability_table(stability, *, default_tables: Mapping[str, str], default_gate: str,
+                        replicate_headlines: Sequence[str], table: str, pdf: str, png: str):
+    """Rule ``stability_table``: the default run (replicate 0) and replicates 1 … K − 1 → stability.csv + figure.
+
+    ``stability``: the config's ``stability`` section (:class:`nutune.config.StabilityConfig`); ``default_tables``:
+    ``{"t2k": …, "chi2": …, "test_metrics": …}`` of the default run; ``default_gate``: its ``gate.json``;
+    ``replicate_headlines``: ``results/stability/replicate_{k}/headlines.csv`` for k = 1 … K − 1.
+    """
+    from nutune.stability import headlines_from_files, plot_stability, read_headlines, stability_table
+    from nutune.tables import write_table
+
+    first = headlines_from_files(default_tables["t2k"], default_tables["chi2"], default_tables["test_metrics"],
+                                 default_gate)
+    numbers = [first, *(read_headlines(p) for p in replicate_headlines)]
+    goals = {"min_gate_margin": float(stability.min_gate_margin),
+             "max_central_spread": float(stability.max_central_spread)}
+    frame = stability_table(numbers, **goals)
+    write_table(frame, table)
+    plot_stability(frame, pdf, png, **goals)
+    met = frame[frame["goal_met"].notna()]
+    log.info("stability over %d replicates: %d of %d goals met", len(numbers), int(met["goal_met"].sum()), len(met))
+    return frame
