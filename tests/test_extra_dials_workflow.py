@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 import yaml
 
-from tests.test_workflow import REPO, snakemake, tiny_args
+from tests.test_workflow import make_workdir, snakemake, tiny_args
 
 EXTRA = [
     {"dial": "MaCCRES", "min": 0.6, "max": 1.6},
@@ -27,18 +27,14 @@ TARGETS = [f"{PREFIX}/tables/{name}.csv" for name in ("t2k", "test_metrics", "mi
 
 @pytest.fixture(scope="module")
 def extra_run(tmp_path_factory: pytest.TempPathFactory, nutune_cache) -> object:
-    workdir = tmp_path_factory.mktemp("extra") / "run"
-    workdir.mkdir(parents=True)
-    (workdir / "resources").symlink_to(REPO / "resources")
-    config = yaml.safe_load((REPO / "config" / "test_config.yaml").read_text())
-    config["results_dir"] = PREFIX
-    config["simulator"]["builtin"]["cache_dir"] = str(nutune_cache)
-    config["parameters"] = config["parameters"] + EXTRA
-    for obs in config["observations"].values():
-        if "point" in obs:
-            obs["point"] = list(obs["point"]) + NOMINAL_EXTRA
-    (workdir / "config").mkdir()
-    (workdir / "config" / "test_config.yaml").write_text(yaml.safe_dump(config, sort_keys=False))
+    def edit(config: dict) -> None:
+        config["results_dir"] = PREFIX
+        config["parameters"] = config["parameters"] + EXTRA
+        for obs in config["observations"].values():
+            if "point" in obs:
+                obs["point"] = list(obs["point"]) + NOMINAL_EXTRA
+
+    workdir = make_workdir(tmp_path_factory.mktemp("extra") / "run", nutune_cache, edit)
     snakemake(tiny_args(workdir, *TARGETS), timeout=1200)
     return workdir
 

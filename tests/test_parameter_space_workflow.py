@@ -9,9 +9,8 @@ import h5py
 import numpy as np
 import pandas as pd
 import pytest
-import yaml
 
-from tests.test_workflow import REPO, snakemake, tiny_args
+from tests.test_workflow import make_workdir, snakemake, tiny_args
 
 #: Three free dials in a non-builtin order and the MEC shape fixed at the Empirical end (x = 1, as the tune).
 PARAMETERS = [
@@ -34,18 +33,14 @@ def _reorder(point: list[float]) -> list[float]:
 
 @pytest.fixture(scope="module")
 def dials_run(tmp_path_factory: pytest.TempPathFactory, nutune_cache) -> object:
-    workdir = tmp_path_factory.mktemp("dials") / "run"
-    workdir.mkdir(parents=True)
-    (workdir / "resources").symlink_to(REPO / "resources")
-    config = yaml.safe_load((REPO / "config" / "test_config.yaml").read_text())
-    config["results_dir"] = PREFIX
-    config["simulator"]["builtin"]["cache_dir"] = str(nutune_cache)
-    config["parameters"] = PARAMETERS
-    for obs in config["observations"].values():
-        if "point" in obs:
-            obs["point"] = _reorder(obs["point"])
-    (workdir / "config").mkdir()
-    (workdir / "config" / "test_config.yaml").write_text(yaml.safe_dump(config, sort_keys=False))
+    def edit(config: dict) -> None:
+        config["results_dir"] = PREFIX
+        config["parameters"] = PARAMETERS
+        for obs in config["observations"].values():
+            if "point" in obs:
+                obs["point"] = _reorder(obs["point"])
+
+    workdir = make_workdir(tmp_path_factory.mktemp("dials") / "run", nutune_cache, edit)
     snakemake(tiny_args(workdir, *TARGETS), timeout=900)
     return workdir
 

@@ -70,14 +70,17 @@ def job_counts(output: str) -> dict[str, int]:
     return counts
 
 
-def make_workdir(path: Path, cache: Path, **overrides: dict) -> Path:
-    """A working directory for a tiny run: resources/ link and the test config (cache in the session cache)."""
+def make_workdir(path: Path, cache: Path, edit=None, **overrides: dict) -> Path:
+    """A working directory for a tiny run: resources/ link and the test config (cache in the session cache); each
+    override is merged into its config section, then ``edit(config)`` may change the config in place."""
     path.mkdir(parents=True, exist_ok=True)
     (path / "resources").symlink_to(REPO / "resources")
     config = yaml.safe_load((REPO / "config" / "test_config.yaml").read_text())
     config["simulator"]["builtin"]["cache_dir"] = str(cache)
     for key, value in overrides.items():
         config[key] = {**config[key], **value}
+    if edit is not None:
+        edit(config)
     (path / "config").mkdir()
     (path / "config" / "test_config.yaml").write_text(yaml.safe_dump(config, sort_keys=False))
     return path
