@@ -126,26 +126,25 @@ class RESSample:
         (``GReWeightUtils`` ``MeanFreePathWeight`` for a hadron that interacted), its expectation over the pion's
         charge given that the event was absorbed under ``absorption`` ("constant" p_abs, or hA2018's own
         P_interact·f_abs, where the charge's prior weight carries P_interact)."""
-        from nutune.simulator.pion_fsi import interaction_probability
-
-        if self.pion_tau is None:
-            raise ValueError("these RES events have no pion paths (parametrised Delta model)")
-        p = (1.0 - self.p_pi0, self.p_pi0)
-        new = [interaction_probability(self.pion_tau[c], mfp_scale) for c in (0, 1)]
-        old = [interaction_probability(self.pion_tau[c]) for c in (0, 1)]
         if self.meta.get("absorption") == "genie_ha2018":
-            return (p[0] * new[0] + p[1] * new[1]) / (p[0] * old[0] + p[1] * old[1])
-        return p[0] * new[0] / old[0] + p[1] * new[1] / old[1]
+            return self.interaction_probability(mfp_scale) / self.interaction_probability()
+        (new_plus, new_zero), (old_plus, old_zero) = self._charge_interaction(mfp_scale), self._charge_interaction()
+        return (1.0 - self.p_pi0) * new_plus / old_plus + self.p_pi0 * new_zero / old_zero
 
     def interaction_probability(self, mfp_scale: float = 1.0) -> np.ndarray:
         """Probability that the decay pion interacted in the nucleus (hA2018 mean free path × ``mfp_scale``),
         averaged over its charge."""
+        plus, zero = self._charge_interaction(mfp_scale)
+        return (1.0 - self.p_pi0) * plus + self.p_pi0 * zero
+
+    def _charge_interaction(self, mfp_scale: float = 1.0) -> tuple[np.ndarray, np.ndarray]:
+        """The interaction probability of the decay pion as a π⁺ and as a π⁰."""
         from nutune.simulator.pion_fsi import interaction_probability
 
         if self.pion_tau is None:
             raise ValueError("these RES events have no pion paths (parametrised Delta model)")
-        return ((1.0 - self.p_pi0) * interaction_probability(self.pion_tau[0], mfp_scale)
-                + self.p_pi0 * interaction_probability(self.pion_tau[1], mfp_scale))
+        return (interaction_probability(self.pion_tau[0], mfp_scale),
+                interaction_probability(self.pion_tau[1], mfp_scale))
 
     @property
     def reweightable(self) -> bool:

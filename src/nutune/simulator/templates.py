@@ -195,6 +195,7 @@ def reweight_histogram(sample: BaseSample, theta: np.ndarray, names: Any = None)
     :func:`nutune.simulator.pion_fsi.absorbed_pion_weight`, GENIE's rescaling included). This is the slow
     reference the templates are tested against.
     """
+    names = check_names(names)
     row = dict(zip(BUILTIN_DIALS, full_theta(theta, names)[0].tolist(), strict=True))
     ma, norm, shape, strength = (row[n] for n in PARAMETER_NAMES)
     kappa = 1.0 - strength
@@ -202,7 +203,7 @@ def reweight_histogram(sample: BaseSample, theta: np.ndarray, names: Any = None)
     w_qe = qe.w_nom * np.maximum(0.0, 1.0 + kappa * (1.0 / qe.rpa_ratio - 1.0)) * qe.ma_ratio(ma)
     w_mec = norm * ((1.0 - shape) * sample.mec.w_v + shape * sample.mec.w_e)
     res = sample.res
-    named = [f for f in PION_FATES if f in check_names(names)]
+    named = [f for f in PION_FATES if f in names]
     if named and "FrAbs_pi" not in named:
         w_res = res.w * absorbed_pion_weight(res.pion_ke, {f: row[f] for f in named})
     else:
@@ -376,14 +377,15 @@ class Templates:
         """The four-dial histogram; with ``background`` (n, b) given, it replaces the fixed B template."""
         ma, norm, shape, strength = theta[:, :4].T
         kappa = 1.0 - strength
-        powers = _cubic_powers(ma - self.ma_grid[_intervals(self.ma_grid, ma)])
+        idx = _intervals(self.ma_grid, ma)
+        powers = _cubic_powers(ma - self.ma_grid[idx])
         design = np.concatenate([powers, kappa[:, None] * powers], axis=1)  # (n, 8)
         b_coef = np.ones_like(norm) if background is None else np.zeros_like(norm)
         mix = np.stack([norm * (1.0 - shape), norm * shape, b_coef], axis=1)
         out = mix @ lin
         if background is not None:
             out += background
-        _add_spline_term(out, design, grouped, _intervals(self.ma_grid, ma))
+        _add_spline_term(out, design, grouped, idx)
         return out
 
     def _evaluate_general(self, full: np.ndarray, bins: int, names: tuple[str, ...]) -> np.ndarray:
