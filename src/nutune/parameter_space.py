@@ -135,11 +135,13 @@ def builtin_limit_errors(entries: Sequence[Mapping]) -> list[str]:
     prior box (with the fixed ones) lets the named hA2018 fractions sum past 1 at some pion energy, where GENIE
     Reweight rescales every fraction and the linear templates stop being exact."""
     from nutune.dials import PION_FATES
+    from nutune.simulator.templates import RES_SPLINE_DIALS
 
     names = [str(e["dial"]) for e in entries]
     errors = []
-    if "MaCCRES" in names and "MFP_pi" in names:
-        errors.append("parameters: the built-in simulator applies MaCCRES and MFP_pi one at a time (its RES "
+    splined = [d for d in RES_SPLINE_DIALS if d in names]
+    if len(splined) > 1:
+        errors.append(f"parameters: the built-in simulator applies {' and '.join(splined)} one at a time (its RES "
                       "background is a 1D spline in either); keep one of them")
     fates = [e for e in entries if str(e["dial"]) in PION_FATES]
     if fates:
