@@ -314,18 +314,53 @@ def test_marginal_calibration_maps_held_out_base_coordinates_to_a_standard_norma
     assert torch.all(mapped[1:] > mapped[:-1])  # a bijection: strictly increasing in every column
 
 
-def test_calibrated_network_round_trips_and_records_its_fit(tmp_path):
-    """calibration: marginal appends the fitted layer (fitted on sbi's validation rows) and survives save/load."""
+def test_location_calibration_undoes_a_stretched_posterior_location():
+    """The location layer is fitted through the frozen network twice: on held-out rows as they are (h0) and on the
+    same rows with the truths stretched about the box centre by 10 % relative to where the network puts its
+    posteriors (h1). h1 must learn that stretch on top of h0, h1(v) ≈ h0(1/2 + (v − 1/2)/1.1), raise the
+    likelihood, and leave the network unchanged."""
+    from nutune.npe.calibration import fit_location_calibration
+
+    theta, x = linear_gaussian(4000, seed=11)
+    trained = train_npe(theta, x, prior_low=LOW, prior_high=HIGH, seed=5, settings=tiny_settings(max_num_epochs=30))
+    estimator = trained.density_estimator
+    posterior = NutunePosterior.from_trained(trained)
+    theta_rows, x_rows = linear_gaussian(3000, seed=12)
+    rows = torch.as_tensor(posterior.to_unit(theta_rows), dtype=torch.float32)
+    xt = posterior.transform_x(x_rows)
+    reference = posterior.log_prob(theta[:3], x[0], normalize=False)
+    h0, plain = fit_location_calibration(estimator, rows, xt)
+    h1, stats = fit_location_calibration(estimator, 0.5 + 1.1 * (rows - 0.5), xt)
+    assert stats["rows"] == 3000 and stats["bins"] == 3 and stats["nll_after"] < stats["nll_before"] - 0.05
+    assert plain["nll_after"] <= plain["nll_before"]
+    np.testing.assert_array_equal(posterior.log_prob(theta[:3], x[0], normalize=False), reference)
+    assert all(p.requires_grad for p in estimator.parameters()) and not any(p.requires_grad for p in h1.parameters())
+    grid = torch.linspace(0.1, 0.9, 9)[:, None].repeat(1, 4)
+    with torch.no_grad():
+        learned, _ = h1(grid)
+        expected, _ = h0(0.5 + (grid - 0.5) / 1.1)
+    stretch = float((grid - (0.5 + (grid - 0.5) / 1.1)).abs().max())  # 0.036 at the grid's ends
+    assert float((learned - expected).abs().max()) < 0.3 * stretch
+    assert torch.all(learned[1:] > learned[:-1])
+
+
+@pytest.mark.parametrize("calibration", ["marginal", "location_and_width"])
+def test_calibrated_network_round_trips_and_records_its_fit(tmp_path, calibration):
+    """calibration: marginal appends the fitted layer, location_and_width also prepends the location layer (both
+    fitted on sbi's validation rows); the network survives save/load and uncalibrated() strips every layer."""
     theta, x = linear_gaussian(1000, seed=8)
     trained = train_npe(theta, x, prior_low=LOW, prior_high=HIGH, seed=3,
-                        settings=tiny_settings(calibration="marginal", max_num_epochs=5))
+                        settings=tiny_settings(calibration=calibration, max_num_epochs=5))
     network, fit = trained.metadata["network"], trained.metadata["results"]["calibration"]
-    assert network["calibration"] == "marginal" and network["calibration_bins"] == fit["bins"] == 2
+    assert network["calibration"] == calibration and network["calibration_bins"] == fit["bins"] == 2
     assert fit["rows"] == 100 and fit["nll_after"] <= fit["nll_before"]
+    assert ("location" in fit) == (calibration == "location_and_width")
+    if "location" in fit:
+        assert fit["location"]["rows"] == 100 and fit["location"]["nll_after"] <= fit["location"]["nll_before"]
     paths = (tmp_path / "npe_0.safetensors", tmp_path / "npe_0.json", tmp_path / "loss_0.csv")
     save_npe(trained, *paths)
     assert any("unnormalized_widths" in name for name in load_file(str(paths[0])))
-    loaded = load_posterior(paths[0], paths[1], expected={"calibration": "marginal"})
+    loaded = load_posterior(paths[0], paths[1], expected={"calibration": calibration})
     direct = NutunePosterior.from_trained(trained)
     np.testing.assert_array_equal(loaded.log_prob(theta[:5], x[0], normalize=False),
                                   direct.log_prob(theta[:5], x[0], normalize=False))

@@ -30,6 +30,8 @@ __all__ = [
     "run_sbc_ranks",
     "run_tarp_curve",
     "flow_transform",
+    "flow_context",
+    "flow_base_log_prob",
     "set_flow_transform",
     "composed_transforms",
 ]
@@ -105,6 +107,16 @@ def run_tarp_curve(samples: torch.Tensor, thetas: torch.Tensor, references: torc
 def flow_transform(estimator: torch.nn.Module) -> Any:
     """The nflows transform (u -> base coordinates) of an sbi flow estimator."""
     return estimator.net._transform
+
+
+def flow_context(estimator: torch.nn.Module, xt: torch.Tensor) -> torch.Tensor:
+    """The flow's context for transformed histograms ``xt``: the embedding net's output (nflows' ``Flow``)."""
+    return estimator.net._embedding_net(xt)
+
+
+def flow_base_log_prob(estimator: torch.nn.Module, z: torch.Tensor) -> torch.Tensor:
+    """log density of base coordinates ``z`` under the flow's base distribution (a standard normal in sbi)."""
+    return estimator.net._distribution.log_prob(z)
 
 
 def set_flow_transform(estimator: torch.nn.Module, transform: Any) -> None:

@@ -56,7 +56,13 @@ def build_density_estimator(network: Mapping[str, Any], bins: int, seed: int,
     The z-scoring statistics and the flow's random permutations are buffers that are overwritten when trained
     weights are loaded; the dummy batch below only fixes the shapes.
     """
-    from nutune.npe.calibration import attach_calibration, marginal_calibration_layer
+    from nutune.npe.calibration import (
+        CALIBRATION_LOCATION_BOUND,
+        LOCATION_CALIBRATION,
+        attach_calibration,
+        location_calibration_layer,
+        marginal_calibration_layer,
+    )
 
     builder = density_builder(network, bins)
     generator = torch.Generator().manual_seed(seed)
@@ -64,10 +70,12 @@ def build_density_estimator(network: Mapping[str, Any], bins: int, seed: int,
     dummy_x = torch.randn(16, bins, generator=generator)
     estimator = builder(dummy_u, dummy_x)
     calibration = network.get("calibration", "none")
-    if calibration == "marginal":
-        layer = marginal_calibration_layer(int(network["calibration_bins"]), float(network["calibration_tail_bound"]),
-                                           n_par=n_par)
-        attach_calibration(estimator, layer)
+    if calibration in ("marginal", LOCATION_CALIBRATION):
+        bins = int(network["calibration_bins"])
+        layer = marginal_calibration_layer(bins, float(network["calibration_tail_bound"]), n_par=n_par)
+        location = None if calibration == "marginal" else location_calibration_layer(
+            bins, float(network.get("calibration_location_bound", CALIBRATION_LOCATION_BOUND)), n_par=n_par)
+        attach_calibration(estimator, layer, location)
     elif calibration != "none":
         raise ValueError(f"unknown calibration {calibration!r} in the network metadata; allowed: {CALIBRATIONS}")
     return estimator

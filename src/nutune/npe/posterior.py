@@ -70,7 +70,7 @@ class NutunePosterior:
         for member, meta in zip(self.members, self.metadata, strict=True):
             estimator = copy.deepcopy(member.posterior_estimator)
             if meta["network"].get("calibration", "none") != "none":
-                detach_calibration(estimator)
+                detach_calibration(estimator, meta["network"]["calibration"])
             meta = copy.deepcopy(meta)
             meta["network"]["calibration"] = "none"
             estimators.append(estimator)

@@ -118,7 +118,8 @@ def check_training_arrays(theta: np.ndarray, x: np.ndarray, low: np.ndarray, hig
         )
 
 
-def network_block(settings: Any, density_estimator: str, calibration: str, tail_bound: float) -> dict[str, Any]:
+def network_block(settings: Any, density_estimator: str, calibration: str, tail_bound: float,
+                  location_bound: float) -> dict[str, Any]:
     """The ``network`` metadata block: everything needed to rebuild the untrained network."""
     return {
         "density_estimator": density_estimator,
@@ -132,6 +133,7 @@ def network_block(settings: Any, density_estimator: str, calibration: str, tail_
         "calibration": calibration,
         "calibration_bins": None,  # set by the fit
         "calibration_tail_bound": tail_bound,
+        "calibration_location_bound": location_bound,
     }
 
 

@@ -27,12 +27,7 @@ from nutune.io import derive_seed
 from nutune.noise import LikelihoodNoise
 from nutune.npe import spec
 from nutune.npe._sbi_compat import hooked_npe_class, validation_indices
-from nutune.npe.calibration import (
-    CALIBRATION_TAIL_BOUND,
-    attach_calibration,
-    base_coordinates,
-    fit_marginal_calibration,
-)
+from nutune.npe.calibration import CALIBRATION_LOCATION_BOUND, CALIBRATION_TAIL_BOUND, calibrate
 from nutune.npe.networks import density_builder
 from nutune.npe.preprocessing import apply_x_transform, array_sha256, noisy_training_x, to_unit, x_scale_of
 from nutune.progress import RateLimit, format_seconds, progress
@@ -250,13 +245,13 @@ def train_npe(
     elif noise_cov is not None:
         logger.warning("a noise covariance was passed but npe.noise is 'none': training on noise-free x")
     network = spec.network_block(settings, choices["density_estimator"], choices["calibration"],
-                                 CALIBRATION_TAIL_BOUND)
+                                 CALIBRATION_TAIL_BOUND, CALIBRATION_LOCATION_BOUND)
     training = spec.training_block(settings, n_simulations=len(x), seed=seed, member=member,
                                    member_seed=derive_seed(seed, "npe", member), device=device)
     u = torch.as_tensor(to_unit(theta, low, high), dtype=torch.float32)
     xt = torch.as_tensor(apply_x_transform(x_train, choices["x_transform"], x_scale), dtype=torch.float32)
     estimator, summary, rows, seconds = _fit(u, xt, network, training)
-    calibration_stats = _calibrate(estimator, u[rows], xt[rows], network) if network["calibration"] == "marginal" \
+    calibration_stats = _calibrate(estimator, u[rows], xt[rows], network) if network["calibration"] != "none" \
         else None
     loss_curve = _loss_curve(summary)
     results = _results(summary, seconds, calibration_stats)
@@ -306,11 +301,9 @@ def _fit(u: torch.Tensor, xt: torch.Tensor, network: Mapping[str, Any], training
 
 
 def _calibrate(estimator: nn.Module, u_val: torch.Tensor, xt_val: torch.Tensor, network: dict[str, Any]) -> dict:
-    """Fit and append the marginal calibration layer on sbi's validation rows (never used for a gradient step)."""
+    """Fit and compose the calibration layers on sbi's validation rows (never used for a gradient step)."""
     parameter = next(estimator.parameters())
-    z = base_coordinates(estimator, u_val.to(parameter.device), xt_val.to(parameter.device))
-    layer, stats = fit_marginal_calibration(z)
-    attach_calibration(estimator, layer.to(parameter.device))
+    stats = calibrate(estimator, u_val.to(parameter.device), xt_val.to(parameter.device), network["calibration"])
     network["calibration_bins"] = stats["bins"]
     return stats
 
