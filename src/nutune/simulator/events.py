@@ -68,6 +68,16 @@ class QESample:
     n_thrown: int
     ma_generation: float = MA_NOMINAL_GEV
     q2_axial: np.ndarray | None = None  # Q² of the axial form factor (Nieves: Q̃², de Forest); None = q2
+    p_nucleon: np.ndarray | None = None  # |p| [GeV] of the outgoing proton in the lab (HadSystP4; Nieves only)
+    k_fermi: np.ndarray | None = None  # local proton k_F(r) [GeV] at the hit nucleon's radius (Nieves only)
+
+    def pauli_ratio(self) -> np.ndarray:
+        """x = |p_p′|/k_F(r) ≥ 1 per event (generated events are not Pauli-blocked): GENIE Reweight's
+        CCQEPauliSupViaKF weight for ``QELEventGenerator`` events is 0 where x < the k_F scale, else 1."""
+        if self.p_nucleon is None or self.k_fermi is None:
+            raise ValueError("these CCQE events have no outgoing-nucleon momentum and local k_F (qe_model "
+                             "llewellyn_smith); CCQEPauliSupViaKF needs qe_model genie_nieves")
+        return self.p_nucleon / self.k_fermi
 
     def ma_ratio(self, ma: float) -> np.ndarray:
         """Per-event GENIE MaCCQE weight dσ(M_A)/dσ(M_A,nom) at the stored kinematics (physics.md §1.2)."""
@@ -293,6 +303,8 @@ def _generate_qe_nieves(
         c_hat=out["c_hat"][:, keep],
         n_thrown=n,
         q2_axial=out["q2_axial"][keep],
+        p_nucleon=np.linalg.norm(kin.p_p, axis=1)[keep],
+        k_fermi=kin.k_f[keep],
     )
 
 
