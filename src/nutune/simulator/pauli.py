@@ -29,6 +29,7 @@ import numpy as np
 from numpy.polynomial import chebyshev as cheb
 
 from nutune.dials import REGISTRY
+from nutune.simulator.events import QESample
 
 __all__ = ["PauliResponse", "build_pauli_response", "TOLERANCE", "NOT_TWEAKED"]
 
@@ -38,6 +39,7 @@ TOLERANCE = 1e-9
 NOT_TWEAKED = 1e-6 * REGISTRY["CCQEPauliSupViaKF"].sigma_plus
 _NODES = 24
 _CHUNK = 4096
+_BUILD_CHUNK = 65536
 #: x + 10·b orders every bin's thresholds after the previous bin's (x < 10 always: λ_max < 10).
 _BIN_STRIDE = 10.0
 
@@ -74,21 +76,25 @@ class PauliResponse:
         return cheb.chebvander(_local(np.asarray(ma, dtype=float)), self.psi.shape[0] - 1) @ self.psi
 
     def counts(self, lam: np.ndarray, columns: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """(index into ``cumulative`` of each (row, bin) at λ, of each bin's start): n_b(λ) events removed."""
-        queries = np.where(lam > 1.0 + NOT_TWEAKED, lam, 0.0)[:, None] + _BIN_STRIDE * columns[None, :]
+        """(index into ``cumulative`` (bins, n) of each bin's count n_b(λ) of removed events, of each bin's start).
+
+        The queries λ + 10·b are searched bin-major; with λ sorted they are sorted overall, which keeps the binary
+        searches and the gathers that follow walking forward through memory."""
+        queries = _BIN_STRIDE * columns[:, None] + np.where(lam > 1.0 + NOT_TWEAKED, lam, 0.0)[None, :]
         return np.searchsorted(self.keys, queries, side="left"), self.bin_start[columns]
 
     def removed(self, ma: np.ndarray, kappa: np.ndarray, lam: np.ndarray, columns: np.ndarray) -> np.ndarray:
         """(n, bins) the CCQE histogram the k_F scales λ remove at (M_A, κ = 1 − RPA strength)."""
         out = np.zeros((lam.size, columns.size))
-        k = self.rank
+        order = np.argsort(lam, kind="stable")
+        start_rows = self.cumulative[self.bin_start[columns]]  # (bins, 2K)
         for start in range(0, lam.size, _CHUNK):
-            sl = slice(start, start + _CHUNK)
-            idx, first = self.counts(lam[sl], columns)
-            rows = self.cumulative[idx] - self.cumulative[first][None, :, :]  # (n, bins, 2K)
-            psi = self.basis(ma[sl])
-            out[sl] = (np.einsum("nk,nbk->nb", psi, rows[..., :k])
-                       + kappa[sl, None] * np.einsum("nk,nbk->nb", psi, rows[..., k:]))
+            sel = order[start : start + _CHUNK]
+            idx, _ = self.counts(lam[sel], columns)
+            psi = self.basis(ma[sel])
+            design = np.concatenate([psi, kappa[sel, None] * psi], axis=1)  # (n, 2K): Q and κ·D parts
+            # ψ·(C_b[n_b] − C_b[start]) without forming the difference
+            out[sel] = np.einsum("nk,bnk->nb", design, self.cumulative[idx]) - design @ start_rows.T
         return out
 
     def removed_torch(self, ma, kappa, lam: np.ndarray, columns: np.ndarray):
@@ -102,7 +108,7 @@ class PauliResponse:
                                 torch.as_tensor(self.psi, dtype=dtype, device=device))
         cum_t, psi_t = self._cache[key]
         idx, first = self.counts(lam, columns)
-        rows = cum_t[torch.as_tensor(idx, device=device)] - cum_t[torch.as_tensor(first, device=device)][None]
+        rows = cum_t[torch.as_tensor(idx.T, device=device)] - cum_t[torch.as_tensor(first, device=device)][None]
         lo, hi = (float(v) for v in np.log(REGISTRY["MaCCQE"].valid_range))
         y = torch.clamp((2.0 * torch.log(ma) - lo - hi) / (hi - lo), -1.0, 1.0)
         vander = [torch.ones_like(y), y]
@@ -121,34 +127,47 @@ def build_pauli_response(qe, area: np.ndarray) -> PauliResponse | None:
     lam_max = REGISTRY["CCQEPauliSupViaKF"].valid_range[1]
     x = qe.pauli_ratio()
     y, ma_nodes = _nodes()
-    values = np.stack([qe.ma_ratio(m) for m in ma_nodes], axis=1)  # (n, nodes) per-event MaCCQE weights
     rpa_term = 1.0 / qe.rpa_ratio - 1.0
     scale = np.bincount(qe.bin67, qe.w_nom, 67)
     scale = np.where(scale > 0, scale, scale.max())
-    # right singular vectors of the (weighted) event × node matrix, from its R factor
-    stacked = np.vstack([values * qe.w_nom[:, None], values * (qe.w_nom * rpa_term)[:, None]])
-    _, _, vt = np.linalg.svd(np.linalg.qr(stacked, mode="r"), full_matrices=False)
-    err_by_rank = []
-    for k in range(1, _NODES + 1):
-        basis = vt[:k].T  # (nodes, k), orthonormal
-        resid = np.abs(values - (values @ basis) @ basis.T).max(axis=1)
-        err = np.bincount(qe.bin67, qe.w_nom * (1.0 + np.abs(rpa_term)) * resid, 67) / scale
-        err_by_rank.append(float(err.max()))
-        if err_by_rank[-1] <= TOLERANCE:
-            break
-    k = len(err_by_rank)
-    basis = vt[:k].T
-    beta = values @ basis  # (n, k): ρ_i at the nodes ≈ β_i·basisᵀ
+    chunks = [slice(i, i + _BUILD_CHUNK) for i in range(0, x.size, _BUILD_CHUNK)]
+
+    def values(sl: slice) -> np.ndarray:  # (n, nodes) per-event MaCCQE weights at the nodes
+        sub = QESample.__new__(QESample)
+        sub.c_hat, sub.q2, sub.q2_axial = qe.c_hat[:, sl], qe.q2[sl], None if qe.q2_axial is None else qe.q2_axial[sl]
+        return np.stack([sub.ma_ratio(m) for m in ma_nodes], axis=1)
+
+    # right singular vectors of the weighted event × node matrices (Q and D parts), from a chunked R factor
+    r_factor = np.zeros((0, _NODES))
+    for sl in chunks:
+        v = values(sl)
+        r_factor = np.linalg.qr(np.vstack([r_factor, v * qe.w_nom[sl, None], v * (qe.w_nom * rpa_term)[sl, None]]),
+                                mode="r")
+    _, _, vt = np.linalg.svd(r_factor, full_matrices=False)
+    # Σ_i w_i (1 + |1/R − 1|) max_nodes |ρ_i − projection| per bin, for every rank
+    err = np.zeros((_NODES, 67))
+    for sl in chunks:
+        v = values(sl)
+        weight = qe.w_nom[sl] * (1.0 + np.abs(rpa_term[sl]))
+        coef = v @ vt.T  # v = coef·vt exactly (vt square orthonormal); the rank-k residual is Σ_{j≥k} coef_j vt_j
+        tail = np.zeros_like(v)
+        for j in range(_NODES - 1, 0, -1):
+            tail += coef[:, j : j + 1] * vt[j]
+            err[j - 1] += np.bincount(qe.bin67[sl], weight * np.abs(tail).max(axis=1), 67)
+    err_by_rank = (err / scale).max(axis=1)
+    k = int(np.argmax(err_by_rank <= TOLERANCE)) + 1 if np.any(err_by_rank <= TOLERANCE) else _NODES
+    basis = vt[:k].T  # (nodes, k), orthonormal
     psi = np.linalg.inv(cheb.chebvander(y, _NODES - 1)) @ basis  # Chebyshev coefficients of ψ_ℓ
     keep = x < lam_max
     order = np.lexsort((x[keep], qe.bin67[keep]))
     idx = np.flatnonzero(keep)[order]
     keys = x[idx] + _BIN_STRIDE * qe.bin67[idx]
-    per_event = np.concatenate([qe.w_nom[idx, None] * beta[idx], (qe.w_nom * rpa_term)[idx, None] * beta[idx]],
+    beta = values(idx) @ basis  # (m, k): ρ_i at the nodes ≈ β_i·basisᵀ
+    per_event = np.concatenate([qe.w_nom[idx, None] * beta, (qe.w_nom * rpa_term)[idx, None] * beta],
                                axis=1) / area[qe.bin67[idx], None]
     cumulative = np.vstack([np.zeros((1, 2 * k)), np.cumsum(per_event, axis=0)])
     bin_start = np.searchsorted(keys, _BIN_STRIDE * np.arange(67), side="left")
     response = PauliResponse(keys=keys, cumulative=cumulative, bin_start=bin_start, psi=psi)
-    response.metadata = {"rank": k, "tolerance": TOLERANCE, "max_error": err_by_rank[-1], "lambda_max": lam_max,
+    response.metadata = {"rank": k, "tolerance": TOLERANCE, "max_error": float(err_by_rank[k - 1]), "lambda_max": lam_max,
                          "n_thresholds": int(keys.size), "x_min": float(x.min()) if x.size else 1.0}
     return response
