@@ -194,11 +194,10 @@ def test_fixed_dials_and_a_subset_of_free_ones(base: dict) -> None:
     ("entries", "needle"),
     [
         ([{"dial": "MaRES", "min": 0.5, "max": 1.0}], "unknown GENIE dial 'MaRES'"),
-        ([{"dial": "MvCCRES", "min": 0.8, "max": 1.3}], "built-in simulator does not apply dial(s) MvCCRES"),
+        ([{"dial": "NonRESBGvpCC1pi", "min": 0.8, "max": 1.3}],
+         "built-in simulator does not apply dial(s) NonRESBGvpCC1pi"),
         ([{"dial": "MaCCQE", "min": 0.6, "max": 1.3}, {"dial": "FrCEx_pi", "min": 0.5, "max": 1.9},
          {"dial": "FrInel_pi", "min": 0.5, "max": 1.6}], "pion fate fractions sum to"),
-        ([{"dial": "MaCCRES", "min": 0.8, "max": 1.3}, {"dial": "MFP_pi", "min": 0.8, "max": 1.3}],
-         "MaCCRES and MFP_pi one at a time"),
         ([{"dial": "MaCCQE", "min": 0.6, "max": 1.3}, {"dial": "MaCCQE", "min": 0.6, "max": 1.3}],
          "more than once"),
         ([{"dial": "MaCCQE", "min": 0.6}], "parameters[0] (MaCCQE): a free dial needs min and max"),

@@ -188,5 +188,6 @@ def test_builtin_backend_refuses_dials_it_does_not_apply_by_name():
     dials.check_dial_set(["RPA_CCQE", "MaCCQE"])  # any subset and order of the four
     dials.check_dial_set(["MaCCRES", "FrAbs_pi", "FracPN_CCMEC"], backend="genie")
     dials.check_dial_set(["MaCCQE", "MaCCRES", "FrAbs_pi"])
-    with pytest.raises(dials.DialSetError, match="does not apply dial.*MvCCRES"):
-        dials.check_dial_set(["MaCCQE", "MvCCRES"])
+    dials.check_dial_set(["MaCCRES", "MvCCRES", "MFP_pi", "FrCEx_pi", "FrInel_pi", "FrPiProd_pi"])
+    with pytest.raises(dials.DialSetError, match="does not apply dial.*NonRESBGvpCC1pi"):
+        dials.check_dial_set(["MaCCQE", "NonRESBGvpCC1pi"])

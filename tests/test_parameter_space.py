@@ -49,7 +49,7 @@ def test_genie_space_writes_free_and_fixed_dials_into_cards():
 
 def test_refused_sets_fail_at_construction():
     with pytest.raises(DialSetError, match="built-in simulator does not apply"):
-        _space([{"dial": "MvCCRES", "min": 0.5, "max": 1.5}])
+        _space([{"dial": "NonRESBGvpCC1pi", "min": 0.5, "max": 1.5}])
     with pytest.raises(DialSetError, match="kModeMaMv"):
         _space([{"dial": "MaCCRES", "min": 0.8, "max": 1.4}, {"dial": "NormCCRES", "fixed": 1.1}], backend="genie")
 
@@ -76,5 +76,6 @@ def test_builtin_limits_name_what_the_simulator_cannot_apply():
     too_much = [{"dial": "FrCEx_pi", "min": 0.5, "max": 1.9}, {"dial": "FrInel_pi", "min": 0.5, "max": 1.6}]
     (msg,) = builtin_limit_errors(too_much)
     assert "FrCEx_pi max 1.9, FrInel_pi max 1.6" in msg and "> 1 at some pion energy" in msg
-    both = [{"dial": "MaCCRES", "min": 0.7, "max": 1.3}, {"dial": "MFP_pi", "fixed": 1.1}]
-    assert "one at a time" in builtin_limit_errors(both)[0]
+    res = [{"dial": "MaCCRES", "min": 0.7, "max": 1.3}, {"dial": "MvCCRES", "min": 0.6, "max": 1.1},
+           {"dial": "MFP_pi", "fixed": 1.1}]
+    assert builtin_limit_errors(res) == []  # the RES response is joint in MaCCRES, MvCCRES and MFP_pi

@@ -252,10 +252,14 @@ def test_any_subset_and_order_of_builtin_dials_is_the_full_vector_with_the_rest_
     full[:, 1:4] = [1.0, 0.0, 1.0]  # NormCCMEC, XSecShape_CCMEC, RPA_CCQE nominal
     np.testing.assert_allclose(templates.evaluate(sub, names=names), templates.evaluate(full, names=SIX),
                                rtol=1e-14, atol=0)
-    # the paper's four-dial path and the general path agree with the extra dials at nominal
+    # the paper's four-dial path and the general path agree with the extra dials at nominal: to the joint RES
+    # response's accuracy with a RES dial named, to rounding with only fates named (exact nominal components)
     four = _random_theta(40, seed=9)
     extra = np.column_stack([four, np.full(40, dials.REGISTRY["MaCCRES"].nominal), np.ones(40)])
-    np.testing.assert_allclose(templates.evaluate(extra, names=SIX), templates.evaluate(four), rtol=1e-8, atol=0)
+    np.testing.assert_allclose(templates.evaluate(extra, names=SIX), templates.evaluate(four), rtol=1e-7, atol=0)
+    fates = np.column_stack([four, np.ones(40), np.ones(40)])
+    np.testing.assert_allclose(templates.evaluate(fates, names=(*SIX[:4], "FrCEx_pi", "FrInel_pi")),
+                               templates.evaluate(four), rtol=1e-13, atol=0)
 
 
 def test_frabs_scales_the_absorbed_pion_background_exactly_linearly(templates):
@@ -298,7 +302,9 @@ def test_extra_dials_are_validated_by_name():
     with pytest.raises(InvalidParameterError, match="MaCCRES = 2.5 is outside the valid range"):
         sim.simulate([1.0, 2.5], names=("MaCCQE", "MaCCRES"))
     with pytest.raises(InvalidParameterError, match="not applied by the built-in simulator"):
-        sim.simulate([1.0, 0.8], names=("MaCCQE", "MvCCRES"))
+        sim.simulate([1.0, 0.8], names=("MaCCQE", "NonRESBGvpCC1pi"))
+    with pytest.raises(InvalidParameterError, match="MvCCRES = 1.3 is outside the valid range"):
+        sim.simulate([1.0, 1.3], names=("MaCCQE", "MvCCRES"))
     with pytest.raises(InvalidParameterError, match=r"expected \(2,\)"):
         sim.simulate([1.0, 1.2, 1.0], names=("MaCCQE", "MaCCRES"))
 
@@ -309,6 +315,9 @@ def test_parametrised_delta_background_refuses_maccres_but_takes_frabs():
     small.evaluate([1.0, 0.5], names=("MaCCQE", "FrAbs_pi"))
     with pytest.raises(InvalidParameterError, match="MaCCRES is not applied by the 'nuwro_like' templates"):
         small.evaluate([1.0, 1.3], names=("MaCCQE", "MaCCRES"))
+    with pytest.raises(InvalidParameterError, match="MvCCRES is not applied by the 'nuwro_like' templates"):
+        small.evaluate([1.0, 0.7], names=("MaCCQE", "MvCCRES"))
+    assert small.res_response is None
     # named at nominal (as a config's fixed or mock point does) is fine; off nominal is refused
     np.testing.assert_allclose(small.evaluate([1.0, 1.065047, 1.0], names=("MaCCQE", "MaCCRES", "FrCEx_pi")),
                                small.evaluate([1.0], names=("MaCCQE",)), rtol=1e-12)
@@ -363,9 +372,113 @@ def test_a_longer_mean_free_path_absorbs_fewer_pions(templates):
     assert np.all(h[0] >= h[1]) and np.all(h[1] >= h[2]) and (h[0] - h[2]).sum() > 0
 
 
-def test_maccres_and_mfp_together_are_refused_until_a_2d_table_exists(templates):
-    with pytest.raises(InvalidParameterError, match="one at a time"):
-        templates.evaluate([1.0, 1.0], names=("MaCCRES", "MFP_pi"))
+def test_mvccres_weight_is_genie_berger_sehgal_recomputed_at_the_event_kinematics(sample):
+    """RESSample.xsec_ratio (c0 r^2 + c1 r g + c2 g^2 from the two MaCCRES anchors and r = G_V(M_V)/G_V(nominal))
+    equals d2sigma/dW dQ2 of ``res_bergersehgal`` recomputed with RES-Ma and RES-Mv changed, event by event."""
+    from nutune.simulator import res_bergersehgal as bs
+
+    res = sample.res
+    pick = np.random.default_rng(1).choice(res.w.size, 3000, replace=False)
+    for ma, mv in ((1.065047, 0.5), (1.065047, 1.2), (0.45, 0.61), (2.1, 1.13), (0.9, 0.924)):
+        ratio = res.xsec_ratio(ma, mv)[pick]
+        for nucleon, mask in (("p", res.is_p[pick]), ("n", ~res.is_p[pick])):
+            idx = pick[mask]
+            args = (res.enu[idx], res.w_had[idx], res.q2[idx], nucleon)
+            direct = bs.d2sigma_dw_dq2(*args, ma=ma, mv=mv) / bs.d2sigma_dw_dq2(*args)
+            np.testing.assert_allclose(ratio[mask], direct, rtol=1e-10)
+    np.testing.assert_allclose(res.xsec_ratio(1.3), res.ma_ratio(1.3), rtol=1e-12)
+    # a larger vector mass raises the vector form factors, hence the cross section, at every Q2 > 0
+    assert np.all(res.xsec_ratio(dials.REGISTRY["MaCCRES"].nominal, 0.924) > 1.0)
+
+
+def test_vector_form_factor_ratio_is_genies_minibooneGV_formula():
+    """r at one point from BSKLNBaseRESPXSec2014.cxx (R-3_00_06) lines written out here: CV0 = 1/(1 - q2/Mv2/4),
+    CV3 = 2.13 CV0 (1 - q2/Mv2)^-2, CV4 = -1.51 CV0 (1 - q2/Mv2)^-2, CV5 = 0.48 CV0 (1 - q2/Mv2/0.766)^-2,
+    GV = sqrt(3 GV3^2 + GV1^2) (times a factor without Mv); RES-Mv 0.840 (BergerSehgalRESPXSec2014.xml), 1 sigma
+    10 % (GSystUncertaintyTable.xml)."""
+    from nutune.simulator import res_bergersehgal as bs
+
+    w, q2, m = 1.232, -0.5, bs.M_PROTON  # GENIE's q2 < 0
+
+    def gv(mv):
+        cv0 = 1.0 / (1 - q2 / mv**2 / 4.0)
+        cv3, cv4 = 2.13 * cv0 * (1 - q2 / mv**2) ** -2, -1.51 * cv0 * (1 - q2 / mv**2) ** -2
+        cv5 = 0.48 * cv0 * (1 - q2 / mv**2 / 0.766) ** -2
+        gv3 = 0.5 / np.sqrt(3) * (cv3 * (w + m) / m + cv4 * (w * w + q2 - m * m) / 2 / m**2
+                                  + cv5 * (w * w - q2 - m * m) / 2 / m**2)
+        gv1 = -0.5 / np.sqrt(3) * (cv3 * (m * m - q2 + m * w) / w / m + cv4 * (w * w + q2 - m * m) / 2 / m**2
+                                   + cv5 * (w * w - q2 - m * m) / 2 / m**2)
+        return np.sqrt(3 * gv3**2 + gv1**2)
+
+    mv_plus = float(dials.to_physical("MvCCRES", 1.0))
+    assert mv_plus == pytest.approx(0.924)
+    assert float(bs.vector_form_factor_ratio(w, 0.5, "p", mv_plus)) == pytest.approx(gv(0.924) / gv(0.840),
+                                                                                       rel=1e-14)
+    assert float(bs.vector_form_factor_ratio(w, 1e-12, "n", 0.6)) == pytest.approx(1.0, abs=1e-10)
+
+
+RES12 = ("MaCCQE", "NormCCMEC", "XSecShape_CCMEC", "RPA_CCQE", "MaCCRES", "MvCCRES", "MFP_pi")
+
+
+@pytest.mark.parametrize("fates", [(), ("FrCEx_pi", "FrInel_pi", "FrPiProd_pi"), ("FrInel_pi",),
+                                   ("FrCEx_pi", "FrPiProd_pi"), ("FrAbs_pi", "FrCEx_pi", "FrInel_pi")])
+def test_res_dials_and_fates_free_together_equal_per_event_reweighting(sample, templates, fates):
+    """MaCCRES, MvCCRES and MFP_pi with every kind of fate set (absorption the cushion or named), the four paper
+    dials free too, against GENIE's per-event weights — also at the corners of the RES box."""
+    names = (*RES12, *fates)
+    gen = np.random.default_rng(7 + len(fates))
+    lo = np.array([VALID_RANGES[n][0] for n in RES12[4:]])
+    hi = np.array([VALID_RANGES[n][1] for n in RES12[4:]])
+    rows = []
+    for k in range(6):
+        res = lo + (hi - lo) * (gen.integers(0, 2, 3) if k < 3 else gen.random(3))
+        rows.append([gen.uniform(0.6, 1.4), gen.uniform(0, 3), gen.uniform(0, 1), gen.uniform(0, 1.2), *res,
+                     *(gen.uniform(0.4, 1.1) for _ in fates)])
+    worst = 0.0
+    for row in rows:
+        direct = reweight_histogram(sample, row, names)
+        fast = templates.evaluate(row, bins=67, names=names)[0]
+        np.testing.assert_allclose(fast, direct, rtol=1e-6, atol=1e-12 * direct.max())
+        worst = max(worst, float(np.max(np.abs(fast - direct) / direct)))
+    assert worst < 1e-7
+    # the batched path (rows grouped by box) is the single-row one
+    batch = templates.evaluate(np.array(rows), bins=67, names=names)
+    np.testing.assert_allclose(batch, np.concatenate([templates.evaluate(r, bins=67, names=names) for r in rows]),
+                               rtol=1e-13, atol=0)
+
+
+def test_res_response_metadata_records_its_accuracy(templates):
+    meta = templates.metadata["res_response"]
+    assert meta["max_error"] < 1e-7 and meta["chebyshev_tail"] < 1e-9
+    assert templates.res_response.ranks == tuple(meta["ranks"])
+
+
+def test_res_dials_named_alone_equal_the_joint_response_with_the_others_at_nominal(templates):
+    gen = np.random.default_rng(5)
+    ma, mv, mfp = gen.uniform(0.4, 2.2, 30), gen.uniform(0.5, 1.2, 30), gen.uniform(0.2, 2.0, 30)
+    nom = {n: np.full(30, dials.REGISTRY[n].nominal) for n in RES12[4:]}
+    joint = templates.evaluate(np.column_stack([ma, nom["MvCCRES"], mfp]), names=RES12[4:])
+    np.testing.assert_allclose(templates.evaluate(np.column_stack([mfp, ma]), names=("MFP_pi", "MaCCRES")), joint,
+                               rtol=1e-10, atol=0)
+    only_mv = templates.evaluate(mv[:, None], names=("MvCCRES",))
+    np.testing.assert_allclose(templates.evaluate(np.column_stack([nom["MaCCRES"], mv]),
+                                                  names=("MaCCRES", "MvCCRES")), only_mv, rtol=1e-10, atol=0)
+
+
+def test_res_dials_torch_gradients_match_finite_differences(templates):
+    names = (*RES12, "FrCEx_pi", "FrInel_pi", "FrPiProd_pi")
+    row = np.array([[1.02, 1.4, 0.3, 0.9, 1.31, 0.77, 0.63, 0.8, 1.05, 0.9]])
+    theta = torch.tensor(row, dtype=torch.float64, requires_grad=True)
+    out = templates.evaluate_torch(theta, bins=67, names=names)
+    np.testing.assert_allclose(out.detach().numpy(), templates.evaluate(row, bins=67, names=names), rtol=1e-12)
+    out.sum().backward()
+    for j in range(4, 10):
+        up, down = row.copy(), row.copy()
+        up[0, j] += 1e-6
+        down[0, j] -= 1e-6
+        fd = (templates.evaluate(up, bins=67, names=names).sum() - templates.evaluate(down, bins=67, names=names)
+              .sum()) / 2e-6
+        assert theta.grad[0, j].item() == pytest.approx(fd, rel=1e-5, abs=1e-9), names[j]
 
 
 def test_ha2018_absorption_option_gives_each_pion_its_own_probability():
@@ -387,3 +500,81 @@ def test_ha2018_absorption_option_gives_each_pion_its_own_probability():
     heavy = alt.res.w_had > 1.5
     assert 0.15 < np.average(p_abs[delta], weights=base.res.w[delta]) < 0.26
     assert np.average(p_abs[heavy], weights=base.res.w[heavy]) < 0.14
+
+
+# --- CCQEPauliSupViaKF (GReWeightFGM, QELEventGenerator events) ---------------------------------------------------
+PAULI = ("MaCCQE", "NormCCMEC", "XSecShape_CCMEC", "RPA_CCQE", "CCQEPauliSupViaKF")
+
+
+def test_generated_ccqe_events_are_above_the_fermi_surface(sample):
+    """NievesQELCCPXSec blocks |p_p'| < k_F(r) (the k_F GReWeightFGM tweaks), so x = |p_p'|/k_F >= 1 per event."""
+    x = sample.qe.pauli_ratio()
+    assert x.min() >= 1.0 and x.min() < 1.001
+    k_f = sample.qe.k_fermi  # hbar c (3 pi^2 Z rho(r))^(1/3) of 12C's protons: below ~0.26 GeV, zero at the edge
+    assert k_f.min() > 0.0 and k_f.max() < 0.27
+
+
+@pytest.mark.parametrize("lam", [0.0, 0.5, 1.0, 1.0 + 2e-7, 1.0 + 5e-7, 1.013, 1.3, 1.64, 1.9])
+def test_pauli_templates_equal_genies_per_event_step_weight(sample, templates, lam):
+    """GReWeightFGM for kPSQELEvGen: weight 0 if |p_N'| < k_F (1 + 0.3 t), 1 otherwise, 1 when |t| <= 1e-6;
+    t < 0 removes nothing (every generated event has |p_N'| >= k_F)."""
+    gen = np.random.default_rng(int(lam * 1000))
+    for _ in range(3):
+        row = [gen.uniform(0.55, 1.39), gen.uniform(0, 3), gen.uniform(0, 1), gen.uniform(0, 1.2), lam]
+        direct = reweight_histogram(sample, row, PAULI)
+        fast = templates.evaluate(row, bins=67, names=PAULI)[0]
+        np.testing.assert_allclose(fast, direct, rtol=1e-8, atol=1e-12 * direct.max())
+        if lam <= 1.0 + 3e-7:
+            np.testing.assert_allclose(fast, templates.evaluate(row[:4], bins=67)[0], rtol=1e-12, atol=0)
+
+
+def test_pauli_response_is_a_staircase_with_one_step_per_event(sample, templates):
+    """Between two neighbouring thresholds nothing changes; crossing one removes exactly that event's weight."""
+    qe = sample.qe
+    x = qe.pauli_ratio()
+    i = int(np.flatnonzero((x > 1.3) & (x < 1.31))[0])
+    b = int(qe.bin67[i])
+    others = np.sort(x[qe.bin67 == b])
+    j = int(np.searchsorted(others, x[i]))
+    below, above = 0.5 * (others[j - 1] + x[i]), 0.5 * (x[i] + others[j + 1])
+    ma, s = 1.1, 0.85
+    h_below = templates.evaluate([ma, 1.0, 0.0, s, below], bins=67, names=PAULI)[0]
+    h_above = templates.evaluate([ma, 1.0, 0.0, s, above], bins=67, names=PAULI)[0]
+    step = qe.w_nom[i] * (1 + (1 - s) * (1 / qe.rpa_ratio[i] - 1)) * qe.ma_ratio(ma)[i] / templates.area[b]
+    assert h_below[b] - h_above[b] == pytest.approx(step, rel=1e-7)
+    # in every bin, the change is the per-event staircase between the two scales
+    direct = (reweight_histogram(sample, [ma, 1.0, 0.0, s, below], PAULI)
+              - reweight_histogram(sample, [ma, 1.0, 0.0, s, above], PAULI))
+    np.testing.assert_allclose(h_below - h_above, direct, rtol=1e-6, atol=1e-9 * h_below.max())
+    assert templates.metadata["pauli"]["max_error"] <= 1e-9
+
+
+def test_pauli_with_every_other_builtin_dial_and_torch(sample, templates):
+    names = (*PAULI, "MaCCRES", "MvCCRES", "MFP_pi", "FrCEx_pi", "FrInel_pi", "FrPiProd_pi")
+    rows = np.array([[1.02, 1.4, 0.3, 0.9, 1.45, 1.31, 0.77, 0.63, 0.8, 1.05, 0.9],
+                     [0.71, 0.6, 0.8, 0.2, 1.9, 0.5, 1.2, 2.0, 1.1, 0.6, 0.5]])
+    for row in rows:
+        direct = reweight_histogram(sample, row, names)
+        np.testing.assert_allclose(templates.evaluate(row, bins=67, names=names)[0], direct, rtol=1e-7,
+                                   atol=1e-12 * direct.max())
+    theta = torch.tensor(rows, dtype=torch.float64, requires_grad=True)
+    out = templates.evaluate_torch(theta, bins=67, names=names)
+    np.testing.assert_allclose(out.detach().numpy(), templates.evaluate(rows, bins=67, names=names), rtol=1e-12)
+    out.sum().backward()
+    assert torch.all(theta.grad[:, 4] == 0)  # piecewise constant in the k_F scale: GENIE's step weight
+    eps = 1e-6
+    up, down = rows.copy(), rows.copy()
+    up[0, 0] += eps
+    down[0, 0] -= eps
+    fd = (templates.evaluate(up, bins=67, names=names)[0].sum() - templates.evaluate(down, bins=67, names=names)[0]
+          .sum()) / (2 * eps)
+    assert theta.grad[0, 0].item() == pytest.approx(fd, rel=1e-5)
+
+
+def test_pauli_dial_needs_the_nieves_ccqe_events():
+    small = build_templates("nuwro_like", sample_seed=SEED, n_events=20_000)
+    assert small.pauli is None
+    np.testing.assert_allclose(small.evaluate([1.0, 1.0], names=("MaCCQE", "CCQEPauliSupViaKF")),
+                               small.evaluate([1.0], names=("MaCCQE",)), rtol=1e-12)
+    with pytest.raises(InvalidParameterError, match="CCQEPauliSupViaKF is not applied by the 'nuwro_like'"):
+        small.evaluate([1.0, 1.2], names=("MaCCQE", "CCQEPauliSupViaKF"))

@@ -34,7 +34,7 @@ into a NUISANCE card) but a builtin run refuses them by name.
 
 The physical parameter vector of the built-in simulator is ordered :data:`PARAMETER_NAMES` =
 (MaCCQE, NormCCMEC, XSecShape_CCMEC, RPA_CCQE) and holds (M_A [GeV], N, x, s) by default; it also applies the
-other :data:`BUILTIN_DIALS` (MaCCRES and the pion fate dials) when a θ names them.
+other :data:`BUILTIN_DIALS` (MaCCRES, MvCCRES, MFP_pi and the pion fate dials) when a θ names them.
 """
 
 from __future__ import annotations
@@ -205,14 +205,20 @@ REGISTRY: dict[str, DialSpec] = {
         # --- known to the registry and the GENIE backend; not (yet) in the built-in simulator -----------------
         _scale("NormCCQE", "N_QE", "CCQE norm.", "", "CCQE normalisation", "GReWeightNuXSecCCQE", 0.20,
                mode="kModeNormAndMaShape", sigma_minus=0.15),
+        # CCQEPauliSupViaKF: for QELEventGenerator (Nieves) events GReWeightFGM weights 0 if the outgoing nucleon's
+        # |p| < k_F(r)(1 + 0.3 t), else 1 (no effect for t < 0: generated events already have |p| >= k_F); builtin
+        # range up to GENIE's +3 sigma.
         _scale("CCQEPauliSupViaKF", "kF_scale", "$k_F$ scale (Pauli)", "",
-               "Fermi momentum in the CCQE Pauli suppression, as a scale", "GReWeightFGM", 0.30),
+               "Fermi momentum in the CCQE Pauli suppression, as a scale", "GReWeightFGM", 0.30,
+               valid_range=(0.0, 1.9), builtin=True),
         # MaCCRES: the builtin reweights its GENIE Berger-Sehgal RES events by dσ(M_A)/dσ(nominal) at fixed
         # (E, W, Q²), as GReWeightNuXSecCCRES in kModeMaMv (its range = the per-event anchors of the simulator).
         _scale("MaCCRES", "M_A^RES", "$M_A^{RES}$", "GeV", "CC resonance axial mass (RES-Ma)",
                "GReWeightNuXSecCCRES", 0.20, 1.065047, mode="kModeMaMv", valid_range=(0.4, 2.2), builtin=True),
+        # MvCCRES: the same per-event ratio with RES-Mv changed (the MiniBooNE vector form factors C3V, C4V, C5V of
+        # BSKLNBaseRESPXSec2014 are the only place it enters); builtin range GENIE's nominal +-4 sigma.
         _scale("MvCCRES", "M_V^RES", "$M_V^{RES}$", "GeV", "CC resonance vector mass (RES-Mv)",
-               "GReWeightNuXSecCCRES", 0.10, 0.840, mode="kModeMaMv", valid_range=(0.4, 1.5)),
+               "GReWeightNuXSecCCRES", 0.10, 0.840, mode="kModeMaMv", valid_range=(0.5, 1.2), builtin=True),
         _scale("NormCCRES", "N_RES", "RES norm.", "", "CC resonance normalisation", "GReWeightNuXSecCCRES", 0.20,
                mode="kModeNormAndMaMvShape"),
         _scale("NonRESBGvpCC1pi", "R_vp1pi", r"non-RES $\nu p$ 1$\pi$", "",

@@ -130,19 +130,12 @@ class ParameterSpace:
 
 
 def builtin_limit_errors(entries: Sequence[Mapping]) -> list[str]:
-    """What the built-in simulator cannot apply in a config's ``parameters`` beyond single-dial ranges: MaCCRES
-    with MFP_pi (its RES background is a 1D spline in either), and pion fate scales whose largest corner of the
-    prior box (with the fixed ones) lets the named hA2018 fractions sum past 1 at some pion energy, where GENIE
-    Reweight rescales every fraction and the linear templates stop being exact."""
+    """What the built-in simulator cannot apply in a config's ``parameters`` beyond single-dial ranges: pion fate
+    scales whose largest corner of the prior box (with the fixed ones) lets the named hA2018 fractions sum past 1 at
+    some pion energy, where GENIE Reweight rescales every fraction and the linear templates stop being exact."""
     from nutune.dials import PION_FATES
-    from nutune.simulator.templates import RES_SPLINE_DIALS
 
-    names = [str(e["dial"]) for e in entries]
     errors = []
-    splined = [d for d in RES_SPLINE_DIALS if d in names]
-    if len(splined) > 1:
-        errors.append(f"parameters: the built-in simulator applies {' and '.join(splined)} one at a time (its RES "
-                      "background is a 1D spline in either); keep one of them")
     fates = [e for e in entries if str(e["dial"]) in PION_FATES]
     if fates:
         from nutune.simulator.pion_fsi import max_named_sum

@@ -59,7 +59,8 @@ def simulate(theta: Any, *, bins: int = 58, variant: str = "nominal", names: Any
         bins: 58 (momentum-overflow bins masked, the papers' choice) or 67.
         variant: ``"nominal"`` or ``"nuwro_like"``.
         names: The dials of θ's columns (default ``PARAMETER_NAMES``); any subset of
-            ``nutune.dials.BUILTIN_DIALS`` (adds MaCCRES [GeV] and the FrAbs_pi scale), the others at nominal.
+            ``nutune.dials.BUILTIN_DIALS`` (MaCCRES, MvCCRES [GeV], the MFP_pi and fate scales, ...), the others at
+            nominal.
 
     Returns:
         (n, bins) float64 d²σ/(dp_μ dcosθ_μ) in 1e-38 cm²/(GeV/c)/nucleon, T2K bin order. A (4,) input gives (1, bins).

@@ -68,6 +68,16 @@ class QESample:
     n_thrown: int
     ma_generation: float = MA_NOMINAL_GEV
     q2_axial: np.ndarray | None = None  # Q² of the axial form factor (Nieves: Q̃², de Forest); None = q2
+    p_nucleon: np.ndarray | None = None  # |p| [GeV] of the outgoing proton in the lab (HadSystP4; Nieves only)
+    k_fermi: np.ndarray | None = None  # local proton k_F(r) [GeV] at the hit nucleon's radius (Nieves only)
+
+    def pauli_ratio(self) -> np.ndarray:
+        """x = |p_p′|/k_F(r) ≥ 1 per event (generated events are not Pauli-blocked): GENIE Reweight's
+        CCQEPauliSupViaKF weight for ``QELEventGenerator`` events is 0 where x < the k_F scale, else 1."""
+        if self.p_nucleon is None or self.k_fermi is None:
+            raise ValueError("these CCQE events have no outgoing-nucleon momentum and local k_F (qe_model "
+                             "llewellyn_smith); CCQEPauliSupViaKF needs qe_model genie_nieves")
+        return self.p_nucleon / self.k_fermi
 
     def ma_ratio(self, ma: float) -> np.ndarray:
         """Per-event GENIE MaCCQE weight dσ(M_A)/dσ(M_A,nom) at the stored kinematics (physics.md §1.2)."""
@@ -180,6 +190,44 @@ class RESSample:
             out = out + basis * values[k]
         return out
 
+    def xsec_coefficients(self) -> np.ndarray:
+        """(3, n) (c₀, c₁, c₂) with d²σ(M_A, M_V)/d²σ(nominal) = c₀ r² + c₁ r g + c₂ g² per event, g = (1 + Q²/M_A²)⁻²
+        and r = G_V(M_V)/G_V(nominal) (:func:`nutune.simulator.res_bergersehgal.vector_form_factor_ratio`): the
+        monomial form of :meth:`ma_ratio`'s quadratic in g at r = 1, made homogeneous in (r, g) because every
+        Berger–Sehgal helicity amplitude is linear in (G_V, G_A)."""
+        if "xsec_coefficients" not in self.meta:
+            if not self.reweightable:
+                raise ValueError("these RES events come from the parametrised Delta model, which has no GENIE RES "
+                                 "cross section; MaCCRES/MvCCRES need res_model genie_berger_sehgal")
+            from nutune.simulator.res_bergersehgal import RES_MA
+
+            nodes = np.stack([(1.0 + self.q2 / (m * m)) ** -2 for m in (RES_MA, *RES_MA_ANCHORS)], axis=1)
+            values = np.column_stack([np.ones(self.w.size), self.ma_anchor_ratio[0], self.ma_anchor_ratio[1]])
+            vandermonde = np.stack([np.ones_like(nodes), nodes, nodes * nodes], axis=2)
+            self.meta["xsec_coefficients"] = np.linalg.solve(vandermonde, values[..., None])[..., 0].T
+        return self.meta["xsec_coefficients"]
+
+    def vector_ratio(self, mv: float) -> np.ndarray:
+        """Per-event r = G_V(RES-Mv = ``mv``)/G_V(nominal) at the generated (W, Q²) and hit nucleon."""
+        from nutune.simulator.res_bergersehgal import vector_form_factor_ratio
+
+        if not self.reweightable:
+            raise ValueError("these RES events come from the parametrised Delta model, which has no GENIE RES cross "
+                             "section; MvCCRES needs res_model genie_berger_sehgal")
+        out = np.empty(self.w.size)
+        for nucleon, mask in (("p", self.is_p), ("n", ~self.is_p)):
+            out[mask] = vector_form_factor_ratio(self.w_had[mask], self.q2[mask], nucleon, float(mv))
+        return out
+
+    def xsec_ratio(self, ma: float, mv: float | None = None) -> np.ndarray:
+        """Per-event GENIE MaCCRES + MvCCRES weight (``GReWeightNuXSecCCRES::CalcWeightMaMv``, mode kModeMaMv):
+        d²σ(M_A, M_V)/d²σ(nominal) of GENIE's Berger–Sehgal at the generated (E, W, Q²) and hit nucleon, exact as
+        c₀ r² + c₁ r g + c₂ g² (:meth:`xsec_coefficients`)."""
+        c0, c1, c2 = self.xsec_coefficients()
+        g = (1.0 + self.q2 / (float(ma) ** 2)) ** -2
+        r = 1.0 if mv is None else self.vector_ratio(mv)
+        return c0 * r * r + c1 * r * g + c2 * g * g
+
 
 def _boost(e: np.ndarray, p: np.ndarray, beta: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Lorentz-transform 4-vectors (e, p) into the frame moving with velocity ``beta`` (n, 3)."""
@@ -255,6 +303,8 @@ def _generate_qe_nieves(
         c_hat=out["c_hat"][:, keep],
         n_thrown=n,
         q2_axial=out["q2_axial"][keep],
+        p_nucleon=np.linalg.norm(kin.p_p, axis=1)[keep],
+        k_fermi=kin.k_f[keep],
     )
 
 

@@ -83,6 +83,7 @@ __all__ = [
     "DELTA_DECAY_BR",
     "two_body_pion_kinetic_energy",
     "GEV2_TO_1E38CM2",
+    "vector_form_factor_ratio",
 ]
 
 # --------------------------------------------------------------------------------------------------------------
@@ -428,6 +429,41 @@ def _helicity_amplitudes(name: str, f: dict) -> tuple:
     raise KeyError(name)
 
 
+def _gv_root(w, w2, q2, m: float, m2: float, mv: float) -> np.ndarray:
+    """√(3 G_V3² + G_V1²) of the MiniBooNE vector form factors (``minibooneGV``; GENIE's q2 = −Q² < 0): G_V of
+    ``BSKLNBaseRESPXSec2014::XSec`` is ½·(1 − q²/(M + W)²)^(½ − IR) times this, the only place RES-Mv enters."""
+    mv2 = mv * mv
+    cv0 = 1.0 / (1 - q2 / mv2 / 4.0)
+    cv3 = 2.13 * cv0 * (1 - q2 / mv2) ** -2
+    cv4 = -1.51 * cv0 * (1 - q2 / mv2) ** -2
+    cv5 = 0.48 * cv0 * (1 - q2 / mv2 / 0.766) ** -2
+    r3 = math.sqrt(3.0)  # TMath::Sqrt(3)
+    gv3 = 0.5 / r3 * (cv3 * (w + m) / m + cv4 * (w2 + q2 - m2) / 2.0 / m2 + cv5 * (w2 - q2 - m2) / 2.0 / m2)
+    gv1 = (
+        -0.5
+        / r3
+        * (
+            cv3 * (m2 - q2 + m * w) / w / m
+            + cv4 * (w2 + q2 - m2) / 2.0 / m2
+            + cv5 * (w2 - q2 - m2) / 2.0 / m2
+        )
+    )
+    return np.sqrt(3 * gv3 * gv3 + gv1 * gv1)
+
+
+def vector_form_factor_ratio(w, q2, nucleon: str, mv: float, mv_nominal: float = RES_MV) -> np.ndarray:
+    """G_V(RES-Mv = ``mv``)/G_V(``mv_nominal``) at (W, Q² > 0) on ``nucleon``: the per-event factor r of the
+    MvCCRES weight. Every Berger–Sehgal helicity amplitude is linear in (G_V, G_A) (``RSHelicityAmplModelCC``:
+    T_V, R_V, S ∝ G_V; T_A, R_A, B, C ∝ G_A ∝ C₅ᴬ), so d²σ/dW dQ² = a G_V² + b G_V G_A + c G_A² per resonance; the
+    resonance-dependent (1 − q²/(M + W)²)^(½ − IR) cancels in r, so the sum over resonances is the same quadratic
+    form in (r, g) for every event: d²σ(M_A, M_V)/d²σ(nominal) = c₀ r² + c₁ r g + c₂ g², g = (1 + Q²/M_A²)⁻²."""
+    m = _nucleon_mass(nucleon)
+    w = np.asarray(w, dtype=float)
+    q2neg = -np.asarray(q2, dtype=float)
+    w2, m2 = w * w, m * m
+    return _gv_root(w, w2, q2neg, m, m2, mv) / _gv_root(w, w2, q2neg, m, m2, mv_nominal)
+
+
 # --------------------------------------------------------------------------------------------------------------
 # d²σ/dW dQ² (BSKLNBaseRESPXSec2014::XSec with fBRS = true)
 # --------------------------------------------------------------------------------------------------------------
@@ -483,24 +519,10 @@ def _xsec_one(
     cs_m = knl_k * den_m
 
     # MiniBooNE vector (minibooneGV) and axial (minibooneGA) form factors
-    mv2, ma2 = mv * mv, ma * ma
-    cv0 = 1.0 / (1 - q2 / mv2 / 4.0)
-    cv3 = 2.13 * cv0 * (1 - q2 / mv2) ** -2
-    cv4 = -1.51 * cv0 * (1 - q2 / mv2) ** -2
-    cv5 = 0.48 * cv0 * (1 - q2 / mv2 / 0.766) ** -2
+    ma2 = ma * ma
     r3 = math.sqrt(3.0)  # TMath::Sqrt(3)
-    gv3 = 0.5 / r3 * (cv3 * (w + m) / m + cv4 * (w2 + q2 - m2) / 2.0 / m2 + cv5 * (w2 - q2 - m2) / 2.0 / m2)
-    gv1 = (
-        -0.5
-        / r3
-        * (
-            cv3 * (m2 - q2 + m * w) / w / m
-            + cv4 * (w2 + q2 - m2) / 2.0 / m2
-            + cv5 * (w2 - q2 - m2) / 2.0 / m2
-        )
-    )
     pw = (1 - q2 / (m + w) / (m + w)) ** (0.5 - ir)
-    gv = 0.5 * pw * np.sqrt(3 * gv3 * gv3 + gv1 * gv1)
+    gv = 0.5 * pw * _gv_root(w, w2, q2, m, m2, mv)
     ca5 = CA5_0 * (1.0 / (1 - q2 / ma2)) ** 2
     ga = 0.5 * r3 * pw * (1 - (w2 + q2 - m2) / 8.0 / m2) * ca5
 

@@ -7,11 +7,14 @@ sample (physics.md §1.8, §4.4–§4.5),
 
 with Q_b(m) = Σ_{i∈b} w_i r_i(m)/area_b, D_b(m) = Σ_{i∈b} w_i r_i(m)(1/R_i − 1)/area_b (r_i = the per-event MaCCQE
 weight dσ(m)/dσ(M_A,nom), R_i = the RPA on/off ratio), V, E the 2p2h default / Empirical-shape templates and
-B_b(m) = Σ_{i∈b} w_i ρ_i(m)/area_b the π-absorption background with ρ_i the per-event MaCCRES weight
-(:meth:`RESSample.ma_ratio`) and a_abs the FrAbs_pi scale 1 + 0.3 t (every background event's pion was absorbed;
+B_b = Σ_{i∈b} w_i/area_b the π-absorption background at nominal and a_abs the FrAbs_pi scale 1 + 0.3 t (every background event's pion was absorbed;
 absorption is not the cushion fate when FrAbs_pi is set, so GENIE Reweight's ``GReWeightINuke`` gives each of them
 the KE-independent factor 1 + t·σ — exactly, as long as a_abs·f_abs(KE) ≤ 1, see ``dials.REGISTRY["FrAbs_pi"]``).
-Q and D are natural cubic splines on 101 M_A nodes over [0.5, 1.5] GeV, B one on 145 M_A^RES nodes over [0.4, 2.2] (or in 1/s of MFP_pi).
+Q and D are natural cubic splines on 101 M_A nodes over [0.5, 1.5] GeV. With any of MaCCRES, MvCCRES, MFP_pi or a
+cushion-reaching pion fate named, a_abs·B is replaced by the joint RES response of :mod:`res_response`: every RES
+weight of GENIE Reweight at once (dσ(M_A^RES, M_V^RES)/dσ(nom) × the MFP_pi weight × the fate weight, event by event),
+as a block Chebyshev–Tucker representation in ln M_A^RES, ln M_V^RES and 1/s of MFP_pi times the fate components,
+equal to per-event reweighting to ≤ 1e-7 of the bin (measured at build, ``metadata["res_response"]``).
 
 θ holds the dials ``names`` (default :data:`PARAMETER_NAMES`, the four MicroBooNE dials, whose evaluation is the
 paper's, value for value); any subset of :data:`BUILTIN_DIALS` may be given, the others stay at nominal.
@@ -23,7 +26,6 @@ import hashlib
 import json
 import os
 from dataclasses import dataclass, field
-from itertools import combinations
 from pathlib import Path
 from typing import Any
 
@@ -32,22 +34,29 @@ import numpy as np
 from nutune.dials import BUILTIN_DIALS, PARAMETER_NAMES, PION_FATES, REGISTRY
 from nutune.io import atomic_write, rng, sha256_bytes, sha256_file
 from nutune.simulator.binning import T2K_FILE, Binning, check_bins, load_binning
-from nutune.simulator.events import RES_MA_ANCHORS, QESample, generate_mec, generate_qe, generate_res
+from nutune.simulator.events import QESample, generate_mec, generate_qe, generate_res
 from nutune.simulator.flux import FLUX_FILE, load_flux, resources_dir
-from nutune.simulator.pion_fsi import (
-    FATE_TABLES,
-    PIN_TABLES,
-    absorbed_pion_coefficients,
-    absorbed_pion_weight,
-    max_named_sum,
+from nutune.simulator.pauli import NOT_TWEAKED, PauliResponse, build_pauli_response
+from nutune.simulator.pion_fsi import FATE_TABLES, PIN_TABLES, absorbed_pion_weight, max_named_sum
+from nutune.simulator.res_response import (
+    CELLS,
+    COMPONENTS,
+    CUSHION_FATES,
+    FATE_SETS,
+    GLOBAL_NODES,
+    RANK_TOLERANCE,
+    RES_AXES,
+    ResResponse,
+    axis_variable,
+    build_res_response,
 )
 from nutune.simulator.variants import PhysicsConfig, get_physics
 
 __all__ = [
     "VALID_RANGES",
     "MA_GRID",
-    "RES_MA_GRID",
-    "RES_MFP_GRID",
+    "CUSHION_FATES",
+    "FATE_SETS",
     "InvalidParameterError",
     "Templates",
     "BaseSample",
@@ -71,18 +80,6 @@ __all__ = [
 VALID_RANGES: dict[str, tuple[float, float]] = {name: REGISTRY[name].valid_range for name in BUILTIN_DIALS}
 #: M_A spline nodes [GeV].
 MA_GRID = np.linspace(0.5, 1.5, 101)
-#: RES-Ma spline nodes [GeV] (MaCCRES), spanning the per-event anchors.
-RES_MA_GRID = np.linspace(RES_MA_ANCHORS[0], RES_MA_ANCHORS[1], 145)
-#: MFP_pi spline nodes in u = 1/s (s the mean-free-path scale, over the registry's valid range): the per-event
-#: weight (1 − e^(−τu))/(1 − e^(−τ)) is smooth in u (linear for small τ), while it goes like 1/s in s.
-RES_MFP_GRID = np.linspace(1.0 / REGISTRY["MFP_pi"].valid_range[1], 1.0 / REGISTRY["MFP_pi"].valid_range[0], 145)
-#: The RES dials the background is splined in (one at a time: the templates hold a 1D spline per dial).
-RES_SPLINE_DIALS: tuple[str, ...] = ("MaCCRES", "MFP_pi")
-#: The pion fate dials that reach the absorbed-pion background through the absorption cushion, and every set of
-#: them that can be named with absorption left the cushion (the order of the fate templates).
-CUSHION_FATES: tuple[str, ...] = tuple(f for f in PION_FATES if f != "FrAbs_pi")
-FATE_SETS: tuple[tuple[str, ...], ...] = tuple(
-    c for k in range(1, len(CUSHION_FATES) + 1) for c in combinations(CUSHION_FATES, k))
 _LOWER = np.array([VALID_RANGES[name][0] for name in PARAMETER_NAMES])
 _UPPER = np.array([VALID_RANGES[name][1] for name in PARAMETER_NAMES])
 _SMALL_BATCH = 64
@@ -189,8 +186,8 @@ def full_theta(theta: Any, names: Any = None) -> np.ndarray:
 def reweight_histogram(sample: BaseSample, theta: np.ndarray, names: Any = None) -> np.ndarray:
     """Explicit per-event GENIE reweighting of the base sample to physical θ (dials ``names``) → 67-bin histogram.
 
-    CCQE: w·max(0, 1 + κ(1/R − 1))·dσ(M_A)/dσ(M_A,nom); 2p2h: N·[(1 − x)w_V + x·w_E] (physics.md §1.8); RES
-    (every pion absorbed): w·dσ(M_A^RES)/dσ(M_A^RES,nom)·(MFP weight)·(fate weight) (``GReWeightNuXSecCCRES`` kModeMaMv,
+    CCQE: w·max(0, 1 + κ(1/R − 1))·dσ(M_A)/dσ(M_A,nom)·1[|p_p′| ≥ λ·k_F] (``GReWeightFGM``); 2p2h: N·[(1 − x)w_V + x·w_E] (physics.md §1.8); RES
+    (every pion absorbed): w·dσ(M_A^RES, M_V^RES)/dσ(nom)·(MFP weight)·(fate weight) (``GReWeightNuXSecCCRES`` kModeMaMv,
     ``GReWeightINuke``: the FrAbs_pi scale when it is named, else the absorption-cushion weight of
     :func:`nutune.simulator.pion_fsi.absorbed_pion_weight`, GENIE's rescaling included). This is the slow
     reference the templates are tested against.
@@ -201,6 +198,9 @@ def reweight_histogram(sample: BaseSample, theta: np.ndarray, names: Any = None)
     kappa = 1.0 - strength
     qe = sample.qe
     w_qe = qe.w_nom * np.maximum(0.0, 1.0 + kappa * (1.0 / qe.rpa_ratio - 1.0)) * qe.ma_ratio(ma)
+    if abs(row["CCQEPauliSupViaKF"] - 1.0) > NOT_TWEAKED:  # GReWeightFGM: 0 below the tweaked k_F, else 1
+        qe.pauli_ratio()  # the CCQE model must have the outgoing nucleon's momentum and k_F
+        w_qe = w_qe * (qe.p_nucleon >= qe.k_fermi * row["CCQEPauliSupViaKF"])
     w_mec = norm * ((1.0 - shape) * sample.mec.w_v + shape * sample.mec.w_e)
     res = sample.res
     named = [f for f in PION_FATES if f in names]
@@ -208,8 +208,8 @@ def reweight_histogram(sample: BaseSample, theta: np.ndarray, names: Any = None)
         w_res = res.w * absorbed_pion_weight(res.pion_ke, {f: row[f] for f in named})
     else:
         w_res = res.w * row["FrAbs_pi"]
-    if row["MaCCRES"] != REGISTRY["MaCCRES"].nominal:
-        w_res = w_res * res.ma_ratio(row["MaCCRES"])
+    if row["MaCCRES"] != REGISTRY["MaCCRES"].nominal or row["MvCCRES"] != REGISTRY["MvCCRES"].nominal:
+        w_res = w_res * res.xsec_ratio(row["MaCCRES"], row["MvCCRES"])
     if row["MFP_pi"] != 1.0:
         w_res = w_res * res.mfp_ratio(row["MFP_pi"])
     hist = (
@@ -251,12 +251,8 @@ class Templates:
     background: np.ndarray
     idx58: np.ndarray
     area: np.ndarray
-    res_ma_grid: np.ndarray
-    res_coef: np.ndarray  # (intervals, 4, 67): spline coefficients of B(M_A^RES)
-    res_fate_coef: np.ndarray  # (len(FATE_SETS), 3, intervals, 4, 67): the cushion terms F_j of each named set
-    res_mfp_grid: np.ndarray
-    res_mfp_coef: np.ndarray  # the same two in the MFP_pi scale
-    res_mfp_fate_coef: np.ndarray
+    res_response: ResResponse | None = None  # the joint RES response (None: parametrised Δ background)
+    pauli: PauliResponse | None = None  # CCQEPauliSupViaKF (None: CCQE without outgoing-nucleon momenta)
     metadata: dict = field(default_factory=dict)
     _cache: dict = field(default_factory=dict, repr=False)
 
@@ -288,33 +284,11 @@ class Templates:
             "B": lin[2],
         }
 
-    def _res_spline(self, dial: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """(grid, B coefficients, fate coefficients) of the RES background splined in ``dial``."""
-        if dial == "MFP_pi":
-            return self.res_mfp_grid, self.res_mfp_coef, self.res_mfp_fate_coef
-        return self.res_ma_grid, self.res_coef, self.res_fate_coef
-
-    def _res_table(self, bins: int, fates: tuple[str, ...] = (), dial: str = "MaCCRES") -> np.ndarray:
-        """RES spline coefficients in ``dial`` (I, 4·(1 + 3), b): B and, for a set of cushion-reaching fates named,
-        F_j of :data:`CUSHION_FATES` (zero for the unnamed); (I, 4, b) without."""
-        key = ("res", bins, fates, dial)
-        if key not in self._cache:
-            cols = self._columns(bins)
-            _, coef, fate_coef = self._res_spline(dial)
-            parts = [coef, *fate_coef[FATE_SETS.index(fates)]] if fates else [coef]
-            self._cache[key] = np.ascontiguousarray(np.concatenate([p[..., cols] for p in parts], axis=1))
-        return self._cache[key]
-
-    def _res_design(self, full: np.ndarray, names: tuple[str, ...]) -> tuple[np.ndarray, np.ndarray, tuple, str]:
-        """(design (n, k), interval index (n,), fate-set key and spline dial of :meth:`_res_table`) of the RES term
-        for ``full`` θ in BUILTIN_DIALS order (validated against GENIE's fate rescaling)."""
+    def _res_terms(self, full: np.ndarray, names: tuple[str, ...]) -> tuple[np.ndarray, tuple, dict, dict]:
+        """The RES background's ingredients for ``full`` θ in BUILTIN_DIALS order (validated against GENIE's fate
+        rescaling and the background model): (fate factors (n, k), their components of :data:`COMPONENTS`, the
+        named RES axes {axis: variable (n,)}, the others {axis: nominal variable})."""
         col = {n: full[:, i] for i, n in enumerate(BUILTIN_DIALS)}
-        splined = [d for d in RES_SPLINE_DIALS if d in names]
-        if len(splined) > 1:
-            raise InvalidParameterError(
-                f"the built-in simulator applies {' and '.join(splined)} one at a time (its RES background is a 1D "
-                "spline in either); name one of them")
-        dial = splined[0] if splined else "MaCCRES"
         named = tuple(f for f in PION_FATES if f in names)
         if named:
             limit = max_named_sum(named, np.column_stack([col[f] for f in named]))
@@ -330,22 +304,45 @@ class Templates:
                 raise InvalidParameterError(
                     f"{', '.join(named)} not applied by the {self.variant!r} templates: their RES background (the "
                     "parametrised Delta model) has no pion kinetic energies for the hA2018 fate fractions")
-        ma_res = col["MaCCRES"]
-        if not self.metadata.get("res_ma_response", True) and np.any(ma_res != REGISTRY["MaCCRES"].nominal):
-            raise InvalidParameterError(
-                f"MaCCRES is not applied by the {self.variant!r} templates: their RES background is the parametrised "
-                "Delta model, which has no GENIE RES cross section to reweight (res_model genie_berger_sehgal has)")
+        for dial in ("MaCCRES", "MvCCRES"):
+            if not self.metadata.get("res_ma_response", True) and np.any(col[dial] != REGISTRY[dial].nominal):
+                raise InvalidParameterError(
+                    f"{dial} is not applied by the {self.variant!r} templates: their RES background is the "
+                    "parametrised Delta model, which has no GENIE RES cross section to reweight (res_model "
+                    "genie_berger_sehgal has)")
         if not self.metadata.get("res_fate_response", True) and np.any(col["MFP_pi"] != 1.0):
             raise InvalidParameterError(f"MFP_pi is not applied by the {self.variant!r} templates (no pion paths)")
-        grid = self._res_spline(dial)[0]
-        x = 1.0 / col[dial] if dial == "MFP_pi" else col[dial]
-        idx = _intervals(grid, x)
-        powers = _cubic_powers(x - grid[idx])
+        free = {a: axis_variable(d, col[d]) for a, d in enumerate(RES_AXES) if d in names}
+        fixed = {a: float(axis_variable(d, REGISTRY[d].nominal)) for a, d in enumerate(RES_AXES) if d not in names}
         if "FrAbs_pi" in named or not named:
-            return col["FrAbs_pi"][:, None] * powers, idx, (), dial
-        cushion = tuple(f for f in CUSHION_FATES if f in named)
-        rows = [powers] + [(col[f] - 1.0)[:, None] * powers for f in CUSHION_FATES]
-        return np.concatenate(rows, axis=1), idx, cushion, dial
+            return col["FrAbs_pi"][:, None], (0,), free, fixed
+        fates = tuple(f for f in CUSHION_FATES if f in named)
+        factors = np.column_stack([np.ones(full.shape[0])] + [col[f] - 1.0 for f in fates])
+        return factors, (0, *(COMPONENTS.index((fates, f)) for f in fates)), free, fixed
+
+    def _pauli_scales(self, full: np.ndarray) -> np.ndarray:
+        """The CCQEPauliSupViaKF k_F scales of ``full`` θ, validated against the CCQE model."""
+        lam = full[:, BUILTIN_DIALS.index("CCQEPauliSupViaKF")]
+        if self.pauli is None and np.any(np.abs(lam - 1.0) > NOT_TWEAKED):
+            raise InvalidParameterError(
+                f"CCQEPauliSupViaKF is not applied by the {self.variant!r} templates: their CCQE events (qe_model "
+                "llewellyn_smith) are not QELEventGenerator events, for which GENIE Reweight's step weight is "
+                "defined (qe_model genie_nieves has them)")
+        return lam
+
+    def _pauli_removed(self, full: np.ndarray, bins: int) -> np.ndarray:
+        """(n, bins) the CCQE histogram CCQEPauliSupViaKF removes at ``full`` θ."""
+        lam = self._pauli_scales(full)
+        if self.pauli is None:
+            return np.zeros((full.shape[0], self._columns(bins).size))
+        return self.pauli.removed(full[:, 0], 1.0 - full[:, 3], lam, self._columns(bins))
+
+    def _res_background(self, full: np.ndarray, names: tuple[str, ...], bins: int) -> np.ndarray:
+        """(n, bins) the π-absorbed RES background at ``full`` θ (BUILTIN_DIALS order)."""
+        factors, components, free, fixed = self._res_terms(full, names)
+        if self.res_response is None:  # parametrised Δ: only FrAbs_pi acts (validated above)
+            return factors[:, :1] * self.background[self._columns(bins)]
+        return self.res_response.evaluate(factors, components, free, fixed, self._columns(bins))
 
     # -- numpy ---------------------------------------------------------------------------------------------------
     def evaluate(self, theta: Any, bins: int = 58, names: Any = None) -> np.ndarray:
@@ -395,10 +392,9 @@ class Templates:
         out = np.empty((full.shape[0], grouped.shape[-1]))
         for start in range(0, full.shape[0], _CHUNK):
             block = full[start : start + _CHUNK]
-            design, idx, fates, dial = self._res_design(block, names)
-            res = self._res_table(bins, fates, dial)
-            background = np.zeros((block.shape[0], res.shape[-1]))
-            _add_spline_term(background, design, res, idx)
+            background = self._res_background(block, names, bins)
+            if "CCQEPauliSupViaKF" in names:
+                background -= self._pauli_removed(block, bins)
             out[start : start + block.shape[0]] = self._evaluate_block(block[:, :4], grouped, lin, background)
         return out
 
@@ -446,23 +442,28 @@ class Templates:
             mix = torch.stack([norm * (1.0 - shape), norm * shape, torch.ones_like(norm)], dim=1)
             return out + mix @ lin_t
         mix = torch.stack([norm * (1.0 - shape), norm * shape, torch.zeros_like(norm)], dim=1)
-        _, _, fates, dial = self._res_design(th.detach().cpu().numpy(), names)  # validation, fate set, spline
-        res_key = ("torch-res", bins, fates, dial, dtype, str(device))
-        if res_key not in self._cache:
-            self._cache[res_key] = (torch.as_tensor(self._res_spline(dial)[0], dtype=dtype, device=device),
-                                    torch.as_tensor(self._res_table(bins, fates, dial), dtype=dtype, device=device))
-        res_grid_t, res_t = self._cache[res_key]
+        _, components, free, fixed = self._res_terms(th.detach().cpu().numpy(), names)  # validation, terms
         col = {n: th[:, i] for i, n in enumerate(BUILTIN_DIALS)}
-        ma_res = 1.0 / col[dial] if dial == "MFP_pi" else col[dial]
-        ridx = torch.clamp(torch.bucketize(ma_res.detach().contiguous(), res_grid_t, right=True) - 1, 0,
-                           res_grid_t.numel() - 2)
-        rdx = ma_res - res_grid_t[ridx]
-        rpowers = torch.stack([rdx**3, rdx**2, rdx, torch.ones_like(rdx)], dim=1)
-        if fates:
-            rdesign = torch.cat([rpowers] + [(col[f] - 1.0)[:, None] * rpowers for f in CUSHION_FATES], dim=1)
+        if components == (0,):
+            factors = col["FrAbs_pi"][:, None]
         else:
-            rdesign = col["FrAbs_pi"][:, None] * rpowers
-        return out + mix @ lin_t + torch.einsum("nk,nkb->nb", rdesign, res_t[ridx])
+            fates = [f for s, f in (COMPONENTS[k] for k in components[1:])]
+            factors = torch.stack([torch.ones_like(norm)] + [col[f] - 1.0 for f in fates], dim=1)
+        if self.res_response is None:
+            key_b = ("torch-b", bins, dtype, str(device))
+            if key_b not in self._cache:
+                self._cache[key_b] = torch.as_tensor(self.background[self._columns(bins)], dtype=dtype, device=device)
+            background = factors[:, :1] * self._cache[key_b]
+        else:
+            variables = {a: (torch.log(col[d]) if d != "MFP_pi" else 1.0 / col[d]) for a, d in enumerate(RES_AXES)
+                         if a in free}
+            background = self.res_response.evaluate_torch(factors, components, variables, fixed,
+                                                          self._columns(bins))
+        if "CCQEPauliSupViaKF" in names:
+            lam = self._pauli_scales(th.detach().cpu().numpy())
+            if self.pauli is not None:
+                background = background - self.pauli.removed_torch(ma, kappa, lam, self._columns(bins))
+        return out + mix @ lin_t + background
 
 
 def _intervals(grid: np.ndarray, x: np.ndarray) -> np.ndarray:
@@ -515,8 +516,9 @@ def build_templates(
     mec_v = np.bincount(sample.mec.bin67, sample.mec.w_v, 67) / area
     mec_e = np.bincount(sample.mec.bin67, sample.mec.w_e, 67) / area
     background = np.bincount(sample.res.bin67, sample.res.w, 67) / area
-    res_coef, res_fate_coef = _res_templates(sample.res, area, background, "MaCCRES")
-    res_mfp_coef, res_mfp_fate_coef = _res_templates(sample.res, area, background, "MFP_pi")
+    nominal_total = q_tab[np.argmin(np.abs(MA_GRID - REGISTRY["MaCCQE"].nominal))] + mec_v + background
+    res_response = build_res_response(sample.res, area, nominal_total)
+    pauli = build_pauli_response(qe, area)
     meta = {
         "variant": variant,
         "sample_seed": int(sample_seed),
@@ -534,6 +536,8 @@ def build_templates(
         "rpa_exact_max_strength": exact_rpa_strength_limit(qe.rpa_ratio),
         "res_ma_response": bool(sample.res.reweightable),
         "res_fate_response": sample.res.pion_ke is not None,
+        "res_response": None if res_response is None else res_response.metadata,
+        "pauli": None if pauli is None else pauli.metadata,
     }
     return Templates(
         variant=variant,
@@ -544,40 +548,10 @@ def build_templates(
         background=background,
         idx58=binning.idx58.copy(),
         area=area.copy(),
-        res_ma_grid=RES_MA_GRID.copy(),
-        res_coef=res_coef,
-        res_fate_coef=res_fate_coef,
-        res_mfp_grid=RES_MFP_GRID.copy(),
-        res_mfp_coef=res_mfp_coef,
-        res_mfp_fate_coef=res_mfp_fate_coef,
+        res_response=res_response,
+        pauli=pauli,
         metadata=meta,
     )
-
-
-def _res_templates(res, area: np.ndarray, background: np.ndarray, dial: str) -> tuple[np.ndarray, np.ndarray]:
-    """Spline coefficients in ``dial`` (MaCCRES or MFP_pi) of B (I, 4, 67) and of the cushion terms F_j of every
-    fate set (len(FATE_SETS), 3, I, 4, 67): F_j(v) = Σ_i w_i ρ_i(v) c_j(KE_i) (:func:`absorbed_pion_coefficients`),
-    ρ_i the per-event MaCCRES or MFP_pi weight."""
-    grid = RES_MA_GRID if dial == "MaCCRES" else RES_MFP_GRID
-    applies = res.reweightable if dial == "MaCCRES" else res.pion_tau is not None
-    ratio = res.ma_ratio if dial == "MaCCRES" else (lambda u: res.mfp_ratio(1.0 / u))  # MFP nodes in u = 1/s
-    n_nodes = grid.size
-    b_tab = np.empty((n_nodes, 67))
-    f_tab = np.zeros((len(FATE_SETS), len(CUSHION_FATES), n_nodes, 67))
-    coefficients = ([absorbed_pion_coefficients(res.pion_ke, fates) for fates in FATE_SETS]
-                    if res.pion_ke is not None else [])
-    for j, m in enumerate(grid):
-        w = res.w * ratio(m) if applies else res.w
-        b_tab[j] = np.bincount(res.bin67, w, 67) / area if applies else background
-        for k, coef in enumerate(coefficients):
-            for f, c in coef.items():
-                f_tab[k, CUSHION_FATES.index(f), j] = np.bincount(res.bin67, w * c, 67) / area
-    # not-a-knot: no artificial zero curvature at the ends of the dial's range (the M_A spline keeps its natural
-    # ends, which the paper's bank was made with)
-    b_coef = _spline_coefficients(grid, b_tab, "not-a-knot")
-    f_coef = _spline_coefficients(grid, np.moveaxis(f_tab, 2, 0).reshape(n_nodes, -1), "not-a-knot")
-    f_coef = f_coef.reshape(n_nodes - 1, 4, len(FATE_SETS), len(CUSHION_FATES), 67)
-    return b_coef, np.ascontiguousarray(np.moveaxis(f_coef, (2, 3), (0, 1)))
 
 
 def default_cache_dir() -> Path:
@@ -606,8 +580,9 @@ def cache_key(variant: str, sample_seed: int, n_events: int) -> tuple[str, dict]
         "n_events": int(n_events),
         "physics": get_physics(variant).as_dict(),
         "ma_grid": [float(MA_GRID[0]), float(MA_GRID[-1]), int(MA_GRID.size)],
-        "res_ma_grid": [float(RES_MA_GRID[0]), float(RES_MA_GRID[-1]), int(RES_MA_GRID.size)],
-        "res_mfp_grid": [float(RES_MFP_GRID[0]), float(RES_MFP_GRID[-1]), int(RES_MFP_GRID.size)],
+        "res_response": {"axes": list(RES_AXES), "global_nodes": list(GLOBAL_NODES), "cells": list(CELLS),
+                         "rank_tolerance": RANK_TOLERANCE,
+                         "ranges": [list(REGISTRY[d].valid_range) for d in RES_AXES]},
         "code_version": _code_version(),
         "resources": {
             **{f"genie_ha2018/{name}": sha256_file(resources_dir() / "genie_ha2018" / name)
@@ -619,8 +594,9 @@ def cache_key(variant: str, sample_seed: int, n_events: int) -> tuple[str, dict]
     return sha256_bytes(json.dumps(ingredients, sort_keys=True).encode()), ingredients
 
 
-_ARRAYS = ("ma_grid", "qd_coef", "mec_v", "mec_e", "background", "idx58", "area", "res_ma_grid", "res_coef",
-           "res_fate_coef", "res_mfp_grid", "res_mfp_coef", "res_mfp_fate_coef")
+_ARRAYS = ("ma_grid", "qd_coef", "mec_v", "mec_e", "background", "idx58", "area")
+_RES_ARRAYS = ("lo", "hi", "cores", "nominal")
+_PAULI_ARRAYS = ("keys", "cumulative", "bin_start", "psi")
 
 
 def _save(templates: Templates, path: Path) -> None:
@@ -628,6 +604,8 @@ def _save(templates: Templates, path: Path) -> None:
         np.savez(
             fh,
             **{name: getattr(templates, name) for name in _ARRAYS},
+            **_response_arrays(templates.res_response),
+            **_pauli_arrays(templates.pauli),
             metadata=np.array(json.dumps(templates.metadata, sort_keys=True)),
         )
 
@@ -636,7 +614,31 @@ def _load(path: Path, variant: str) -> Templates:
     with np.load(path, allow_pickle=False) as data:
         arrays = {name: np.array(data[name]) for name in _ARRAYS}
         meta = json.loads(str(data["metadata"]))
-    return Templates(variant=variant, metadata=meta, **arrays)
+        response = None
+        if bool(data["res_response"]):
+            response = ResResponse(**{name: np.array(data[f"res_{name}"]) for name in _RES_ARRAYS},
+                                   bases=tuple(np.array(data[f"res_basis_{a}"]) for a in range(len(RES_AXES))),
+                                   metadata=meta["res_response"])
+        pauli = None
+        if bool(data["pauli"]):
+            pauli = PauliResponse(**{name: np.array(data[f"pauli_{name}"]) for name in _PAULI_ARRAYS},
+                                  metadata=meta["pauli"])
+    return Templates(variant=variant, metadata=meta, res_response=response, pauli=pauli, **arrays)
+
+
+def _pauli_arrays(pauli: PauliResponse | None) -> dict[str, np.ndarray]:
+    """The npz entries of a CCQEPauliSupViaKF response (only the flag ``pauli`` = False for none)."""
+    if pauli is None:
+        return {"pauli": np.array(False)}
+    return {"pauli": np.array(True), **{f"pauli_{name}": getattr(pauli, name) for name in _PAULI_ARRAYS}}
+
+
+def _response_arrays(response: ResResponse | None) -> dict[str, np.ndarray]:
+    """The npz entries of a RES response (only the flag ``res_response`` = False for none)."""
+    if response is None:
+        return {"res_response": np.array(False)}
+    return {"res_response": np.array(True), **{f"res_{name}": getattr(response, name) for name in _RES_ARRAYS},
+            **{f"res_basis_{a}": basis for a, basis in enumerate(response.bases)}}
 
 
 _MEMO: dict[tuple, Templates] = {}
