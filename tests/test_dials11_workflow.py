@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 import yaml
 
-from tests.test_workflow import job_counts, make_workdir, snakemake, tiny_args
+from tests.test_workflow import add_dials, job_counts, make_workdir, snakemake, tiny_args
 
 DIALS11 = [
     {"dial": "CCQEPauliSupViaKF", "min": 0.1, "max": 1.9},
@@ -30,12 +30,7 @@ NOMINAL = [1.0, 1.065047, 0.840, 1.0, 1.0, 1.0, 1.0]
 PREFIX = "results/tiny_dials11"
 
 
-def _edit(config: dict) -> None:
-    config["results_dir"] = PREFIX
-    config["parameters"] = config["parameters"] + DIALS11
-    for obs in config["observations"].values():
-        if "point" in obs:
-            obs["point"] = list(obs["point"]) + NOMINAL
+_edit = add_dials(PREFIX, DIALS11, NOMINAL)
 
 
 def test_eleven_dial_config_loads_with_every_builtin_dial_free(tmp_path: Path, nutune_cache: Path) -> None:

@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 import yaml
 
-from tests.test_workflow import make_workdir, snakemake, tiny_args
+from tests.test_workflow import add_dials, make_workdir, snakemake, tiny_args
 
 EXTRA = [
     {"dial": "MaCCRES", "min": 0.6, "max": 1.6},
@@ -27,14 +27,8 @@ TARGETS = [f"{PREFIX}/tables/{name}.csv" for name in ("t2k", "test_metrics", "mi
 
 @pytest.fixture(scope="module")
 def extra_run(tmp_path_factory: pytest.TempPathFactory, nutune_cache) -> object:
-    def edit(config: dict) -> None:
-        config["results_dir"] = PREFIX
-        config["parameters"] = config["parameters"] + EXTRA
-        for obs in config["observations"].values():
-            if "point" in obs:
-                obs["point"] = list(obs["point"]) + NOMINAL_EXTRA
-
-    workdir = make_workdir(tmp_path_factory.mktemp("extra") / "run", nutune_cache, edit)
+    workdir = make_workdir(tmp_path_factory.mktemp("extra") / "run", nutune_cache,
+                           add_dials(PREFIX, EXTRA, NOMINAL_EXTRA))
     snakemake(tiny_args(workdir, *TARGETS), timeout=1200)
     return workdir
 

@@ -86,6 +86,19 @@ def make_workdir(path: Path, cache: Path, edit=None, **overrides: dict) -> Path:
     return path
 
 
+def add_dials(prefix: str, dials: list[dict], nominal: list[float]):
+    """An ``edit`` for :func:`make_workdir`: the tiny config with ``dials`` freed after the four (into its own
+    ``results_dir`` ``prefix``), every observation's ``point`` extended by their ``nominal`` values."""
+    def edit(config: dict) -> None:
+        config["results_dir"] = prefix
+        config["parameters"] = config["parameters"] + dials
+        for obs in config["observations"].values():
+            if "point" in obs:
+                obs["point"] = list(obs["point"]) + nominal
+
+    return edit
+
+
 def tiny_args(workdir: Path, *targets: str) -> list[str]:
     return ["--directory", str(workdir), "--configfile", str(workdir / "config" / "test_config.yaml"),
             "--cores", "2", *targets]

@@ -17,6 +17,7 @@ flow, so sampling and densities stay exact.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -168,30 +169,13 @@ def fit_marginal_calibration(
         num_bins = _bins_for(len(z))
     layer = marginal_calibration_layer(num_bins, n_par=int(z.shape[-1])).to(z.device)
     base = StandardNormal((z.shape[1],)).to(z.device)
-    optimizer = torch.optim.LBFGS(
-        layer.parameters(), lr=1.0, max_iter=int(max_iterations), history_size=20, line_search_fn="strong_wolfe",
-        tolerance_grad=1e-9, tolerance_change=1e-12,
-    )
 
     def nll() -> torch.Tensor:
         zp, logdet = layer(z)
         return -(base.log_prob(zp) + logdet).mean()
 
+    before, after = _fit_layer(layer, nll, max_iterations)
     with torch.no_grad():
-        before = float(nll())
-
-    def closure() -> torch.Tensor:
-        optimizer.zero_grad()
-        loss = nll()
-        loss.backward()
-        return loss
-
-    optimizer.step(closure)
-    layer.eval()
-    for parameter in layer.parameters():
-        parameter.requires_grad_(False)
-    with torch.no_grad():
-        after = float(nll())
         zp, _ = layer(z)
     stats = {
         "rows": int(len(z)),
@@ -208,12 +192,32 @@ def fit_marginal_calibration(
     return layer, stats
 
 
-def _lbfgs(parameters: list[torch.Tensor], max_iterations: int) -> torch.optim.LBFGS:
-    """Full-batch L-BFGS (strong-Wolfe line search; deterministic: it draws no random numbers)."""
-    return torch.optim.LBFGS(
-        parameters, lr=1.0, max_iter=int(max_iterations), history_size=20, line_search_fn="strong_wolfe",
+def _fit_layer(layer: nn.Module, nll: Callable[[], torch.Tensor], max_iterations: int) -> tuple[float, float]:
+    """Minimise ``nll()`` over ``layer``'s parameters by full-batch L-BFGS (strong-Wolfe line search;
+    deterministic: it draws no random numbers), then freeze the layer (eval mode, no gradients).
+
+    Returns the mean NLL before and after the fit.
+    """
+    optimizer = torch.optim.LBFGS(
+        layer.parameters(), lr=1.0, max_iter=int(max_iterations), history_size=20, line_search_fn="strong_wolfe",
         tolerance_grad=1e-9, tolerance_change=1e-12,
     )
+
+    def closure() -> torch.Tensor:
+        optimizer.zero_grad()
+        loss = nll()
+        loss.backward()
+        return loss
+
+    with torch.no_grad():
+        before = float(nll())
+    optimizer.step(closure)
+    layer.eval()
+    for parameter in layer.parameters():
+        parameter.requires_grad_(False)
+    with torch.no_grad():
+        after = float(nll())
+    return before, after
 
 
 def fit_location_calibration(
@@ -260,25 +264,10 @@ def fit_location_calibration(
         return -(flow_base_log_prob(estimator, z) + logdet_f + logdet_h).mean()
 
     try:
-        with torch.no_grad():
-            before = float(nll())
-        optimizer = _lbfgs(list(layer.parameters()), max_iterations)
-
-        def closure() -> torch.Tensor:
-            optimizer.zero_grad()
-            loss = nll()
-            loss.backward()
-            return loss
-
-        optimizer.step(closure)
-        with torch.no_grad():
-            after = float(nll())
+        before, after = _fit_layer(layer, nll, max_iterations)
     finally:
         for parameter, flag in zip(estimator.parameters(), flags, strict=True):
             parameter.requires_grad_(flag)
-    layer.eval()
-    for parameter in layer.parameters():
-        parameter.requires_grad_(False)
     with torch.no_grad():
         grid = torch.linspace(0.0, 1.0, 201, device=u.device)[:, None].repeat(1, u.shape[1])
         max_shift = float((layer(grid)[0] - grid).abs().max())
