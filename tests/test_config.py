@@ -332,3 +332,32 @@ def test_config_file_errors(tmp_path: Path) -> None:
 def test_validate_config_dict_returns_plain_dict(base: dict) -> None:
     out = validate_config_dict(base)
     assert out == base and out is not base
+
+
+def test_emcee_walkers_scale_with_the_free_dials(base: dict) -> None:
+    """reference.n_walkers >= 2 x the free dials, checked at load (not when the reference job starts)."""
+    bad = copy.deepcopy(base)
+    bad["parameters"].append({"dial": "MFP_pi", "min": 0.5, "max": 1.5})
+    for obs in bad["observations"].values():
+        if "point" in obs:
+            obs["point"].append(1.0)
+    bad["reference"]["n_walkers"] = 9
+    with pytest.raises(ConfigError, match=r"reference.n_walkers = 9 must be at least twice the 5 free dials"):
+        load_config(bad)
+
+
+def test_constraints_section_is_optional_and_checked(base: dict, tmp_path: Path) -> None:
+    assert load_config(base).constraints.activate is False  # absent: its defaults
+    good = {**copy.deepcopy(base), "constraints": {"activate": True, "mode": "NORMSHAPE",
+                                                   "baseline": "results/tables/likelihood_modes.csv"}}
+    assert load_config(good).constraints.baseline == "results/tables/likelihood_modes.csv"
+    missing = {**good, "constraints": {**good["constraints"], "baseline": str(tmp_path / "none.csv")}}
+    with pytest.raises(ConfigError, match="constraints.baseline = .*none.csv"):
+        load_config(missing)
+    fewer = copy.deepcopy(good)
+    fewer["parameters"] = [p for p in fewer["parameters"] if p["dial"] != "RPA_CCQE"]
+    for obs in fewer["observations"].values():
+        if "point" in obs:
+            obs["point"] = obs["point"][:3]
+    with pytest.raises(ConfigError, match="fits RPA_CCQE, which are not free here"):
+        load_config(fewer)

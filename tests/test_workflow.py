@@ -92,6 +92,8 @@ def add_dials(prefix: str, dials: list[dict], nominal: list[float]):
     def edit(config: dict) -> None:
         config["results_dir"] = prefix
         config["parameters"] = config["parameters"] + dials
+        reference = config["reference"]  # emcee's stretch move needs two walkers per dimension
+        reference["n_walkers"] = max(reference["n_walkers"], 2 * len(config["parameters"]))
         for obs in config["observations"].values():
             if "point" in obs:
                 obs["point"] = list(obs["point"]) + nominal
@@ -225,6 +227,18 @@ def test_tiny_run_builds_every_table_and_figure(tiny_run) -> None:
     noise_aware = pd.read_csv(workdir / TINY / "tables" / "test_metrics_noise_aware.csv")
     assert list(noise_aware.columns) == list(pd.read_csv(workdir / TINY / "tables" / "test_metrics.csv").columns)
     print(f"tiny run: {seconds:.0f} s")
+
+
+def test_tiny_run_constraint_table_has_one_row_per_free_dial(tiny_run) -> None:
+    workdir, _ = tiny_run
+    table = pd.read_csv(workdir / TINY / "tables" / "constraints.csv")
+    config = yaml.safe_load((REPO / "config" / "test_config.yaml").read_text())
+    assert list(table["dial_name"]) == [p["dial"] for p in config["parameters"]]
+    assert table["width_ratio"].between(0.0, 1.5).all() and table["std_ratio"].gt(0).all()
+    corr = table[[f"corr_{d}" for d in table["dial_name"]]].to_numpy()
+    np.testing.assert_allclose(corr, corr.T)
+    assert (workdir / TINY / "figures" / "constraints.png").stat().st_size > 5000
+    assert not (workdir / TINY / "tables" / "dial_set_shift.csv").exists()  # no baseline
 
 
 def test_tiny_run_misspecification_table_has_one_row_per_observation(tiny_run) -> None:

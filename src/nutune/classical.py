@@ -132,7 +132,10 @@ def fit_chi2(
     names = list(names)
 
     def cost(*theta: float) -> float:
-        pred = np.asarray(simulator(np.asarray(theta, dtype=float)[None, :]), dtype=float)[0]
+        point = np.asarray(theta, dtype=float)
+        if np.any(point < lo) or np.any(point > hi):  # MINOS fixes the scanned dial beyond a limit it reaches
+            return 1e30
+        pred = np.asarray(simulator(point[None, :]), dtype=float)[0]
         try:
             return float(cost_fn(pred))
         except ValueError:  # non-finite or non-positive prediction: reject the point
@@ -292,7 +295,13 @@ def plot_classical_fits(
     from nutune.figures import save_figure
 
     d = len(names)
-    fig, axes = plt.subplots(1, d + 1, figsize=(3.0 * (d + 1), 3.4), layout="constrained")
+    ncols = d + 1 if d <= 4 else 4  # the paper's one row for four dials; rows of four panels beyond
+    nrows = -(-(d + 1) // ncols)
+    fig, grid = plt.subplots(nrows, ncols, figsize=(3.0 * ncols, 3.4 * nrows), layout="constrained",
+                             squeeze=False)
+    axes = list(grid.flat)
+    for ax in axes[d + 1:]:
+        ax.remove()
     for i, ax in enumerate(axes[:d]):
         ylabels: list[str] = []
         y = 0
@@ -319,7 +328,7 @@ def plot_classical_fits(
             y += 1
         ax.axvspan(lower[i], upper[i], color="orange", alpha=0.12, lw=0)
         ax.set_xlim(lower[i] - 0.05 * (upper[i] - lower[i]), upper[i] + 0.05 * (upper[i] - lower[i]))
-        ax.set_yticks(range(y), ylabels if i == 0 else [""] * y, fontsize=8)
+        ax.set_yticks(range(y), ylabels if i % ncols == 0 else [""] * y, fontsize=8)
         ax.set_ylim(-0.7, y - 0.3)
         ax.set_xlabel(f"{labels[i]} [{units[i]}]" if units[i] else labels[i])
     axes[0].set_title("open: at a limit; dashed: HESSE (MINOS invalid)", fontsize=7, loc="left")

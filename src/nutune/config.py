@@ -437,6 +437,15 @@ class LikelihoodModesConfig:
 
 
 @dataclass(frozen=True)
+class ConstraintsConfig:
+    """``constraints``: what the data constrain per dial (:mod:`nutune.constraints`); optional section."""
+
+    activate: bool = False
+    mode: str = "FULL"
+    baseline: str | None = None
+
+
+@dataclass(frozen=True)
 class StabilityConfig:
     """``stability``: replicates of the default run with other network seeds (:mod:`nutune.stability`)."""
 
@@ -482,6 +491,7 @@ class Config:
     raw: dict
     config_hash: str
     likelihood_modes: LikelihoodModesConfig = LikelihoodModesConfig()
+    constraints: ConstraintsConfig = ConstraintsConfig()
 
     @property
     def prior_low(self) -> np.ndarray:
@@ -599,6 +609,10 @@ def _cross_key_errors(d: dict, check_files: bool) -> list[str]:
     ref = d["reference"]
     if ref["burn_in"] >= ref["n_steps"]:
         errs.append(f"reference.burn_in = {ref['burn_in']} must be below reference.n_steps = {ref['n_steps']}")
+    n_dims = sum(1 for p in d["parameters"] if "fixed" not in p)
+    if ref["activate"] and ref["n_walkers"] < 2 * n_dims:
+        errs.append(f"reference.n_walkers = {ref['n_walkers']} must be at least twice the {n_dims} free dials "
+                    f"(emcee's stretch move); use n_walkers >= {2 * n_dims}")
     lc = d["learning_curve"]
     if lc["activate"]:
         too_big = [n for n in lc["n_train"] if n > sim["n_train"]]
@@ -618,6 +632,7 @@ def _cross_key_errors(d: dict, check_files: bool) -> list[str]:
         if d["simulator"]["backend"] != "builtin":
             errs.append(f"likelihood_modes.activate = true needs simulator.backend: builtin (the classical fits), "
                         f"got {d['simulator']['backend']!r}")
+    errs += _constraints_errors(d)
     # observations
     from nutune.resources import PUBLISHED_COLUMNS
 
@@ -852,22 +867,51 @@ _SECTIONS: dict[str, dict[str, Any]] = {
         max_central_spread=float(d["max_central_spread"]))},
     "misspecification": {"misspecification": lambda d: MisspecificationConfig(**d)},
     "likelihood_modes": {"likelihood_modes": lambda d: LikelihoodModesConfig(**d)},
+    "constraints": {"constraints": lambda d: ConstraintsConfig(**d)},
 }
+#: The optional sections and their defaults (a whole config may omit them).
+OPTIONAL_SECTIONS: dict[str, Any] = {"likelihood_modes": LikelihoodModesConfig(), "constraints": ConstraintsConfig()}
 
 
 def _build(d: dict, config_hash: Any, *, whole: bool) -> Config:
     """The :class:`Config` of the validated sections in ``d``. A section ``d`` lacks is :class:`_Undeclared` in a
-    stage's config; in a ``whole`` config only the optional ``likelihood_modes`` may be absent (its defaults)."""
+    stage's config; in a ``whole`` config only the :data:`OPTIONAL_SECTIONS` may be absent (their defaults)."""
     fields: dict[str, Any] = {}
     for section, builders in _SECTIONS.items():
         for field_name, build in builders.items():
             if section in d:
                 fields[field_name] = build(d[section])
-            elif whole:
-                fields[field_name] = LikelihoodModesConfig()
+            elif whole and section in OPTIONAL_SECTIONS:
+                fields[field_name] = OPTIONAL_SECTIONS[section]
             else:
                 fields[field_name] = _Undeclared(section)
     return Config(**fields, raw=d, config_hash=config_hash)
+
+
+def _constraints_errors(d: dict) -> list[str]:
+    """Cross-key checks of the optional ``constraints`` section: a data observation to constrain, and a baseline
+    table that exists, holds the noise-aware answer of the same likelihood and fits a subset of the free dials."""
+    c = d.get("constraints", {})
+    if not c.get("activate"):
+        return []
+    if not any(o.get("kind") == "data" for o in d["observations"].values()):
+        return ["constraints.activate = true needs an observation of kind data (it reads what the data constrain); "
+                "add one or set constraints.activate: false"]
+    if not c.get("baseline"):
+        return []
+    from nutune.constraints import read_baseline
+
+    try:
+        dials = read_baseline(c["baseline"], c["mode"])
+    except (OSError, ValueError, KeyError) as err:
+        return [f"constraints.baseline = {c['baseline']!r}: not a likelihood_modes.csv with a noise_aware row of "
+                f"mode {c['mode']} ({err})"]
+    free = [str(p["dial"]) for p in d["parameters"] if "fixed" not in p]
+    missing = [n for n in dials if n not in free]
+    if missing:
+        return [f"constraints.baseline = {c['baseline']!r} fits {', '.join(missing)}, which are not free here; "
+                "the baseline must fit a subset of this run's free dials"]
+    return []
 
 
 class _Undeclared:

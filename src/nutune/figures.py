@@ -466,8 +466,12 @@ def plot_parameter_summary(
         all_entries.insert(0, SummaryEntry("MicroBooNE tune ±1σ", np.asarray(values), np.asarray(errors)[:, 0],
                                            np.asarray(errors)[:, 1], "x", "tab:red"))
     n = len(all_entries)
-    fig, axes = plt.subplots(1, len(labels), figsize=(3.2 * len(labels), 4.2))
-    for i, ax in enumerate(np.atleast_1d(axes)):
+    ncols = len(labels) if len(labels) <= 4 else 4  # one row for the papers' four dials, rows of four beyond
+    nrows = -(-len(labels) // ncols)
+    fig, grid = plt.subplots(nrows, ncols, figsize=(3.2 * ncols, 4.2 * nrows), squeeze=False)
+    for ax in list(grid.flat)[len(labels):]:
+        ax.remove()
+    for i, ax in enumerate(list(grid.flat)[:len(labels)]):
         width = high[i] - low[i]
         ax.add_patch(plt.Rectangle((-0.5, low[i]), n, width, color="tab:orange", alpha=0.2,
                                    label="prior range" if i == 0 else None))
@@ -679,3 +683,47 @@ def plot_likelihood_modes(
                  f"(red: nutune's answer, {labels[chosen]}; dotted: prior box)", fontsize=10)
     fig.tight_layout()
     save_figure(fig, pdf_path, png_path)
+
+
+def constraints_figure(table, shift=None) -> plt.Figure:
+    """What the data constrain (:func:`nutune.constraints.constraint_table`): per dial the posterior's 68 % width
+    over the prior's (left), the posterior correlations (middle) and, with a baseline tune's dials
+    (:func:`nutune.constraints.dial_set_shift_table`), this run's interval for them in units of the baseline's
+    (right: the baseline is 0 ± 1)."""
+    from nutune.constraints import PRIOR_DOMINATED
+
+    names = list(table["dial_name"])
+    n = len(names)
+    columns = 3 if shift is not None else 2
+    fig, axes = plt.subplots(1, columns, figsize=(5.2 * columns, 0.32 * n + 2.4),
+                             gridspec_kw={"width_ratios": [1, 1.15, 0.9][:columns]})
+    y = np.arange(n)[::-1]
+    ax = axes[0]
+    ratio = table["width_ratio"].to_numpy()
+    ax.barh(y, ratio, color=["0.65" if r >= PRIOR_DOMINATED else "C0" for r in ratio], height=0.65)
+    ax.axvline(1.0, color="k", lw=0.8)
+    ax.axvline(PRIOR_DOMINATED, color="k", lw=0.6, ls=":")
+    ax.set_yticks(y, names)
+    ax.set_xlim(0, max(1.05, float(ratio.max()) * 1.05))
+    ax.set_xlabel("posterior / prior 68 % width (grey: prior-dominated)")
+    ax = axes[1]
+    corr = table[[f"corr_{m}" for m in names]].to_numpy()
+    image = ax.imshow(corr, cmap="RdBu_r", vmin=-1, vmax=1)
+    ax.set_xticks(range(n), names, rotation=90, fontsize=7)
+    ax.set_yticks(range(n), names, fontsize=7)
+    fig.colorbar(image, ax=ax, fraction=0.046, pad=0.03, label="posterior correlation")
+    if shift is not None:
+        ax = axes[2]
+        half = 0.5 * (shift["minus_baseline"] + shift["plus_baseline"]).to_numpy()
+        yb = np.arange(len(shift))[::-1]
+        ax.errorbar(np.zeros(len(shift)), yb + 0.12, xerr=1.0, fmt="s", color="0.4", capsize=3,
+                    label=f"{int(shift['n_free_baseline'].iloc[0])} free dials (baseline)")
+        ax.errorbar(shift["shift_sigma"], yb - 0.12, xerr=[shift["minus"] / half, shift["plus"] / half], fmt="o",
+                    color="C3", capsize=3, label=f"{int(shift['n_free'].iloc[0])} free dials")
+        ax.axvline(0.0, color="k", lw=0.6)
+        ax.set_yticks(yb, list(shift["dial_name"]))
+        ax.set_xlabel("median − baseline median [baseline 68 % half-width]")
+        ax.legend(fontsize=8, loc="lower right")
+    fig.suptitle("What the data constrain: noise-aware posterior for the observed data", fontsize=10)
+    fig.tight_layout()
+    return fig

@@ -33,8 +33,10 @@ config.update(CFG.raw)
 def sections(*names):
     """The config sections a rule's stage reads, as its `params: config=sections(...)` (the script builds the typed
     sections with nutune.config.stage_config and reads nothing else of the config; a change to any of them re-runs
-    the rule, a change elsewhere does not). The optional likelihood_modes section comes with its defaults."""
-    return {name: LIKELIHOOD_MODES if name == "likelihood_modes" else config[name] for name in names}
+    the rule, a change elsewhere does not). The optional likelihood_modes and constraints sections come with their
+    defaults."""
+    optional = {"likelihood_modes": LIKELIHOOD_MODES, "constraints": CONSTRAINTS}
+    return {name: optional[name] if name in optional else config[name] for name in names}
 
 
 # The hash of the whole validated config, recorded in bank attrs, model metadata and summary.md; as
@@ -345,6 +347,28 @@ def get_likelihood_modes_inputs(wildcards=None):
     return inputs
 
 
+# compare.smk: constraints
+CONSTRAINTS = {"activate": False, "mode": "FULL", "baseline": None, **config.get("constraints", {})}
+
+
+def get_constraints_inputs(wildcards=None):
+    """The noise-aware network of likelihood constraints.mode (FULL: the reference network), the observed data
+    and, with a baseline, its likelihood_modes.csv."""
+    mode = CONSTRAINTS["mode"]
+    models = (get_reference_models() if mode == "FULL"
+              else expand(RP.LIKELIHOOD_MODEL, mode=mode, ext=("safetensors", "json")))
+    inputs = {"models": models, "observation": get_t2k_observation()}
+    if CONSTRAINTS["baseline"]:
+        inputs["baseline"] = CONSTRAINTS["baseline"]
+    return inputs
+
+
+def get_constraints_outputs():
+    """The tables of rule constraints (dial_set_shift only with a baseline)."""
+    tables = ["constraints"] + (["dial_set_shift"] if CONSTRAINTS["baseline"] else [])
+    return expand(RP.TABLE, table=tables)
+
+
 # stability.smk
 def get_stability_observation_map(wildcards=None):
     """Observation name -> observed-histogram CSV, every observation a replicate infers on (as the default run)."""
@@ -448,7 +472,7 @@ def extension_tables():
         tables.append("stability")
     if LIKELIHOOD_MODES["activate"]:
         tables.append("likelihood_modes")
-    return expand(RP.TABLE, table=tables)
+    return expand(RP.TABLE, table=tables) + (get_constraints_outputs() if CONSTRAINTS["activate"] else [])
 
 
 def extension_figures():
@@ -456,6 +480,7 @@ def extension_figures():
     sections = {"reference_c2st": "reference", "classical_fit": "classical", "learning_curve": "learning_curve",
                 "stability": "stability"}
     names = [name for name, section in sections.items() if config[section]["activate"]]
+    names += ["constraints"] if CONSTRAINTS["activate"] else []
     return expand(RP.FIGURE, figure=names, ext=("pdf", "png"))
 
 
@@ -487,6 +512,8 @@ REPORT_TABLE_INFO = {
     "classical_fit": ("Classical fits", "classical_fit.rst"),
     "measurements": ("Tables", "measurements.rst"),
     "likelihood_modes": ("Tables", "likelihood_modes.rst"),
+    "constraints": ("Tables", "constraints.rst"),
+    "dial_set_shift": ("Tables", "dial_set_shift.rst"),
     **{table: ("Tables", "posterior_table.rst") for table in POSTERIOR_TABLES},
 }
 REPORT_DIR = Path(workflow.basedir) / "workflow" / "report"

@@ -126,3 +126,28 @@ rule noise_vs_throws:
         "../../envs/nutune.yaml"
     script:
         "../scripts/noise_vs_throws.py"
+
+
+rule constraints:
+    """What the T2K data constrain per free dial (posterior/prior widths, correlations) from the noise-aware network
+    of likelihood constraints.mode, and with constraints.baseline the shift of the baseline run's dials."""
+    input:
+        unpack(get_constraints_inputs),
+    output:
+        table=prefixed("results/tables/constraints.csv"),
+        pdf=report(
+            prefixed("results/figures/constraints.pdf"),
+            caption="../report/constraints.rst",
+            category="Tables",
+        ),
+        png=prefixed("results/figures/constraints.png"),
+        **({"shift": prefixed("results/tables/dial_set_shift.csv")} if CONSTRAINTS["baseline"] else {}),
+    params:
+        config=sections("seed", "constraints", "inference", "npe", "parameters", "simulator"),
+    log:
+        prefixed("logs/constraints/constraints.log"),
+    threads: 1
+    conda:
+        "../../envs/nutune.yaml"
+    script:
+        "../scripts/constraints.py"

@@ -14,7 +14,7 @@ from nutune.io import derive_seed, read_observation, read_samples
 from nutune.stages.common import load_model, medians, one_torch_thread
 
 __all__ = ["run_posterior_table", "run_t2k_table", "run_measurement_table", "run_t2k_correlations",
-           "run_chi2_table", "run_simulator_calibration", "run_noise_vs_throws"]
+           "run_chi2_table", "run_simulator_calibration", "run_noise_vs_throws", "run_constraints"]
 
 _log = logging.getLogger("nutune")
 
@@ -151,3 +151,34 @@ def _require_noise_aware(posterior) -> None:
     noise = [m.get("noise", {}) for m in posterior.metadata]
     if any((n.get("mode") if isinstance(n, Mapping) else n) in (None, "none") for n in noise):
         raise ValueError(f"noise_vs_throws needs a noise-aware network (npe.noise: covariance); got noise={noise}")
+
+
+def run_constraints(config: Mapping, *, model_paths: list[str], observation: str, output: str,
+                    figure: Mapping[str, str], shift_output: str | None = None) -> None:
+    """Rule ``constraints``: what the data constrain per free dial (:func:`nutune.constraints.constraint_table`)
+    from the noise-aware posterior (likelihood ``constraints.mode``) of the observation, its figure, and with
+    ``constraints.baseline`` the shift of the dials the baseline run fitted
+    (:func:`nutune.constraints.dial_set_shift_table`)."""
+    from nutune.constraints import constraint_table, dial_set_shift_table, read_baseline
+    from nutune.figures import constraints_figure, save_figure
+    from nutune.tables import write_table
+
+    one_torch_thread()
+    cfg = as_config(config)
+    posterior = load_model(cfg, model_paths)
+    _require_noise_aware(posterior)
+    x = read_observation(observation)
+    samples = posterior.sample(cfg.inference.num_posterior_samples, x,
+                               seed=derive_seed(cfg.seed, "constraints", cfg.constraints.mode))
+    table = constraint_table(samples, cfg.dial_names, cfg.prior_low, cfg.prior_high)
+    write_table(table, output)
+    _log.info("posterior / prior 68 %% widths: %s",
+              dict(zip(cfg.dial_names, np.round(table["width_ratio"].to_numpy(), 3).tolist(), strict=True)))
+    shift = None
+    if cfg.constraints.baseline:
+        shift = dial_set_shift_table(samples, cfg.dial_names, read_baseline(cfg.constraints.baseline,
+                                                                            cfg.constraints.mode))
+        write_table(shift, shift_output)
+        _log.info("shift of the baseline's dials [baseline 68 %% half-widths]: %s",
+                  dict(zip(shift["dial_name"], np.round(shift["shift_sigma"].to_numpy(), 3).tolist(), strict=True)))
+    save_figure(constraints_figure(table, shift), figure["pdf"], figure["png"])
