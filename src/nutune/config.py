@@ -411,6 +411,7 @@ class ReferenceConfig:
     n_steps: int
     burn_in: int
     n_mock: int
+    moves: str = "stretch"
 
 
 @dataclass(frozen=True)

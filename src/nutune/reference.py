@@ -258,6 +258,21 @@ def initial_walkers(
     return p0, best_theta
 
 
+def emcee_moves(name: str):
+    """emcee's proposal of ``reference.moves``: ``stretch`` → ``None`` (emcee's default ``StretchMove``, Goodman &
+    Weare 2010; the paper run's), ``de`` → 80 % ``DEMove`` + 20 % ``DESnookerMove`` (differential evolution, ter
+    Braak 2006; ter Braak & Vrugt 2008), the mixture emcee's documentation suggests where the stretch move mixes
+    slowly. Measured on the T2K data in 11 dimensions (64 walkers, 8000 steps, 2000 discarded): τ mean 396 / max 459
+    steps with stretch, 102 / 207 with de."""
+    import emcee
+
+    if name == "stretch":
+        return None
+    if name == "de":
+        return [(emcee.moves.DEMove(), 0.8), (emcee.moves.DESnookerMove(), 0.2)]
+    raise ValueError(f"reference.moves = {name!r}; allowed: stretch, de")
+
+
 def sample_reference(
     simulator: Simulator,
     x_obs: np.ndarray,
@@ -270,6 +285,7 @@ def sample_reference(
     n_steps: int = 3000,
     burn_in: int = 1000,
     thin: int | None = None,
+    moves: str = "stretch",
 ) -> ReferenceResult:
     """Sample the exact posterior p(θ|x) ∝ N(x; sim(θ), C)·U(box) with emcee (Goodman & Weare 2010).
 
@@ -291,6 +307,7 @@ def sample_reference(
         n_steps: Steps per walker, including burn-in.
         burn_in: Steps discarded from the start of every walker.
         thin: Thinning; ``None`` chooses ``max(1, floor(min τ / 2))``.
+        moves: ``stretch`` (emcee's default, Goodman & Weare 2010) or ``de`` (:func:`emcee_moves`).
 
     Returns:
         A :class:`ReferenceResult`.
@@ -306,7 +323,7 @@ def sample_reference(
     log_prob = gaussian_log_posterior(simulator, x_obs, cov, lower, upper)
     p0, theta_opt = initial_walkers(log_prob, lower, upper, n_walkers, derive_seed(seed, "init"))
 
-    sampler = emcee.EnsembleSampler(n_walkers, ndim, log_prob, vectorize=True)
+    sampler = emcee.EnsembleSampler(n_walkers, ndim, log_prob, vectorize=True, moves=emcee_moves(moves))
     sampler.random_state = np.random.RandomState(derive_seed(seed, "emcee")).get_state()
     sampler.run_mcmc(p0, n_steps, progress=False)
 
@@ -423,6 +440,7 @@ def reference_c2st_table(
     n_walkers: int = 32,
     n_steps: int = 3000,
     burn_in: int = 1000,
+    moves: str = "stretch",
     n_npe_samples: int = 4000,
     c2st_n_max: int | None = 4000,
     out_csv: str | Path | None = None,
@@ -452,6 +470,7 @@ def reference_c2st_table(
         n_walkers: emcee walkers.
         n_steps: emcee steps per walker.
         burn_in: Discarded steps.
+        moves: emcee proposal (:func:`emcee_moves`).
         n_npe_samples: NPE samples per observation.
         c2st_n_max: Cap on the samples per set in the C2ST (see :func:`reference_c2st`).
         out_csv: Where to write the table (atomic), or ``None``.
@@ -472,7 +491,7 @@ def reference_c2st_table(
         log.info("reference posterior for %s", name)
         ref = sample_reference(
             simulator, x, cov, lower, upper, seed=derive_seed(seed, "reference", name),
-            n_walkers=n_walkers, n_steps=n_steps, burn_in=burn_in,
+            n_walkers=n_walkers, n_steps=n_steps, burn_in=burn_in, moves=moves,
         )
         npe = np.asarray(npe_sampler(np.asarray(x, dtype=float), n_npe_samples, derive_seed(seed, "npe", name)))
         score = reference_c2st(npe, ref.samples, derive_seed(seed, "c2st", name), n_max=c2st_n_max)

@@ -55,7 +55,8 @@ def run_reference_c2st(config: Mapping[str, Any], *, model_paths: Sequence[str],
     rc = cfg.reference
     _, refs, _ = ref.reference_c2st_table(
         obs, lambda x, n, s: post.sample(n, x, s), sim, cov, cfg.prior_low, cfg.prior_high, seed=seed,
-        n_walkers=rc.n_walkers, n_steps=rc.n_steps, burn_in=rc.burn_in, n_npe_samples=n_npe_samples,
+        n_walkers=rc.n_walkers, n_steps=rc.n_steps, burn_in=rc.burn_in, moves=rc.moves,
+        n_npe_samples=n_npe_samples,
         out_csv=table, out_figure=figure, truths=truths, names=cfg.dial_names, labels=cfg.parameter_space.labels)
     ref.write_reference_samples(samples, obs, refs)
 
