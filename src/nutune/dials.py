@@ -219,8 +219,19 @@ REGISTRY: dict[str, DialSpec] = {
         # BSKLNBaseRESPXSec2014 are the only place it enters); builtin range GENIE's nominal +-4 sigma.
         _scale("MvCCRES", "M_V^RES", "$M_V^{RES}$", "GeV", "CC resonance vector mass (RES-Mv)",
                "GReWeightNuXSecCCRES", 0.10, 0.840, mode="kModeMaMv", valid_range=(0.5, 1.2), builtin=True),
+        # NormCCRES, MaCCRESshape, MvCCRESshape: GReWeightNuXSecCCRES kModeNormAndMaMvShape (CalcWeightNorm ×
+        # CalcWeightMaMvShape): N_RES × dσ_R(M_A', M_V')/dσ_R(nom) × σ_R(E; nom)/σ_R(E; M_A', M_V'), the event's
+        # resonance R (nutune.simulator.res_shape). Builtin ranges: N_RES up to GENIE's +5 sigma; the shape masses
+        # over the MaCCRES/MvCCRES ranges (the same response axes), which hold GENIE's ±3 sigma (0.75-1.38,
+        # 0.71-0.97 GeV).
         _scale("NormCCRES", "N_RES", "RES norm.", "", "CC resonance normalisation", "GReWeightNuXSecCCRES", 0.20,
-               mode="kModeNormAndMaMvShape"),
+               mode="kModeNormAndMaMvShape", valid_range=(0.0, 2.0), builtin=True),
+        _scale("MaCCRESshape", "M_A^RES,shape", r"$M_A^{RES}$ (shape)", "GeV",
+               "CC resonance axial mass, shape only (RES-Ma, σ_R(E) kept)", "GReWeightNuXSecCCRES", 0.10, 1.065047,
+               mode="kModeNormAndMaMvShape", valid_range=(0.4, 2.2), builtin=True),
+        _scale("MvCCRESshape", "M_V^RES,shape", r"$M_V^{RES}$ (shape)", "GeV",
+               "CC resonance vector mass, shape only (RES-Mv, σ_R(E) kept)", "GReWeightNuXSecCCRES", 0.05, 0.840,
+               mode="kModeNormAndMaMvShape", valid_range=(0.5, 1.2), builtin=True),
         _scale("NonRESBGvpCC1pi", "R_vp1pi", r"non-RES $\nu p$ 1$\pi$", "",
                "non-resonant nu-p CC 1pi scale (DIS-HMultWgt-vp-CC-m2 = 0.007713)", "GReWeightNonResonanceBkg",
                0.50),

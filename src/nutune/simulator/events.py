@@ -228,6 +228,46 @@ class RESSample:
         r = 1.0 if mv is None else self.vector_ratio(mv)
         return c0 * r * r + c1 * r * g + c2 * g * g
 
+    def resonance_coefficients(self) -> np.ndarray:
+        """(3, R, n) per-resonance (c₀, c₁, c₂): dσ_R(M_A, M_V)/dσ_tot(nominal) = c₀ r² + c₁ r g + c₂ g² at the
+        event's (E, W, Q²) and nucleon, for each of the 18 resonances of ``res_bergersehgal.RESONANCES`` (GENIE's
+        ``BergerSehgalRESPXSec2014`` per resonance at the RES-Ma values of ``res_shape._MA_NODES``; Σ_R gives
+        :meth:`xsec_coefficients` up to rounding). Computed once, kept in ``meta``."""
+        if "resonance_coefficients" not in self.meta:
+            if not self.reweightable:
+                raise ValueError("these RES events come from the parametrised Delta model, which has no GENIE RES "
+                                 "cross section; the RES shape dials need res_model genie_berger_sehgal")
+            from nutune.simulator import res_bergersehgal as bs
+            from nutune.simulator.res_shape import _MA_NODES, quadratic_form
+
+            resonances = list(bs.RESONANCES.values())
+            out = np.zeros((3, len(resonances), self.w.size))
+            for nucleon, mask in (("p", self.is_p), ("n", ~self.is_p)):
+                args = (self.enu[mask], self.w_had[mask], self.q2[mask], nucleon)
+                d2 = np.stack([np.stack([bs.d2sigma_dw_dq2_per_resonance(*args, res, ma=m) for m in _MA_NODES])
+                               for res in resonances], axis=1)  # (3 masses, R, n)
+                total = d2[0].sum(axis=0)
+                out[:, :, mask] = quadratic_form(d2, self.q2[mask][None, :]) / total
+            self.meta["resonance_coefficients"] = out
+        return self.meta["resonance_coefficients"]
+
+    def shape_ratio(self, ma: float, mv: float) -> np.ndarray:
+        """Per-event GENIE RES shape weight (``GReWeightNuXSecCCRES::CalcWeightMaMvShape``, mode
+        kModeNormAndMaMvShape) at MaCCRESshape = ``ma``, MvCCRESshape = ``mv``, in expectation over the resonance
+        (:mod:`nutune.simulator.res_shape`): Σ_R dσ_R(ma, mv)/dσ_tot(nom) · σ_R(E; nom)/σ_R(E; ma, mv)."""
+        from nutune.simulator.res_shape import interpolate_energy, sigma_table
+
+        c0, c1, c2 = self.resonance_coefficients()  # (R, n) each
+        g = (1.0 + self.q2 / (float(ma) ** 2)) ** -2
+        r = self.vector_ratio(mv)
+        table = sigma_table()
+        ratio = table.ratio(float(ma), float(mv))  # (2, R, n_E)
+        out = np.zeros(self.w.size)
+        for k, mask in enumerate((self.is_p, ~self.is_p)):
+            s = interpolate_energy(ratio[k].T, table.energies, self.enu[mask])  # (n, R)
+            dsig = c0[:, mask] * r[mask] ** 2 + c1[:, mask] * (r[mask] * g[mask]) + c2[:, mask] * g[mask] ** 2
+            out[mask] = np.sum(dsig.T / s, axis=1)
+        return out
 
 def _boost(e: np.ndarray, p: np.ndarray, beta: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Lorentz-transform 4-vectors (e, p) into the frame moving with velocity ``beta`` (n, 3)."""

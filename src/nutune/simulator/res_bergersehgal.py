@@ -645,28 +645,21 @@ def _gl(n: int) -> tuple[np.ndarray, np.ndarray]:
     return _GL_CACHE[n]
 
 
-def _sigma_one(e: float, res: Resonance, nucleon: str, n_w_panels: int, n_q2: int, **kwargs) -> float:
-    """σ(E) [1e-38 cm²] of one resonance: ∫dW ∫dQ² over GENIE's region.
-
-    GENIE integrates the unit square mapped to W ∈ [W_min, min(W_max^phys, Wcut, M_R + x(IR)Γ_R)] and, at each
-    W, Q² ∈ ``InelQ2Lim_W`` with GSL adaptive quadrature (rel. tol. 1e-9). Here: composite Gauss-Legendre in W
-    on the part where the integrand is non-zero (W > kNucleonMass + kPi0Mass, the Breit-Wigner threshold, up to
-    the smallest of the cuts, including XSec's own M_R + min(x, 4)Γ_R), and Gauss-Legendre in Q² with the
-    substitution Q² = Q²_min + (Q²_max − Q²_min) t² which resolves the small-Q² lepton-mass region.
-    """
-    ml = kwargs.get("ml", M_MUON)
-    wcut = kwargs.get("wcut", WCUT)
+def _quadrature(e: float, res: Resonance, nucleon: str, n_w_panels: int, n_q2: int, ml: float = M_MUON,
+                wcut: float = WCUT) -> tuple[np.ndarray, ...] | None:
+    """The quadrature of :func:`_sigma_one` at E: (W nodes (n_w,), Q² nodes (n_w, n_q2), Q² weights jt (n_q2,),
+    Q² spans (n_w,), W weights (n_w,)), σ = Σ_w wwt_w span_w Σ_q jt_q d²σ(W_w, Q²_wq); ``None`` where σ = 0."""
     if e <= energy_threshold(nucleon, ml):
-        return 0.0
+        return None
     if _is_proton(nucleon) and not res.is_delta:
-        return 0.0
+        return None
     wlo, whi = (float(x) for x in w_limits(e, nucleon, ml))
     if wlo < 0:
-        return 0.0
+        return None
     lo = max(wlo, M_NUCLEON + M_PI0)
     hi = min(whi, wcut, res.mass + res.max_nwidths_xsec * res.width)
     if hi <= lo:
-        return 0.0
+        return None
     xw, ww = _gl(8)
     # cluster panels near threshold (sqrt-like onset of the L-dependent width)
     u = np.linspace(0.0, 1.0, n_w_panels + 1) ** 1.5
@@ -681,6 +674,23 @@ def _sigma_one(e: float, res: Resonance, nucleon: str, n_w_panels: int, n_q2: in
     jt = 0.5 * wt * 2.0 * t  # dQ²/dt = 2t (Q²max − Q²min); the factor (Q²max − Q²min) added below
     span = np.where(good, qhi - qlo, 0.0)
     q2n = qlo[:, None] + span[:, None] * (t * t)[None, :]
+    return wn, q2n, jt, span, wwt
+
+
+def _sigma_one(e: float, res: Resonance, nucleon: str, n_w_panels: int, n_q2: int, **kwargs) -> float:
+    """σ(E) [1e-38 cm²] of one resonance: ∫dW ∫dQ² over GENIE's region.
+
+    GENIE integrates the unit square mapped to W ∈ [W_min, min(W_max^phys, Wcut, M_R + x(IR)Γ_R)] and, at each
+    W, Q² ∈ ``InelQ2Lim_W`` with GSL adaptive quadrature (rel. tol. 1e-9). Here: composite Gauss-Legendre in W
+    on the part where the integrand is non-zero (W > kNucleonMass + kPi0Mass, the Breit-Wigner threshold, up to
+    the smallest of the cuts, including XSec's own M_R + min(x, 4)Γ_R), and Gauss-Legendre in Q² with the
+    substitution Q² = Q²_min + (Q²_max − Q²_min) t² which resolves the small-Q² lepton-mass region
+    (:func:`_quadrature`).
+    """
+    nodes = _quadrature(e, res, nucleon, n_w_panels, n_q2, kwargs.get("ml", M_MUON), kwargs.get("wcut", WCUT))
+    if nodes is None:
+        return 0.0
+    wn, q2n, jt, span, wwt = nodes
     val = d2sigma_dw_dq2_per_resonance(
         e, np.broadcast_to(wn[:, None], q2n.shape), q2n, nucleon, res, **kwargs
     )

@@ -253,8 +253,9 @@ def _component_weights(res) -> np.ndarray:
     return np.stack(cols, axis=1)
 
 
-def _node_values(res, area: np.ndarray) -> np.ndarray:
-    """(components, 67, N_a, N_v, N_u): every component histogram at the global nodes, exact (per-event sums)."""
+def _node_values(res, area: np.ndarray, shape: bool = False) -> np.ndarray:
+    """(components, 67, N_a, N_v, N_u): every component histogram at the global nodes, exact (per-event sums); with
+    ``shape`` the RES weight is GENIE's shape mode (:mod:`nutune.simulator.res_shape`) instead of kModeMaMv."""
     na, nv, nu = GLOBAL_NODES
     grids = []
     for dial, n in zip(RES_AXES, GLOBAL_NODES, strict=True):
@@ -263,31 +264,71 @@ def _node_values(res, area: np.ndarray) -> np.ndarray:
         grids.append(np.exp(x) if dial != "MFP_pi" else 1.0 / x)  # physical values at the nodes
     ma_nodes, mv_nodes, s_nodes = grids
     weights = _component_weights(res)
-    c0, c1, c2 = res.xsec_coefficients()
     n_comp = weights.shape[1]
     out = np.zeros((n_comp, 67, na, nv, nu))
     order = np.argsort(res.bin67, kind="stable")
     starts = np.concatenate([[0], np.cumsum(np.bincount(res.bin67, minlength=67))])
-    from nutune.simulator.res_bergersehgal import vector_form_factor_ratio
-
+    kernel_of = _shape_kernel(res) if shape else _mamv_kernel(res)
     for b in range(67):
         for first in range(starts[b], starts[b + 1], _EVENT_CHUNK):  # bounded temporaries for the largest bins
             rows = order[first : min(first + _EVENT_CHUNK, starts[b + 1])]
-            q2 = res.q2[rows][:, None]
-            g = (1.0 + q2 / ma_nodes[None, :] ** 2) ** -2  # (n, N_a)
-            r = np.empty((rows.size, nv))
-            for nucleon, mask in (("p", res.is_p[rows]), ("n", ~res.is_p[rows])):
-                for q, mv in enumerate(mv_nodes):
-                    r[mask, q] = vector_form_factor_ratio(res.w_had[rows][mask], res.q2[rows][mask], nucleon, mv)
-            kernel = g[:, :, None] * r[:, None, :]  # ρ = c0 r² + c1 r g + c2 g² on the (a, v) grid, in place
-            kernel *= c1[rows, None, None]
-            kernel += c0[rows, None, None] * (r * r)[:, None, :]
-            kernel += c2[rows, None, None] * (g * g)[:, :, None]
+            kernel = kernel_of(rows, ma_nodes, mv_nodes)
             sub = _subsample(res, rows)
             mfp = np.stack([sub.mfp_ratio(s) for s in s_nodes], axis=1)  # (n, N_u)
             left = (weights[rows][:, :, None] * mfp[:, None, :]).reshape(rows.size, n_comp * nu)
             out[:, b] += (left.T @ kernel.reshape(rows.size, na * nv)).reshape(n_comp, nu, na, nv).transpose(0, 2, 3, 1)
     return out / area[None, :, None, None, None]
+
+
+def _node_ratios(res, rows: np.ndarray, ma_nodes: np.ndarray, mv_nodes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(g (n, N_a), r (n, N_v)) of ``rows`` at the (M_A, M_V) nodes."""
+    from nutune.simulator.res_bergersehgal import vector_form_factor_ratio
+
+    g = (1.0 + res.q2[rows][:, None] / ma_nodes[None, :] ** 2) ** -2  # (n, N_a)
+    r = np.empty((rows.size, mv_nodes.size))
+    for nucleon, mask in (("p", res.is_p[rows]), ("n", ~res.is_p[rows])):
+        for q, mv in enumerate(mv_nodes):
+            r[mask, q] = vector_form_factor_ratio(res.w_had[rows][mask], res.q2[rows][mask], nucleon, mv)
+    return g, r
+
+
+def _mamv_kernel(res):
+    """kModeMaMv: ρ = c₀ r² + c₁ r g + c₂ g² on the (a, v) node grid (``RESSample.xsec_ratio``)."""
+    c0, c1, c2 = res.xsec_coefficients()
+
+    def kernel_of(rows, ma_nodes, mv_nodes):
+        g, r = _node_ratios(res, rows, ma_nodes, mv_nodes)
+        kernel = g[:, :, None] * r[:, None, :]  # in place
+        kernel *= c1[rows, None, None]
+        kernel += c0[rows, None, None] * (r * r)[:, None, :]
+        kernel += c2[rows, None, None] * (g * g)[:, :, None]
+        return kernel
+
+    return kernel_of
+
+
+def _shape_kernel(res):
+    """kModeNormAndMaMvShape (without N_RES): Σ_R (c₀,R r² + c₁,R r g + c₂,R g²)/s_R(E) on the (a, v) node grid
+    (``RESSample.shape_ratio``; s_R at the nodes are the table's node values, interpolated linearly in E)."""
+    from nutune.simulator.res_shape import interpolate_energy, sigma_table
+
+    coefficients = res.resonance_coefficients()  # (3, R, n)
+    table = sigma_table()
+    nodes = table.node_values()  # (2, R, n_E, N_a, N_v)
+
+    def kernel_of(rows, ma_nodes, mv_nodes):
+        g, r = _node_ratios(res, rows, ma_nodes, mv_nodes)
+        kernel = np.zeros((rows.size, ma_nodes.size, mv_nodes.size))
+        for k, mask in enumerate((res.is_p[rows], ~res.is_p[rows])):
+            sub = rows[mask]
+            gm, rm = g[mask][:, :, None], r[mask][:, None, :]
+            for j in np.flatnonzero(np.any(coefficients[:, :, sub] != 0.0, axis=(0, 2))):
+                c0, c1, c2 = (coefficients[m, j, sub][:, None, None] for m in range(3))
+                s = interpolate_energy(nodes[k, j], table.energies, res.enu[sub])
+                kernel[mask] += (c0 * rm * rm + c1 * rm * gm + c2 * gm * gm) / s
+        return kernel
+
+    return kernel_of
 
 
 def _subsample(res, rows: np.ndarray):
@@ -301,12 +342,14 @@ def _subsample(res, rows: np.ndarray):
     return view
 
 
-def build_res_response(res, area: np.ndarray, scale: np.ndarray) -> ResResponse | None:
+def build_res_response(res, area: np.ndarray, scale: np.ndarray, shape: bool = False) -> ResResponse | None:
     """The response of a GENIE Berger–Sehgal RES sample with pion paths; ``scale`` (67,) the nominal total histogram
-    per bin, the unit of the compression's tolerance. ``None`` for the parametrised Δ background."""
+    per bin, the unit of the compression's tolerance. ``None`` for the parametrised Δ background. With ``shape`` the
+    a, v axes are MaCCRESshape, MvCCRESshape (GENIE's kModeNormAndMaMvShape, :mod:`nutune.simulator.res_shape`;
+    the same ranges and nodes as MaCCRES, MvCCRES)."""
     if not res.reweightable or res.pion_tau is None or res.pion_ke is None:
         return None
-    response = compress(_node_values(res, area), scale)
+    response = compress(_node_values(res, area, shape), scale)
     weights = _component_weights(res)
     response.nominal = np.stack([np.bincount(res.bin67, weights[:, k], 67) for k in range(weights.shape[1])]) / area
     return response

@@ -50,6 +50,7 @@ from nutune.simulator.res_response import (
     axis_variable,
     build_res_response,
 )
+from nutune.simulator.res_shape import SHAPE_AXES, SHAPE_DIALS
 from nutune.simulator.variants import PhysicsConfig, get_physics
 
 __all__ = [
@@ -98,7 +99,18 @@ def check_names(names: Any) -> tuple[str, ...]:
     if unknown or len(set(names)) != len(names):
         what = f"dial(s) {', '.join(unknown)} not applied by" if unknown else "a repeated dial name for"
         raise InvalidParameterError(f"{what} the built-in simulator; it applies {', '.join(BUILTIN_DIALS)}")
+    clash = [n for n in ("MaCCRES", "MvCCRES") if n in names]
+    if clash and any(n in names for n in SHAPE_DIALS):
+        raise InvalidParameterError(
+            f"{', '.join(clash)} (GReWeightNuXSecCCRES mode kModeMaMv) cannot go with "
+            f"{', '.join(n for n in SHAPE_DIALS if n in names)} (mode kModeNormAndMaMvShape): GENIE Reweight "
+            "handles each only in its own mode; free one of them")
     return names
+
+
+def shape_mode(names: tuple[str, ...]) -> bool:
+    """Whether θ's dials put GReWeightNuXSecCCRES's M_A, M_V in shape mode (MaCCRESshape or MvCCRESshape named)."""
+    return "MaCCRESshape" in names or "MvCCRESshape" in names
 
 
 def validate_theta(theta: Any, names: Any = None) -> np.ndarray:
@@ -187,7 +199,8 @@ def reweight_histogram(sample: BaseSample, theta: np.ndarray, names: Any = None)
     """Explicit per-event GENIE reweighting of the base sample to physical θ (dials ``names``) → 67-bin histogram.
 
     CCQE: w·max(0, 1 + κ(1/R − 1))·dσ(M_A)/dσ(M_A,nom)·1[|p_p′| ≥ λ·k_F] (``GReWeightFGM``); 2p2h: N·[(1 − x)w_V + x·w_E] (physics.md §1.8); RES
-    (every pion absorbed): w·dσ(M_A^RES, M_V^RES)/dσ(nom)·(MFP weight)·(fate weight) (``GReWeightNuXSecCCRES`` kModeMaMv,
+    (every pion absorbed): w·dσ(M_A^RES, M_V^RES)/dσ(nom)·(MFP weight)·(fate weight) (``GReWeightNuXSecCCRES`` kModeMaMv;
+    in kModeNormAndMaMvShape N_RES × :meth:`RESSample.shape_ratio` instead of the d²σ ratio,
     ``GReWeightINuke``: the FrAbs_pi scale when it is named, else the absorption-cushion weight of
     :func:`nutune.simulator.pion_fsi.absorbed_pion_weight`, GENIE's rescaling included). This is the slow
     reference the templates are tested against.
@@ -210,6 +223,11 @@ def reweight_histogram(sample: BaseSample, theta: np.ndarray, names: Any = None)
         w_res = res.w * row["FrAbs_pi"]
     if row["MaCCRES"] != REGISTRY["MaCCRES"].nominal or row["MvCCRES"] != REGISTRY["MvCCRES"].nominal:
         w_res = w_res * res.xsec_ratio(row["MaCCRES"], row["MvCCRES"])
+    ma_sh, mv_sh = row["MaCCRESshape"], row["MvCCRESshape"]
+    if ma_sh != REGISTRY["MaCCRESshape"].nominal or mv_sh != REGISTRY["MvCCRESshape"].nominal:
+        w_res = w_res * res.shape_ratio(ma_sh, mv_sh)  # GReWeightNuXSecCCRES::CalcWeightMaMvShape
+    if row["NormCCRES"] != 1.0:
+        w_res = w_res * row["NormCCRES"]  # GReWeightNuXSecCCRES::CalcWeightNorm
     if row["MFP_pi"] != 1.0:
         w_res = w_res * res.mfp_ratio(row["MFP_pi"])
     hist = (
@@ -252,6 +270,7 @@ class Templates:
     idx58: np.ndarray
     area: np.ndarray
     res_response: ResResponse | None = None  # the joint RES response (None: parametrised Δ background)
+    res_shape_response: ResResponse | None = None  # the same in shape mode (built on first use, :meth:`shape_response`)
     pauli: PauliResponse | None = None  # CCQEPauliSupViaKF (None: CCQE without outgoing-nucleon momenta)
     metadata: dict = field(default_factory=dict)
     _cache: dict = field(default_factory=dict, repr=False)
@@ -304,7 +323,7 @@ class Templates:
                 raise InvalidParameterError(
                     f"{', '.join(named)} not applied by the {self.variant!r} templates: their RES background (the "
                     "parametrised Delta model) has no pion kinetic energies for the hA2018 fate fractions")
-        for dial in ("MaCCRES", "MvCCRES"):
+        for dial in ("MaCCRES", "MvCCRES", "MaCCRESshape", "MvCCRESshape"):
             if not self.metadata.get("res_ma_response", True) and np.any(col[dial] != REGISTRY[dial].nominal):
                 raise InvalidParameterError(
                     f"{dial} is not applied by the {self.variant!r} templates: their RES background is the "
@@ -312,13 +331,27 @@ class Templates:
                     "genie_berger_sehgal has)")
         if not self.metadata.get("res_fate_response", True) and np.any(col["MFP_pi"] != 1.0):
             raise InvalidParameterError(f"MFP_pi is not applied by the {self.variant!r} templates (no pion paths)")
-        free = {a: axis_variable(d, col[d]) for a, d in enumerate(RES_AXES) if d in names}
-        fixed = {a: float(axis_variable(d, REGISTRY[d].nominal)) for a, d in enumerate(RES_AXES) if d not in names}
+        axes = SHAPE_AXES if shape_mode(names) else RES_AXES
+        free = {a: axis_variable(d, col[d]) for a, d in enumerate(axes) if d in names}
+        fixed = {a: float(axis_variable(d, REGISTRY[d].nominal)) for a, d in enumerate(axes) if d not in names}
+        norm = col["NormCCRES"][:, None]  # GReWeightNuXSecCCRES::CalcWeightNorm: one factor on every component
         if "FrAbs_pi" in named or not named:
-            return col["FrAbs_pi"][:, None], (0,), free, fixed
+            return norm * col["FrAbs_pi"][:, None], (0,), free, fixed
         fates = tuple(f for f in CUSHION_FATES if f in named)
         factors = np.column_stack([np.ones(full.shape[0])] + [col[f] - 1.0 for f in fates])
-        return factors, (0, *(COMPONENTS.index((fates, f)) for f in fates)), free, fixed
+        return norm * factors, (0, *(COMPONENTS.index((fates, f)) for f in fates)), free, fixed
+
+    def response(self, names: tuple[str, ...]) -> ResResponse | None:
+        """The RES response θ's dials need: the shape-mode one (:meth:`shape_response`) when MaCCRESshape or
+        MvCCRESshape is named, else :attr:`res_response`."""
+        return self.shape_response() if shape_mode(names) and self.res_response is not None else self.res_response
+
+    def shape_response(self) -> ResResponse:
+        """The shape-mode RES response, built on first use (from the side cache file of :func:`get_templates`, else
+        from the base sample — regenerated from the metadata's seed and checked against its sha256) and cached."""
+        if self.res_shape_response is None:
+            self.res_shape_response = _shape_response(self)
+        return self.res_shape_response
 
     def _pauli_scales(self, full: np.ndarray) -> np.ndarray:
         """The CCQEPauliSupViaKF k_F scales of ``full`` θ, validated against the CCQE model."""
@@ -340,9 +373,9 @@ class Templates:
     def _res_background(self, full: np.ndarray, names: tuple[str, ...], bins: int) -> np.ndarray:
         """(n, bins) the π-absorbed RES background at ``full`` θ (BUILTIN_DIALS order)."""
         factors, components, free, fixed = self._res_terms(full, names)
-        if self.res_response is None:  # parametrised Δ: only FrAbs_pi acts (validated above)
+        if self.res_response is None:  # parametrised Δ: only FrAbs_pi and NormCCRES act (validated above)
             return factors[:, :1] * self.background[self._columns(bins)]
-        return self.res_response.evaluate(factors, components, free, fixed, self._columns(bins))
+        return self.response(names).evaluate(factors, components, free, fixed, self._columns(bins))
 
     # -- numpy ---------------------------------------------------------------------------------------------------
     def evaluate(self, theta: Any, bins: int = 58, names: Any = None) -> np.ndarray:
@@ -404,7 +437,8 @@ class Templates:
         :data:`PARAMETER_NAMES`), dtype/device preserved.
 
         Gradients flow through M_A and M_A^RES (cubic splines), N, x, s and the FrAbs_pi scale (exactly
-        linear/bilinear). Range validation is done on a detached copy.
+        linear/bilinear), NormCCRES (linear), M_V^RES, MFP_pi, the fate scales and the shape-mode masses (the RES
+        response's Chebyshev bases). Range validation is done on a detached copy.
         """
         import torch
 
@@ -449,16 +483,18 @@ class Templates:
         else:
             fates = [f for s, f in (COMPONENTS[k] for k in components[1:])]
             factors = torch.stack([torch.ones_like(norm)] + [col[f] - 1.0 for f in fates], dim=1)
+        factors = col["NormCCRES"][:, None] * factors
         if self.res_response is None:
             key_b = ("torch-b", bins, dtype, str(device))
             if key_b not in self._cache:
                 self._cache[key_b] = torch.as_tensor(self.background[self._columns(bins)], dtype=dtype, device=device)
             background = factors[:, :1] * self._cache[key_b]
         else:
-            variables = {a: (torch.log(col[d]) if d != "MFP_pi" else 1.0 / col[d]) for a, d in enumerate(RES_AXES)
+            axes = SHAPE_AXES if shape_mode(names) else RES_AXES
+            variables = {a: (torch.log(col[d]) if d != "MFP_pi" else 1.0 / col[d]) for a, d in enumerate(axes)
                          if a in free}
-            background = self.res_response.evaluate_torch(factors, components, variables, fixed,
-                                                          self._columns(bins))
+            background = self.response(names).evaluate_torch(factors, components, variables, fixed,
+                                                             self._columns(bins))
         if "CCQEPauliSupViaKF" in names:
             lam = self._pauli_scales(th.detach().cpu().numpy())
             if self.pauli is not None:
@@ -499,8 +535,11 @@ def build_templates(
     sample_seed: int = 20240601,
     n_events: int = 1_000_000,
     sample: BaseSample | None = None,
+    res_shape: bool = False,
 ) -> Templates:
-    """Generate the base sample and reduce it to templates (no cache; see :func:`get_templates`)."""
+    """Generate the base sample and reduce it to templates (no cache; see :func:`get_templates`). The shape-mode
+    RES response is built now with ``res_shape``, else on first use (from a given ``sample``, which is kept)."""
+    given = sample
     sample = sample if sample is not None else build_base_sample(variant, sample_seed, n_events)
     qe, binning = sample.qe, sample.binning
     area = binning.area
@@ -539,7 +578,7 @@ def build_templates(
         "res_response": None if res_response is None else res_response.metadata,
         "pauli": None if pauli is None else pauli.metadata,
     }
-    return Templates(
+    templates = Templates(
         variant=variant,
         ma_grid=MA_GRID.copy(),
         qd_coef=qd_coef,
@@ -552,6 +591,48 @@ def build_templates(
         pauli=pauli,
         metadata=meta,
     )
+    if given is not None:
+        templates._cache["sample"] = given
+    if res_shape:
+        templates._cache["sample"] = sample
+        templates.shape_response()
+        templates._cache.pop("sample")
+    return templates
+
+
+def _nominal_total(templates: Templates) -> np.ndarray:
+    """(67,) Q(M_A nom) + V + B: the unit of the RES responses' compression tolerance."""
+    parts = templates.components(REGISTRY["MaCCQE"].nominal, 67)
+    return parts["Q"] + parts["V"] + parts["B"]
+
+
+def _shape_response(templates: Templates) -> ResResponse:
+    """Load the shape-mode response from its side cache file, else build it (and save it there)."""
+    meta = templates.metadata
+    path = templates._cache.get("shape_path")
+    if path is not None and Path(path).is_file():
+        try:
+            with np.load(path, allow_pickle=False) as data:
+                stored = json.loads(str(data["metadata"]))
+                if stored.get("cache_key") == meta.get("cache_key"):
+                    return _response_from(data, stored["res_response"])
+        except (OSError, ValueError, KeyError):
+            pass
+    sample = templates._cache.get("sample")
+    if sample is None:
+        sample = build_base_sample(templates.variant, meta["sample_seed"], meta["n_events"])
+        if sample.digest() != meta["sample_sha256"]:
+            raise RuntimeError("the regenerated base sample differs from the templates' (sample_sha256)")
+    response = build_res_response(sample.res, templates.area, _nominal_total(templates), shape=True)
+    if response is None:
+        raise InvalidParameterError(f"the {templates.variant!r} templates cannot apply the RES shape dials")
+    meta["res_shape_response"] = response.metadata
+    if path is not None:
+        with atomic_write(Path(path)) as tmp, open(tmp, "wb") as fh:
+            np.savez(fh, **_response_arrays(response),
+                     metadata=np.array(json.dumps({"cache_key": meta.get("cache_key"),
+                                                   "res_response": response.metadata}, sort_keys=True)))
+    return response
 
 
 def default_cache_dir() -> Path:
@@ -614,16 +695,18 @@ def _load(path: Path, variant: str) -> Templates:
     with np.load(path, allow_pickle=False) as data:
         arrays = {name: np.array(data[name]) for name in _ARRAYS}
         meta = json.loads(str(data["metadata"]))
-        response = None
-        if bool(data["res_response"]):
-            response = ResResponse(**{name: np.array(data[f"res_{name}"]) for name in _RES_ARRAYS},
-                                   bases=tuple(np.array(data[f"res_basis_{a}"]) for a in range(len(RES_AXES))),
-                                   metadata=meta["res_response"])
+        response = _response_from(data, meta["res_response"]) if bool(data["res_response"]) else None
         pauli = None
         if bool(data["pauli"]):
             pauli = PauliResponse(**{name: np.array(data[f"pauli_{name}"]) for name in _PAULI_ARRAYS},
                                   metadata=meta["pauli"])
     return Templates(variant=variant, metadata=meta, res_response=response, pauli=pauli, **arrays)
+
+
+def _response_from(data, metadata: dict) -> ResResponse:
+    """A RES response from the npz entries of :func:`_response_arrays`."""
+    return ResResponse(**{name: np.array(data[f"res_{name}"]) for name in _RES_ARRAYS},
+                       bases=tuple(np.array(data[f"res_basis_{a}"]) for a in range(len(RES_AXES))), metadata=metadata)
 
 
 def _pauli_arrays(pauli: PauliResponse | None) -> dict[str, np.ndarray]:
@@ -677,5 +760,6 @@ def get_templates(
         templates.metadata["cache_key"] = key
         templates.metadata["cache_ingredients"] = ingredients
         _save(templates, path)
+    templates._cache["shape_path"] = path.with_name(f"{path.stem}_resshape.npz")
     _MEMO[memo_key] = templates
     return templates
