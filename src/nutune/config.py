@@ -255,6 +255,8 @@ Variant = _choice("observations", "variant")
 PublishedColumn = _choice("observations", "column")
 Chi2Mode = _choice("chi2", "modes")
 OnFailure = _choice("gates", "on_failure")
+ReferenceMoves = _choice("reference", "moves")
+ConstraintsMode = _choice("constraints", "mode")
 #: Variants of the built-in simulator usable in ``observations.<name>.variant`` (from the schema).
 OBSERVATION_VARIANTS: tuple[str, ...] = allowed_values("observations", "variant")
 
@@ -411,7 +413,7 @@ class ReferenceConfig:
     n_steps: int
     burn_in: int
     n_mock: int
-    moves: str = "stretch"
+    moves: ReferenceMoves = "stretch"
 
 
 @dataclass(frozen=True)
@@ -442,7 +444,7 @@ class ConstraintsConfig:
     """``constraints``: what the data constrain per dial (:mod:`nutune.constraints`); optional section."""
 
     activate: bool = False
-    mode: str = "FULL"
+    mode: ConstraintsMode = "FULL"
     baseline: str | None = None
 
 
