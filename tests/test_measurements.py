@@ -129,11 +129,25 @@ def test_config_refuses_a_binning_of_another_measurement(tiny: dict) -> None:
         load_config(_with(tiny, bins=144), check_files=False)
 
 
+def _minerva_genie(tiny: dict) -> dict:
+    d = _with(tiny, measurement=MINERVA, bins=144, backend="genie")
+    d["observations"] = {"data": {"kind": "data"}}
+    d["npe"] = {**d["npe"], "noise_components": ["stat", "syst"]}
+    d["inference"] = {**d["inference"], "throw_components": ["stat", "syst"]}
+    return d
+
+
+def test_config_refuses_components_the_measurement_lacks(tiny: dict) -> None:
+    d = _minerva_genie(tiny)
+    d["npe"]["noise_components"] = ["stat", "syst", "norm"]
+    with pytest.raises(ConfigError, match="npe.noise_components .* no covariance component norm"):
+        load_config(d, check_files=False)
+
+
 def test_genie_card_names_the_minerva_sample(tiny: dict, tmp_path, monkeypatch) -> None:
     from nutune.genie import runner
 
-    d = _with(tiny, measurement=MINERVA, bins=144, backend="genie")
-    d["observations"] = {"data": {"kind": "data"}}
+    d = _minerva_genie(tiny)
     cfg = load_config(d, check_files=False)
     assert measurement_of(cfg).nuisance_sample == "MINERvA_CC0pi_XSec_2Dptpz_nu"
 

@@ -586,6 +586,11 @@ def _measurement_errors(d: dict) -> list[str]:
     if int(sim["bins"]) not in m.bin_choices:
         errs.append(f"simulator.bins = {sim['bins']} is not a binning of measurement {m.name!r} ({m.title}); "
                     f"allowed: {', '.join(map(str, m.bin_choices))}")
+    for section, key in (("npe", "noise_components"), ("inference", "throw_components")):
+        extra = [c for c in d[section][key] if c not in m.components]
+        if extra:
+            errs.append(f"{section}.{key} = {d[section][key]!r}: {m.name!r} has no covariance component "
+                        f"{', '.join(extra)}; allowed: {', '.join(m.components)}")
     if sim["backend"] == "builtin" and not m.builtin:
         errs.append(f"simulator.measurement = {m.name!r} needs simulator.backend: genie: the builtin simulator "
                     "has T2K CC0π kinematics only (MINERvA-like histograms are issue 15 item 3); use backend genie "

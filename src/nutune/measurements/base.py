@@ -96,6 +96,8 @@ class MeasurementSpec:
         nuisance_source: where NUISANCE implements the sample (its signal definition and binning).
         sample_keys: ``bins -> {key: value}``, extra attributes of the card's ``<sample>`` element.
         bin_choices: the allowed ``simulator.bins`` (vector lengths the loader can return); default_bins the first.
+        components: the covariance components ``load(...).cov`` sums (``npe.noise_components`` and
+            ``inference.throw_components`` must be among them).
         loader: ``(bins, root) -> BinnedData``, the validated data (one home: the measurement's own loader).
         resources: files under ``resources/`` the loader reads (the workflow's rule inputs for the data).
         flux: the flux file and histogram.
@@ -114,6 +116,7 @@ class MeasurementSpec:
     nuisance_source: str
     sample_keys: Callable[[int], Mapping[str, str]]
     bin_choices: tuple[int, ...]
+    components: tuple[str, ...]
     loader: Callable[[int, str | os.PathLike | None], BinnedData]
     resources: tuple[str, ...]
     flux: FluxSpec

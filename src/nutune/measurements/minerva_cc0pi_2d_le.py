@@ -31,7 +31,7 @@ def _load(bins: int, root: str | os.PathLike | None) -> Binned:
     """The populated bins of :func:`nutune.minerva_cc0pi_2d.load`: components ``stat`` and ``syst`` (= total − stat,
     the release gives only those two; the flux normalisation is inside syst)."""
     m = mc.load(root)
-    covs = {kind: _frozen(m.masked_cov(kind)) for kind in ("stat", "syst")}
+    covs = {kind: _frozen(m.masked_cov(kind)) for kind in MINERVA_CC0PI_2D_LE.components}
     return Binned(bins=bins, values=_frozen(m.masked_values()), covs=MappingProxyType(covs),
                   cov_total=_frozen(m.masked_cov("total")), areas=_frozen(m.areas[m.mask]))
 
@@ -59,6 +59,7 @@ MINERVA_CC0PI_2D_LE = MeasurementSpec(
                     "(src/MINERvA/MINERvA_SignalDef.cxx)",
     sample_keys=lambda bins: {},
     bin_choices=(mc.N_POPULATED,),
+    components=("stat", "syst"),
     loader=_load,
     resources=(mc.DERIVED_NPZ, mc.BINS_CSV),
     flux=FluxSpec(resource=mc.FLUX_ROOT, nuisance_file="minerva_le_flux.root", histogram=mc.FLUX_HIST_NAME,

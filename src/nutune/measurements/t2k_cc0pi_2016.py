@@ -14,7 +14,15 @@ from typing import Any
 
 import numpy as np
 
-from nutune.resources import FLUX_NPZ, PUBLISHED_COLUMNS, T2K_NPZ, VALID_BINS, T2KMeasurement, load_t2k
+from nutune.resources import (
+    COV_COMPONENTS,
+    FLUX_NPZ,
+    PUBLISHED_COLUMNS,
+    T2K_NPZ,
+    VALID_BINS,
+    T2KMeasurement,
+    load_t2k,
+)
 
 from .base import BinnedData, FluxSpec, MeasurementSpec, Slice
 
@@ -52,6 +60,7 @@ T2K_CC0PI_2016 = MeasurementSpec(
     nuisance_source="src/T2K/T2K_CC0pi_XSec_2DPcos_nu_I.cxx; signal SignalDef::isT2K_CC0pi (src/T2K/T2K_SignalDef.cxx)",
     sample_keys=lambda bins: {"mask_mom_overflow": "1" if bins == 58 else "0"},
     bin_choices=VALID_BINS,
+    components=COV_COMPONENTS,
     loader=_load,
     resources=(T2K_NPZ, "t2k/t2k_cc0pi_2016_anaI_bins.csv"),
     flux=FluxSpec(resource=FLUX_NPZ, nuisance_file="t2kflux_2016_plus250kA.root", histogram="enu_nd280_numu",
