@@ -90,13 +90,14 @@ def test_every_enumerated_key_is_a_literal_read_from_the_schema() -> None:
 
 
 def test_module_constants_are_the_schemas() -> None:
-    from nutune import chi2, noise, resources
+    from nutune import chi2, measurements, noise, resources
     from nutune.genie import guards
     from nutune.npe import spec
 
     assert chi2.CHI2_MODES == noise.NOISE_MODELS == allowed_values("chi2", "modes")
     assert allowed_values("inference", "throw_components") == resources.COV_COMPONENTS
-    assert resources.VALID_BINS == guards.ALLOWED_BINS == allowed_values("simulator", "bins")
+    assert allowed_values("simulator", "bins") == guards.ALLOWED_BINS  # the union over nutune.measurements
+    assert measurements.get("t2k_cc0pi_2016_anaI").bin_choices == resources.VALID_BINS
     assert allowed_values("observations", "column") == resources.PUBLISHED_COLUMNS
     assert allowed_values("observations", "variant") == config_module.OBSERVATION_VARIANTS
     assert allowed_values("npe", "noise") == spec.NOISE_MODES

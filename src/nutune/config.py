@@ -241,6 +241,9 @@ def _choice(*path: str) -> Any:
 
 Backend = _choice("simulator", "backend")
 Bins = _choice("simulator", "bins")
+MeasurementName = _choice("simulator", "measurement")
+#: The measurement of a config without ``simulator.measurement`` (the schema's ``default``; nutune.measurements).
+DEFAULT_MEASUREMENT: str = schema()["properties"]["simulator"]["properties"]["measurement"]["default"]
 OnBadHistogram = _choice("simulation", "on_bad_histogram")
 DensityEstimator = _choice("npe", "density_estimator")
 LrSchedule = _choice("npe", "lr_schedule")
@@ -302,12 +305,13 @@ class GenieSettings:
 
 @dataclass(frozen=True)
 class SimulatorConfig:
-    """``simulator``: backend and binning."""
+    """``simulator``: backend, measurement and binning (``measurement`` defaults to :data:`DEFAULT_MEASUREMENT`)."""
 
     backend: Backend
     bins: Bins
     builtin: BuiltinSettings
     genie: GenieSettings
+    measurement: MeasurementName = DEFAULT_MEASUREMENT
 
 
 @dataclass(frozen=True)
@@ -574,8 +578,39 @@ def _parameter_errors(entries: Sequence[Mapping], backend: str) -> list[str]:
     return errs
 
 
+def _measurement_errors(d: dict) -> list[str]:
+    """``simulator.measurement``: ``simulator.bins`` one of its binnings; a measurement the builtin simulator cannot
+    produce needs ``backend: genie``; its data observations and published curves must exist for it."""
+    from nutune.measurements import get
+
+    sim = d["simulator"]
+    m = get(sim.get("measurement", DEFAULT_MEASUREMENT))
+    errs = []
+    if int(sim["bins"]) not in m.bin_choices:
+        errs.append(f"simulator.bins = {sim['bins']} is not a binning of measurement {m.name!r} ({m.title}); "
+                    f"allowed: {', '.join(map(str, m.bin_choices))}")
+    for section, key in (("npe", "noise_components"), ("inference", "throw_components")):
+        extra = [c for c in d[section][key] if c not in m.components]
+        if extra:
+            errs.append(f"{section}.{key} = {d[section][key]!r}: {m.name!r} has no covariance component "
+                        f"{', '.join(extra)}; allowed: {', '.join(m.components)}")
+    if sim["backend"] == "builtin" and not m.builtin:
+        errs.append(f"simulator.measurement = {m.name!r} needs simulator.backend: genie: the builtin simulator "
+                    "has T2K CC0π kinematics only (MINERvA-like histograms are issue 15 item 3); use backend genie "
+                    f"or measurement {DEFAULT_MEASUREMENT!r}")
+    if m.name != DEFAULT_MEASUREMENT:
+        kinds = sorted({o["kind"] for o in d["observations"].values()} - {"data"})
+        if kinds:
+            errs.append(f"observations of kind {', '.join(kinds)} are T2K histograms (builtin simulator, published "
+                        f"curves, T2K-binned CSVs); with simulator.measurement = {m.name!r} use kind data only")
+    return errs
+
+
 def _cross_key_errors(d: dict, check_files: bool) -> list[str]:
     errs: list[str] = list(results_dir_errors(d["results_dir"]))
+    measurement_errs = _measurement_errors(d)
+    if measurement_errs:  # the checks below read the measurement's files in its binning
+        return errs + measurement_errs
     errs.extend(_parameter_errors(d["parameters"], d["simulator"]["backend"]))
     # sharding: a shard larger than both runs is almost surely a typo (one partial shard per split)
     sim = d["simulation"]
@@ -710,6 +745,10 @@ def _cross_key_errors(d: dict, check_files: bool) -> list[str]:
             errs.append(f"resources: {exc}")
         else:
             needed = [T2K_NPZ, FLUX_NPZ]
+            if d["simulator"].get("measurement", DEFAULT_MEASUREMENT) != DEFAULT_MEASUREMENT:
+                from nutune.measurements import get
+
+                needed += get(d["simulator"]["measurement"]).resources
             if any(o["kind"] == "published" for o in d["observations"].values()):
                 needed.append(PUBLISHED_CSV)
             for rel in needed:
@@ -853,7 +892,7 @@ _SECTIONS: dict[str, dict[str, Any]] = {
     },
     "simulator": {"simulator": lambda sim: SimulatorConfig(
         backend=sim["backend"], bins=int(sim["bins"]), builtin=BuiltinSettings(**sim["builtin"]),
-        genie=GenieSettings(**sim["genie"]))},
+        genie=GenieSettings(**sim["genie"]), measurement=sim.get("measurement", DEFAULT_MEASUREMENT))},
     "simulation": {"simulation": lambda d: SimulationConfig(**d)},
     "npe": {"npe": _npe_section},
     "diagnostics": {"diagnostics": lambda d: DiagnosticsConfig(**d)},

@@ -369,17 +369,19 @@ def _fmt(value: Any) -> str:
     return str(value)
 
 
-def noisy_test_histograms(x: np.ndarray, noise: Mapping[str, Any], bins: int, seed: int) -> np.ndarray:
+def noisy_test_histograms(x: np.ndarray, noise: Mapping[str, Any], data: Any, seed: int) -> np.ndarray:
     """The test histograms a network is diagnosed on: x itself for a noise-free network; for a noise-aware one
     (``noise`` = its metadata block, mode ``covariance``) x = sim(theta) + N(0, C) with the covariance components it
     was trained with, so the test data follow the likelihood it learned (draws: ``rng(seed, "diagnostics",
-    "noise")``, method ``svd``)."""
+    "noise")``, method ``svd``). ``data`` is the configured measurement (:func:`nutune.measurements.load_data`)
+    or, for the T2K measurement, its number of bins."""
     if noise["mode"] != "covariance":
         return x
     from nutune.io import rng
     from nutune.noise import covariance_noise
     from nutune.resources import load_t2k
 
-    cov = load_t2k(bins).cov(noise["components"])
+    data = load_t2k(data) if isinstance(data, int) else data  # an int: the T2K binning (older callers)
+    cov = data.cov(noise["components"])
     logger.info("noise-aware network: test histograms get N(0, C) noise with C = %s", "+".join(noise["components"]))
     return x + covariance_noise(rng(seed, "diagnostics", "noise"), cov, len(x), method="svd")

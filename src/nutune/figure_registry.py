@@ -22,7 +22,7 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["Figure", "FIGURES", "SLICE_FIGURES", "figure_names", "draw"]
+__all__ = ["Figure", "FIGURES", "SLICE_FIGURES", "slice_figures", "figure_names", "draw"]
 
 
 @dataclass(frozen=True)
@@ -129,9 +129,9 @@ def loss_curve(cfg, inputs, pdf, png) -> None:
 
 def t2k_throws_variation(cfg, inputs, pdf, png) -> None:
     from nutune.figures import plot_throws_variation
-    from nutune.resources import load_t2k
+    from nutune.measurements import load_data
 
-    measurement = load_t2k(cfg.simulator.bins)
+    measurement = load_data(cfg)
     error = np.sqrt(np.diag(measurement.cov_total))
     plot_throws_variation(_read(inputs["throws"], "x_throws"), measurement.values, error, pdf, png)
 
@@ -153,22 +153,24 @@ def parameter_summary(cfg, inputs, pdf, png) -> None:
 
 
 def slice_comparison(cfg, inputs, pdf, png, *, slices_pdf=(), slices_png=()) -> None:
-    """The 3×3 slice grid and the nine single-slice figures (its own rule: 20 outputs)."""
+    """The slice grid and one figure per slice of the measurement (its own rule; T2K: 3×3 and nine, 20 outputs)."""
     from nutune import figures
     from nutune.forward import chi2_predictions
-    from nutune.resources import load_t2k
+    from nutune.measurements import measurement_of
 
-    measurement = load_t2k(cfg.simulator.bins)
-    table = measurement.bin_table
-    bin_table = {key: np.asarray(table[key]) for key in ("slice", "cos_lo", "cos_hi", "p_lo", "p_hi")}
+    spec = measurement_of(cfg)
+    measurement = spec.load(cfg.simulator.bins)
+    slices = spec.slices(data=measurement)
     error = np.sqrt(np.diag(measurement.cov_total))
     wanted = ("MicroBooNE tune (GENIE)", "NuWro", "inferred NuWro", "inferred T2K")
     medians = {Path(p).stem: np.median(_read(p), axis=0) for p in inputs["posteriors"]}
     curves = {label.replace("inferred", "Inferred"): x
               for label, x in chi2_predictions(cfg, medians).items() if label in wanted}
-    figures.plot_slice_grid(bin_table, measurement.values, error, curves, pdf, png)
+    figures.plot_slice_grid(slices, measurement.values, error, curves, pdf, png, x_label=spec.x_label,
+                            y_label=spec.y_label)
     for index, (one_pdf, one_png) in enumerate(zip(slices_pdf, slices_png, strict=True)):
-        figures.plot_slice_comparison(index, bin_table, measurement.values, error, curves, one_pdf, one_png)
+        figures.plot_slice_comparison(index, slices, measurement.values, error, curves, one_pdf, one_png,
+                                      x_label=spec.x_label)
 
 
 #: Posterior draws per posterior-predictive band (each one built-in prediction).
@@ -182,11 +184,10 @@ def _posterior_predictive(observation: str, title: str):
     def draw(cfg, inputs, pdf, png) -> None:
         from nutune import figures
         from nutune.forward import builtin_prediction, observed_histogram
-        from nutune.resources import load_t2k
+        from nutune.measurements import measurement_of
 
-        measurement = load_t2k(cfg.simulator.bins)
-        table = measurement.bin_table
-        bin_table = {key: np.asarray(table[key]) for key in ("slice", "cos_lo", "cos_hi", "p_lo", "p_hi")}
+        spec = measurement_of(cfg)
+        measurement = spec.load(cfg.simulator.bins)
         posteriors = {Path(p).stem: p for p in inputs["posteriors"]}
         samples = _read(posteriors[observation])[:_PREDICTIVE_DRAWS]
         bands = {"posterior draws": figures.predictive_band(builtin_prediction(cfg, samples))}
@@ -196,8 +197,8 @@ def _posterior_predictive(observation: str, title: str):
             bands["throws (papers' method)"] = figures.predictive_band(builtin_prediction(cfg, throws))
         error = np.sqrt(np.diag(measurement.cov_total)) if is_data else None
         label = "T2K data (total error)" if is_data else f"{observation} curve"
-        figures.plot_posterior_predictive(bin_table, observed_histogram(cfg, observation), error, label, bands, title,
-                                          pdf, png)
+        figures.plot_posterior_predictive(spec.slices(data=measurement), observed_histogram(cfg, observation), error,
+                                          label, bands, title, pdf, png, x_label=spec.x_label, y_label=spec.y_label)
 
     return draw
 
@@ -272,7 +273,12 @@ FIGURES["likelihood_modes"] = Figure(
     "per dial and the predicted/data normalisation; nutune's answer highlighted (README \"Which likelihood\").",
     needs_data=True, section="likelihood_modes")
 
-#: The nine per-slice comparison figures (cos theta slices 0..8 of T2K CC0pi Analysis I), drawn with the 3x3 panel.
+def slice_figures(spec, bins: int | None = None) -> list[str]:
+    """The per-slice comparison figures of a measurement (``MeasurementSpec.slices``), drawn with the grid panel."""
+    return [f"slice_comparison_{one.index}" for one in spec.slices(bins)]
+
+
+#: The per-slice figures of the default measurement (the nine cos θ slices 0..8 of T2K CC0π Analysis I).
 SLICE_FIGURES: list[str] = [f"slice_comparison_{index}" for index in range(9)]
 #: Figures with their own rule (more outputs than one PDF + PNG).
 OWN_RULE = ("slice_comparison",)

@@ -12,6 +12,7 @@ import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import matplotlib
 
@@ -488,92 +489,106 @@ def plot_parameter_summary(
     save_figure(fig, pdf_path, png_path)
 
 
+SliceSpec = Mapping[str, np.ndarray] | Sequence[Any]
+
+
+def _slices(spec: SliceSpec) -> tuple:
+    """The panels (:class:`nutune.measurements.Slice`) of a slice spec: the slices themselves, or a T2K bin table
+    (arrays ``slice``, ``cos_lo``, ``cos_hi``, ``p_lo``, ``p_hi``), cut into its cos θ_μ slices."""
+    if isinstance(spec, Mapping):
+        from nutune.measurements.t2k_cc0pi_2016 import slices_from_table
+
+        return slices_from_table(spec)
+    return tuple(spec)
+
+
 def _slice_axes(
     ax: plt.Axes,
-    rows: np.ndarray,
-    p_lo: np.ndarray,
-    p_hi: np.ndarray,
+    one,
     data: np.ndarray,
     data_error: np.ndarray,
     curves: Mapping[str, np.ndarray],
-    title: str,
 ) -> None:
-    centers = 0.5 * (p_lo[rows] + p_hi[rows])
-    half = 0.5 * (p_hi[rows] - p_lo[rows])
-    edges = np.append(p_lo[rows], p_hi[rows][-1])
+    rows, x_lo, x_hi = one.rows, np.asarray(one.x_lo), np.asarray(one.x_hi)
+    centers = 0.5 * (x_lo + x_hi)
+    half = 0.5 * (x_hi - x_lo)
+    edges = np.append(x_lo, x_hi[-1])
     for k, (label, values) in enumerate(curves.items()):
         style = _MODEL_STYLES.get(label, {"color": _FALLBACK_COLORS[k % len(_FALLBACK_COLORS)], "linestyle": "-"})
         ax.stairs(np.asarray(values)[rows], edges, label=label, lw=1.6, **style)
     ax.errorbar(centers, data[rows], xerr=half, yerr=data_error[rows], fmt="o", ms=3, color="k",
                 label="T2K data (total error)")
-    ax.set_title(title, fontsize=10)
+    ax.set_title(one.title, fontsize=10)
     ax.set_xlim(edges[0], edges[-1])
     ax.set_ylim(bottom=0)
 
 
-def _slice_title(cos_lo: float, cos_hi: float) -> str:
-    return rf"${cos_lo:g} < \cos\theta_\mu < {cos_hi:g}$"
+#: Axis labels of the slice panels of the default measurement (T2K CC0π: steps in p_μ per cos θ_μ slice).
+SLICE_X_LABEL = r"$p_\mu$ [GeV/$c$]"
+SLICE_Y_LABEL = r"d$^2\sigma$/d$p_\mu$ dcos$\theta_\mu$"
 
 
 def plot_slice_comparison(
     slice_index: int,
-    bin_table: Mapping[str, np.ndarray],
+    bin_table: SliceSpec,
     data: np.ndarray,
     data_error: np.ndarray,
     curves: Mapping[str, np.ndarray],
     pdf_path: str | os.PathLike,
     png_path: str | os.PathLike,
+    *,
+    x_label: str = SLICE_X_LABEL,
+    y_label: str = XSEC_LABEL,
 ) -> None:
-    """One cos θ_μ slice: d²σ/dp dcosθ vs p_μ for the data and each model curve (steps over the p_μ bins).
+    """One slice (for T2K one cos θ_μ slice: d²σ/dp dcosθ vs p_μ) for the data and each model curve (steps).
 
     Args:
-        bin_table: arrays ``slice``, ``cos_lo``, ``cos_hi``, ``p_lo``, ``p_hi`` per bin (GeV/c).
+        bin_table: the measurement's slices (``MeasurementSpec.slices``) or a T2K bin table (:func:`_slices`).
         curves: legend label -> (bins,) prediction.
     """
-    rows = np.flatnonzero(np.asarray(bin_table["slice"]) == slice_index)
+    one = next(s for s in _slices(bin_table) if s.index == slice_index)
     fig, ax = plt.subplots(figsize=(6.5, 4.5))
-    _slice_axes(ax, rows, np.asarray(bin_table["p_lo"]), np.asarray(bin_table["p_hi"]), data, data_error, curves,
-                _slice_title(bin_table["cos_lo"][rows[0]], bin_table["cos_hi"][rows[0]]))
-    ax.set_xlabel(r"$p_\mu$ [GeV/$c$]")
-    ax.set_ylabel(XSEC_LABEL, fontsize=9)
+    _slice_axes(ax, one, data, data_error, curves)
+    ax.set_xlabel(x_label)
+    ax.set_ylabel(y_label, fontsize=9)
     ax.legend(fontsize=8)
     save_figure(fig, pdf_path, png_path)
 
 
 def plot_slice_grid(
-    bin_table: Mapping[str, np.ndarray],
+    bin_table: SliceSpec,
     data: np.ndarray,
     data_error: np.ndarray,
     curves: Mapping[str, np.ndarray],
     pdf_path: str | os.PathLike,
     png_path: str | os.PathLike,
+    *,
+    x_label: str = SLICE_X_LABEL,
+    y_label: str = SLICE_Y_LABEL,
 ) -> None:
-    """All nine cos θ_μ slices in a 3×3 grid (same content as :func:`plot_slice_comparison`)."""
-    p_lo, p_hi = np.asarray(bin_table["p_lo"]), np.asarray(bin_table["p_hi"])
+    """All slices in a grid of three columns (same content as :func:`plot_slice_comparison`)."""
 
-    def draw(ax, rows):
-        _slice_axes(ax, rows, p_lo, p_hi, data, data_error, curves,
-                    _slice_title(bin_table["cos_lo"][rows[0]], bin_table["cos_hi"][rows[0]]))
+    def draw(ax, one):
+        _slice_axes(ax, one, data, data_error, curves)
 
-    _slice_grid(bin_table, draw, pdf_path, png_path, legend_y=1.02)
+    _slice_grid(_slices(bin_table), draw, pdf_path, png_path, legend_y=1.02, x_label=x_label, y_label=y_label)
 
 
-def _slice_grid(bin_table: Mapping[str, np.ndarray], draw_slice, pdf_path, png_path, *, legend_y: float,
-                title: str | None = None) -> None:
-    """The 3×3 grid of the nine cos θ_μ slices: ``draw_slice(ax, rows)`` fills one panel (rows = its bins); shared
-    axis labels, one legend from the first panel, the unit, optional suptitle."""
-    slices = np.asarray(bin_table["slice"])
-    fig, axes = plt.subplots(3, 3, figsize=(14, 11))
+def _slice_grid(slices: Sequence[Any], draw_slice, pdf_path, png_path, *, legend_y: float, title: str | None = None,
+                x_label: str = SLICE_X_LABEL, y_label: str = SLICE_Y_LABEL) -> None:
+    """The slices in rows of three (3×3 for T2K's nine): ``draw_slice(ax, slice)`` fills one panel; shared axis
+    labels, one legend from the first panel, the unit, optional suptitle."""
+    n_rows = max(1, -(-len(slices) // 3))
+    fig, axes = plt.subplots(n_rows, 3, figsize=(14, 11 * n_rows / 3), squeeze=False)
     for index, ax in enumerate(axes.flat):
-        rows = np.flatnonzero(slices == index)
-        if len(rows) == 0:
+        if index >= len(slices):
             ax.set_visible(False)
             continue
-        draw_slice(ax, rows)
-        if index >= 6:
-            ax.set_xlabel(r"$p_\mu$ [GeV/$c$]")
+        draw_slice(ax, slices[index])
+        if index >= 3 * (n_rows - 1):
+            ax.set_xlabel(x_label)
         if index % 3 == 0:
-            ax.set_ylabel(r"d$^2\sigma$/d$p_\mu$ dcos$\theta_\mu$", fontsize=10)
+            ax.set_ylabel(y_label, fontsize=10)
     handles, names = axes.flat[0].get_legend_handles_labels()
     fig.legend(handles, names, loc="upper center", ncol=len(names), fontsize=10, bbox_to_anchor=(0.5, legend_y),
                frameon=False)
@@ -591,7 +606,7 @@ def predictive_band(predictions: np.ndarray) -> dict[str, np.ndarray]:
 
 
 def plot_posterior_predictive(
-    bin_table: Mapping[str, np.ndarray],
+    bin_table: SliceSpec,
     observed: np.ndarray,
     observed_error: np.ndarray | None,
     observed_label: str,
@@ -599,33 +614,37 @@ def plot_posterior_predictive(
     title: str,
     pdf_path: str | os.PathLike,
     png_path: str | os.PathLike,
+    *,
+    x_label: str = SLICE_X_LABEL,
+    y_label: str = SLICE_Y_LABEL,
 ) -> None:
-    """The observation per cos θ_μ slice with posterior-predictive bands (68 % filled, 95 % light) of each band set.
+    """The observation per slice (T2K: per cos θ_μ slice) with posterior-predictive bands (68 % filled, 95 % light) of each band set.
 
     Args:
         observed_error: per-bin error bars of the observation (the data's total error) or None (a model curve).
         bands: legend label -> :func:`predictive_band` of the predictions at posterior (or throw) draws.
     """
-    p_lo, p_hi = np.asarray(bin_table["p_lo"]), np.asarray(bin_table["p_hi"])
     colors = ("C0", "C1", "C2", "C3")
 
-    def draw(ax, rows):
-        edges = np.append(p_lo[rows], p_hi[rows][-1])
+    def draw(ax, one):
+        rows, x_lo, x_hi = one.rows, np.asarray(one.x_lo), np.asarray(one.x_hi)
+        edges = np.append(x_lo, x_hi[-1])
         for k, (label, band) in enumerate(bands.items()):
             color = colors[k % len(colors)]
             ax.stairs(band["hi95"][rows], edges, baseline=band["lo95"][rows], fill=True, alpha=0.15, color=color)
             ax.stairs(band["hi68"][rows], edges, baseline=band["lo68"][rows], fill=True, alpha=0.35, color=color,
                       label=f"{label}: 68 % / 95 %")
             ax.stairs(band["median"][rows], edges, color=color, lw=1.2)
-        centers = 0.5 * (p_lo[rows] + p_hi[rows])
+        centers = 0.5 * (x_lo + x_hi)
         yerr = None if observed_error is None else observed_error[rows]
-        ax.errorbar(centers, observed[rows], xerr=0.5 * (p_hi[rows] - p_lo[rows]), yerr=yerr, fmt="o", ms=3,
+        ax.errorbar(centers, observed[rows], xerr=0.5 * (x_hi - x_lo), yerr=yerr, fmt="o", ms=3,
                     color="k", label=observed_label)
-        ax.set_title(_slice_title(bin_table["cos_lo"][rows[0]], bin_table["cos_hi"][rows[0]]), fontsize=10)
+        ax.set_title(one.title, fontsize=10)
         ax.set_xlim(edges[0], edges[-1])
         ax.set_ylim(bottom=0)
 
-    _slice_grid(bin_table, draw, pdf_path, png_path, legend_y=1.03, title=title)
+    _slice_grid(_slices(bin_table), draw, pdf_path, png_path, legend_y=1.03, title=title, x_label=x_label,
+                y_label=y_label)
 
 
 def plot_likelihood_modes(

@@ -87,10 +87,10 @@ def chi2_predictions(cfg: Any, medians: Mapping[str, np.ndarray]) -> dict[str, n
 def chi2_at_median(cfg: Any, samples: np.ndarray) -> dict[str, float]:
     """χ² vs the T2K data of the builtin simulator at the posterior median, per configured mode."""
     from nutune.chi2 import chi2_all_modes
-    from nutune.resources import load_t2k
+    from nutune.measurements import load_data
 
     prediction = builtin_prediction(cfg, np.median(samples, axis=0))
-    values = chi2_all_modes(prediction, load_t2k(cfg.simulator.bins), cfg.chi2.modes)
+    values = chi2_all_modes(prediction, load_data(cfg), cfg.chi2.modes)
     return {mode: float(value) for mode, value in values.items()}
 
 
@@ -98,9 +98,10 @@ def chi2_at_median_vs_measurement(cfg: Any, name: str, samples: np.ndarray) -> d
     """χ² of the builtin simulator at the posterior median against a user's ``measurement`` ``name`` itself, with
     its own covariance (the T2K bin areas for the shape modes), per configured mode (``measurements.csv``)."""
     from nutune.chi2 import chi2
-    from nutune.resources import load_measurement, load_t2k
+    from nutune.measurements import load_data
+    from nutune.resources import load_measurement
 
-    areas = load_t2k(cfg.simulator.bins).areas
+    areas = load_data(cfg).areas
     own = load_measurement(cfg.observations[name].file, cfg.simulator.bins)
     prediction = builtin_prediction(cfg, np.median(samples, axis=0))
     return {mode: float(chi2(prediction, own.values, own.cov, mode, areas=areas)) for mode in cfg.chi2.modes}
@@ -109,9 +110,9 @@ def chi2_at_median_vs_measurement(cfg: Any, name: str, samples: np.ndarray) -> d
 def chi2_rows(cfg: Any, medians: Mapping[str, np.ndarray]) -> list[dict[str, Any]]:
     """The χ² table: every prediction of :func:`chi2_predictions` against the T2K data in each configured mode."""
     from nutune.chi2 import chi2_all_modes
-    from nutune.resources import load_t2k
+    from nutune.measurements import load_data
 
-    measurement = load_t2k(cfg.simulator.bins)
+    measurement = load_data(cfg)
     rows = []
     for label, prediction in chi2_predictions(cfg, medians).items():
         values = chi2_all_modes(prediction, measurement, cfg.chi2.modes)
@@ -121,12 +122,13 @@ def chi2_rows(cfg: Any, medians: Mapping[str, np.ndarray]) -> list[dict[str, Any
 
 def observed_histogram(cfg: Any, name: str) -> np.ndarray:
     """The observed histogram of observation ``name``: builtin mock, published curve or the T2K data."""
-    from nutune.resources import load_published, load_t2k
+    from nutune.measurements import load_data
+    from nutune.resources import load_published
 
     obs = cfg.observations[name]
     bins = cfg.simulator.bins
     if obs.kind == "data":
-        return np.asarray(load_t2k(bins).values, dtype=float)
+        return np.asarray(load_data(cfg).values, dtype=float)
     if obs.kind == "measurement":
         from nutune.resources import load_measurement
 
@@ -139,12 +141,13 @@ def observed_histogram(cfg: Any, name: str) -> np.ndarray:
 def observation_covariance(cfg: Any, name: str) -> np.ndarray:
     """The covariance an observation is judged with (throws, posterior-predictive check): a ``measurement``'s own
     covariance from its CSV; for every other kind the T2K total covariance (the data the mocks stand in for)."""
-    from nutune.resources import load_measurement, load_t2k
+    from nutune.measurements import load_data
+    from nutune.resources import load_measurement
 
     obs = cfg.observations[name]
     if obs.kind == "measurement":
         return np.asarray(load_measurement(obs.file, cfg.simulator.bins).cov, dtype=float)
-    return np.asarray(load_t2k(cfg.simulator.bins).cov_total, dtype=float)
+    return np.asarray(load_data(cfg).cov_total, dtype=float)
 
 
 def throw_source(cfg: Any, name: str) -> tuple[np.ndarray, np.ndarray, int]:
@@ -152,20 +155,21 @@ def throw_source(cfg: Any, name: str) -> tuple[np.ndarray, np.ndarray, int]:
     its own full covariance with its own seed ``derive_seed(seed, "throws", name)``; the T2K data from the
     ``inference.throw_components`` of its covariance with the run's seed."""
     from nutune.io import derive_seed
-    from nutune.resources import load_measurement, load_t2k
+    from nutune.measurements import load_data
+    from nutune.resources import load_measurement
 
     if cfg.observations[name].kind == "measurement":
         own = load_measurement(cfg.observations[name].file, cfg.simulator.bins)
         return own.values, own.cov, derive_seed(cfg.seed, "throws", name)
-    measurement = load_t2k(cfg.simulator.bins)
+    measurement = load_data(cfg)
     return measurement.values, measurement.cov(cfg.inference.throw_components), cfg.seed
 
 
 def training_noise_covariance(cfg: Any) -> np.ndarray | None:
     """The covariance a noise-aware network (``npe.noise: covariance``) is trained with: the sum of the
     ``npe.noise_components`` of the T2K covariance; None for a noise-free network."""
-    from nutune.resources import load_t2k
+    from nutune.measurements import load_data
 
     if cfg.npe.noise != "covariance":
         return None
-    return load_t2k(cfg.simulator.bins).cov(cfg.npe.noise_components)
+    return load_data(cfg).cov(cfg.npe.noise_components)

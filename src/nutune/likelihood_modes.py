@@ -56,9 +56,9 @@ def noise_model(cfg: Any, mode: str, measurement: Any | None = None) -> Likeliho
 
     SHAPE removes the flux-norm component when ``norm`` is among the components (as ``chi2_all_modes``).
     """
-    from nutune.resources import load_t2k
+    from nutune.measurements import load_data
 
-    m = load_t2k(cfg.simulator.bins) if measurement is None else measurement
+    m = load_data(cfg) if measurement is None else measurement
     comps = tuple(cfg.npe.noise_components)
     cov_norm = m.cov_norm if (mode == "SHAPE" and "norm" in comps) else None
     return LikelihoodNoise.for_mode(mode, m.values, m.cov(comps), areas=m.areas, cov_norm=cov_norm)
@@ -69,12 +69,13 @@ def train_mode_npe(cfg: Any, mode: str, theta: np.ndarray, x: np.ndarray, *, max
 
     FULL with ``max_num_epochs`` None is the reference comparison's network (rule ``reference_npe``), bit for bit.
     """
+    from nutune.measurements import load_data
     from nutune.npe import train_npe
-    from nutune.resources import data_hash, load_t2k
+    from nutune.resources import data_hash
 
     if mode not in NOISE_MODELS:
         raise ValueError(f"likelihood mode {mode!r} is not allowed; allowed: {', '.join(NOISE_MODELS)}")
-    m = load_t2k(cfg.simulator.bins)
+    m = load_data(cfg)
     model = noise_model(cfg, mode, m)
     return train_npe(theta, x, prior_low=cfg.prior_low, prior_high=cfg.prior_high,
                      settings=cfg.npe.noise_aware(max_num_epochs), seed=derive_seed(cfg.seed, "reference_npe"),
@@ -199,9 +200,9 @@ def likelihood_modes_table(
     Raises:
         ValueError: a mode without classical fit or noise-aware network, or an unknown mode.
     """
-    from nutune.resources import load_t2k
+    from nutune.measurements import load_data
 
-    m = load_t2k(cfg.simulator.bins)
+    m = load_data(cfg)
     by_mode = {str(r["mode"]): r for r in classical_rows}
     unknown = [mode for mode in modes if mode not in NOISE_MODELS]
     missing = [mode for mode in modes if mode not in by_mode or mode not in noise_aware]

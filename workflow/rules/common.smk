@@ -15,7 +15,8 @@ from snakemake.exceptions import WorkflowError
 from nutune import paths
 from nutune.config import ConfigError, Provenance, load_config, observation_table
 from nutune.figure_registry import FIGURES as FIGURE_REGISTRY
-from nutune.figure_registry import OWN_RULE, SLICE_FIGURES
+from nutune.figure_registry import OWN_RULE, slice_figures
+from nutune.measurements import measurement_of
 
 # Validate the whole config (JSON schema + cross-key checks) before any job is scheduled: a bad config stops the
 # workflow here with the offending key, its value and what is allowed. A --configfile replaces config/config.yaml
@@ -138,7 +139,7 @@ def get_train_inputs(wildcards=None):
     it is applied to is an input of infer/throws, not of the network: editing it never retrains."""
     inputs = {"bank": RP.BANK.format(split="train")}
     if config["npe"]["noise"] == "covariance":
-        inputs["noise_covariance"] = T2K_RESOURCES[0]
+        inputs["noise_covariance"] = MEASUREMENT_RESOURCES[0]
     return inputs
 
 
@@ -154,10 +155,10 @@ def get_loss_curves(wildcards=None):
 
 # ------------------------------------------------------------------------------------------ observations, gate
 
-T2K_RESOURCES = [
-    "resources/t2k/t2k_cc0pi_2016_anaI.npz",
-    "resources/t2k/t2k_cc0pi_2016_anaI_bins.csv",
-]
+# The configured measurement (nutune.measurements; simulator.measurement, default T2K CC0pi 2016 Analysis I): its
+# resource files are the data inputs of every rule that reads it, its slices name the slice figures.
+MEASUREMENT = measurement_of(CFG)
+MEASUREMENT_RESOURCES = [f"resources/{relative}" for relative in MEASUREMENT.resources]
 PUBLISHED_RESOURCE = "resources/published_predictions/t2k_cc0pi_anaI_genie_tune_and_nuwro_58bin.csv"
 
 
@@ -165,7 +166,7 @@ def get_observation_resources(wildcards):
     """Data files an observation is built from (none for builtin mocks: the simulator is part of the package)."""
     kind = OBSERVATIONS[wildcards.obs]["kind"]
     if kind == "data":
-        return T2K_RESOURCES
+        return MEASUREMENT_RESOURCES
     if kind == "published":
         return [PUBLISHED_RESOURCE]
     if kind == "measurement":
@@ -291,7 +292,7 @@ def get_t2k_observation(wildcards=None):
 
 def get_chi2_inputs(wildcards):
     """Posteriors of every observation (their medians define the 'inferred X' predictions) and the T2K data."""
-    return {"posteriors": expand(RP.POSTERIOR, obs=OBSERVATIONS), "data": T2K_RESOURCES}
+    return {"posteriors": expand(RP.POSTERIOR, obs=OBSERVATIONS), "data": MEASUREMENT_RESOURCES}
 
 
 def posterior_paths():
@@ -326,7 +327,7 @@ def get_reference_inputs(wildcards=None):
 # classical.smk
 def get_classical_inputs(wildcards=None):
     """The T2K measurement and, when the config has a data observation, the SBI T2K table to compare with."""
-    inputs = {"data": T2K_RESOURCES}
+    inputs = {"data": MEASUREMENT_RESOURCES}
     if T2K_OBS is not None:
         inputs["sbi_t2k"] = RP.TABLE.format(table="t2k")
     return inputs
@@ -340,7 +341,7 @@ def get_likelihood_modes_inputs(wildcards=None):
     """The classical fits, the noise-free main network and one noise-aware network per chi2 mode (FULL: the
     reference network, the others from rule likelihood_npe)."""
     inputs = {"classical": RP.TABLE.format(table="classical_fit"), "models": get_model_files(),
-              "test_bank": RP.BANK.format(split="test"), "data": T2K_RESOURCES}
+              "test_bank": RP.BANK.format(split="test"), "data": MEASUREMENT_RESOURCES}
     for mode in config["chi2"]["modes"]:
         inputs[f"model_{mode}"] = (get_reference_models() if mode == "FULL"
                                    else expand(RP.LIKELIHOOD_MODEL, mode=mode, ext=("safetensors", "json")))
@@ -403,7 +404,7 @@ FIGURE_INPUT_KINDS = {
     "losses": get_loss_curves,
     "t2k_throws": get_t2k_throws,
     "t2k_posterior": get_t2k_posterior,
-    "t2k_data": lambda: T2K_RESOURCES,
+    "t2k_data": lambda: MEASUREMENT_RESOURCES,
     "posteriors": lambda: expand(RP.POSTERIOR, obs=OBSERVATIONS),
     "likelihood_modes": lambda: RP.TABLE.format(table="likelihood_modes"),
 }
@@ -442,6 +443,10 @@ def table_outputs():
     if MEASUREMENT_OBSERVATIONS:
         tables.append("measurements")
     return expand(RP.TABLE, table=tables)
+
+
+SLICE_FIGURES = slice_figures(MEASUREMENT, CFG.simulator.bins)
+SLICE_INDICES = [int(name.rsplit("_", 1)[1]) for name in SLICE_FIGURES]
 
 
 def figure_outputs():

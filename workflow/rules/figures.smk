@@ -30,18 +30,19 @@ rule figure:
 
 
 rule figure_slice_comparison:
-    """The nine cos(theta) slices: T2K data, MicroBooNE tune, NuWro, inferred NuWro, inferred T2K (3x3 and one each)."""
+    """The measurement's slices (T2K: nine cos(theta) slices): data, MicroBooNE tune, NuWro, inferred NuWro, inferred
+    T2K (the grid and one each)."""
     input:
         posteriors=expand(prefixed("results/posteriors/{obs}.npz"), obs=OBSERVATIONS),
-        data=T2K_RESOURCES,
+        data=MEASUREMENT_RESOURCES,
         published=PUBLISHED_RESOURCE,
     output:
         pdf=report(
             prefixed("results/figures/slice_comparison.pdf"), caption="../report/slice_comparison.rst", category="T2K"
         ),
         png=prefixed("results/figures/slice_comparison.png"),
-        slices_pdf=expand(prefixed("results/figures/slice_comparison_{slice}.pdf"), slice=range(9)),
-        slices_png=expand(prefixed("results/figures/slice_comparison_{slice}.png"), slice=range(9)),
+        slices_pdf=expand(prefixed("results/figures/slice_comparison_{slice}.pdf"), slice=SLICE_INDICES),
+        slices_png=expand(prefixed("results/figures/slice_comparison_{slice}.png"), slice=SLICE_INDICES),
     params:
         figure="slice_comparison",
         config=sections("observations", "parameters", "simulator"),

@@ -7,7 +7,7 @@ rule likelihood_npe:
     """Noise-aware NPE whose training noise is the noise model of chi2 mode {mode} (nutune.noise.LikelihoodNoise)."""
     input:
         bank=prefixed("results/bank/train.h5"),
-        data=T2K_RESOURCES,
+        data=MEASUREMENT_RESOURCES,
     output:
         weights=prefixed("results/likelihood_modes/model/{mode}/npe_0.safetensors"),
         metadata=prefixed("results/likelihood_modes/model/{mode}/npe_0.json"),

@@ -8,7 +8,7 @@ rule stability_replicate:
         train=prefixed("results/bank/train.h5"),
         test=prefixed("results/bank/test.h5"),
         observations=get_stability_observations(),
-        data=T2K_RESOURCES,
+        data=MEASUREMENT_RESOURCES,
     output:
         headlines=prefixed("results/stability/replicate_{replicate}/headlines.csv"),
         t2k=prefixed("results/stability/replicate_{replicate}/tables/t2k.csv"),

@@ -11,7 +11,7 @@ rule reference_npe:
     """Noise-aware NPE (x = sim(theta) + N(0, C)) for the reference comparison when the main NPE is noise-free."""
     input:
         bank=prefixed("results/bank/train.h5"),
-        data=T2K_RESOURCES,
+        data=MEASUREMENT_RESOURCES,
     output:
         weights=prefixed("results/reference/model/npe_0.safetensors"),
         metadata=prefixed("results/reference/model/npe_0.json"),
@@ -110,7 +110,7 @@ rule learning_curve:
         train=prefixed("results/bank/train.h5"),
         test=prefixed("results/bank/test.h5"),
         references=prefixed("results/reference/reference_samples.npz"),
-        data=T2K_RESOURCES,
+        data=MEASUREMENT_RESOURCES,
     output:
         table=prefixed("results/tables/learning_curve.csv"),
         pdf=report(
@@ -139,7 +139,7 @@ rule misspecification:
         test=prefixed("results/bank/test.h5"),
         observation=prefixed("results/observations/{obs}.csv"),
         posterior=prefixed("results/posteriors/{obs}.npz"),
-        data=T2K_RESOURCES,
+        data=MEASUREMENT_RESOURCES,
         # a user measurement's CSV: its covariance judges the posterior-predictive check
         source=get_observation_resources,
     output:

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import os
 import xml.etree.ElementTree as ET
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -45,7 +45,8 @@ __all__ = [
     "NuisanceCard",
 ]
 
-#: NUISANCE sample of T2K CC0π 2016 Analysis I (PRD 93, 112012).
+#: NUISANCE sample of T2K CC0π 2016 Analysis I (PRD 93, 112012), the default measurement; the configured one's is
+#: ``nutune.measurements.measurement_of(cfg).nuisance_sample`` (what the runner writes).
 SAMPLE_NAME = "T2K_CC0pi_XSec_2DPcos_nu_I"
 
 #: Extra NUISANCE config entries written into every card (besides GENIETune):
@@ -118,7 +119,8 @@ def _fmt(x: float) -> str:
 
 
 def nuisance_card(theta: np.ndarray, *, tune: str, events_file: str | os.PathLike, bins: int = 58,
-                  sample: str = SAMPLE_NAME, names: Sequence[str] = PARAMETER_NAMES) -> str:
+                  sample: str = SAMPLE_NAME, names: Sequence[str] = PARAMETER_NAMES,
+                  sample_keys: Mapping[str, str] | None = None) -> str:
     """A NUISANCE XML card that evaluates the T2K CC0π sample at one physical θ.
 
     The dials ``names`` are written in GENIE **dial** units (via :func:`nutune.dials.physical_to_dials`) with
@@ -133,6 +135,8 @@ def nuisance_card(theta: np.ndarray, *, tune: str, events_file: str | os.PathLik
         events_file: The PrepareGENIE'd event file.
         bins: 58 (``mask_mom_overflow=1``) or 67.
         sample: NUISANCE sample name.
+        sample_keys: extra ``<sample>`` attributes (``MeasurementSpec.sample_keys``); default T2K's
+            ``mask_mom_overflow`` ("1" for 58 bins).
 
     Returns:
         The card text.
@@ -161,11 +165,9 @@ def nuisance_card(theta: np.ndarray, *, tune: str, events_file: str | os.PathLik
     for name, d in zip(names, dials, strict=True):
         ET.SubElement(root, "parameter",
                       {"type": "genie_parameter", "name": name, "nominal": _fmt(d), "state": "FIX"})
-    ET.SubElement(root, "sample", {
-        "name": sample,
-        "input": f"GENIE:{_abspath(events_file)}",
-        "mask_mom_overflow": "1" if bins == 58 else "0",
-    })
+    if sample_keys is None:
+        sample_keys = {"mask_mom_overflow": "1" if bins == 58 else "0"}
+    ET.SubElement(root, "sample", {"name": sample, "input": f"GENIE:{_abspath(events_file)}", **sample_keys})
     ET.indent(root, space="  ")
     return ET.tostring(root, encoding="unicode") + "\n"
 

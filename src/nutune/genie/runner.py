@@ -27,9 +27,9 @@ import numpy as np
 
 from nutune.dials import PARAMETER_NAMES, physical_to_dials
 from nutune.io import atomic_write
+from nutune.measurements import measurement_of
 
 from .cards import (
-    SAMPLE_NAME,
     gevgen_command,
     gevgen_output,
     nuisance_card,
@@ -189,7 +189,9 @@ def evaluate_point(cfg: Any, theta: np.ndarray, *, events_file: str | os.PathLik
         from nutune.dials import dials_to_physical
 
         th = dials_to_physical(np.asarray(dials, dtype=float), names)
-    text = nuisance_card(th, tune=g.tune, events_file=events_file, bins=bins, names=names)
+    sample = measurement_of(cfg).card_sample(bins)
+    text = nuisance_card(th, tune=g.tune, events_file=events_file, bins=bins, names=names,
+                         sample=sample.pop("name"), sample_keys=sample)
     card = work / f"{tag}.card.xml"
     out = work / f"{tag}.root"
     logp = work / f"{tag}.log"
@@ -209,7 +211,7 @@ def evaluate_point(cfg: Any, theta: np.ndarray, *, events_file: str | os.PathLik
         os.replace(tmp_out, out)
     else:
         check_nuiscomp_log(logp.read_text() if logp.is_file() else "", source=str(logp))
-    values = read_nuisance_mc(out, sample=SAMPLE_NAME, bins=bins)
+    values = read_nuisance_mc(out, sample=measurement_of(cfg).nuisance_sample, bins=bins)
     return check_histogram(values, bins=bins, theta=th, allow_bad_values=allow_bad_values, source=str(out))
 
 

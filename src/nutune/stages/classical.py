@@ -16,11 +16,11 @@ def run_classical_fit(config: Mapping[str, Any], *, table: str, figure: str, sbi
     """Rule ``classical_fit``: :func:`nutune.classical.run_classical` with the configured built-in simulator, prior
     box, χ² modes and seed ``derive_seed(cfg.seed, "classical")``; ``sbi_t2k``: ``results/tables/t2k.csv`` if any."""
     from nutune.classical import run_classical
+    from nutune.measurements import load_data
     from nutune.reference import builtin_simulator
-    from nutune.resources import load_t2k
 
     cfg = as_config(config)
-    return run_classical(builtin_simulator(cfg), load_t2k(cfg.simulator.bins), cfg.prior_low, cfg.prior_high,
+    return run_classical(builtin_simulator(cfg), load_data(cfg), cfg.prior_low, cfg.prior_high,
                          seed=derive_seed(cfg.seed, "classical"), out_csv=table, out_figure=figure,
                          sbi_t2k_csv=sbi_t2k, modes=cfg.chi2.modes, n_starts=n_starts,
                          space=cfg.parameter_space)

@@ -104,14 +104,14 @@ def load_model(config: Mapping | object, model_paths: list[str]):
 
 def _check_noise_covariance(cfg, posterior) -> None:
     """A noise-aware network must have been trained with today's covariance (else: retrain, see training_inputs)."""
+    from nutune.measurements import load_data
     from nutune.npe.preprocessing import array_sha256
-    from nutune.resources import load_t2k
 
     for meta in posterior.metadata:
         noise = meta.get("noise") or {}
         if noise.get("mode") != "covariance" or not noise.get("covariance_sha256"):
             continue
-        digest = array_sha256(load_t2k(cfg.simulator.bins).cov(noise["components"]))
+        digest = array_sha256(load_data(cfg).cov(noise["components"]))
         if digest != noise["covariance_sha256"]:
             raise ValueError(
                 f"the noise-aware network (member {meta.get('training', {}).get('member')}) was trained with another "

@@ -22,12 +22,13 @@ def run_diagnose(config: Mapping, *, model_paths: list[str], bank_path: str, sam
         write_metrics,
         write_test_posteriors,
     )
+    from nutune.measurements import load_data
 
     one_torch_thread()
     cfg = as_config(config)
     posterior = load_model(cfg, model_paths)
     theta, x, _ = read_bank(bank_path)
-    x = noisy_test_histograms(x, posterior.metadata[0]["noise"], cfg.simulator.bins, cfg.seed)
+    x = noisy_test_histograms(x, posterior.metadata[0]["noise"], load_data(cfg), cfg.seed)
     values, arrays = run_diagnostics(posterior, theta, x, cfg.diagnostics, cfg.seed)
     write_test_posteriors(arrays, samples)
     write_metrics(values, metrics)

@@ -47,12 +47,13 @@ def _test_histograms(cfg, noise: Mapping, test_bank: str, train_bank: str) -> tu
     training-bank rows, with the network's noise (:func:`nutune.diagnostics.noisy_test_histograms`)."""
     from nutune.bank import read_bank
     from nutune.diagnostics import noisy_test_histograms
+    from nutune.measurements import load_data
 
     settings = cfg.misspecification
     _, x_test, _ = read_bank(test_bank)
-    x_reference = noisy_test_histograms(x_test[: settings.n_reference], noise, cfg.simulator.bins, cfg.seed)
+    x_reference = noisy_test_histograms(x_test[: settings.n_reference], noise, load_data(cfg), cfg.seed)
     _, x_train, _ = read_bank(train_bank)
-    x_marginal = noisy_test_histograms(x_train[: settings.n_marginal], noise, cfg.simulator.bins, cfg.seed + 1)
+    x_marginal = noisy_test_histograms(x_train[: settings.n_marginal], noise, load_data(cfg), cfg.seed + 1)
     return x_reference, x_marginal
 
 

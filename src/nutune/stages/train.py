@@ -18,8 +18,8 @@ def training_inputs(config: Mapping | object, bank_path: str | Path) -> dict[str
     """Exactly the inputs a trained network depends on, recorded in its metadata (``provenance.inputs``):
 
     * ``bank``: the training bank (path and sha256) — every network;
-    * ``noise_covariance``: for a noise-aware network (``npe.noise: covariance``) only, the T2K file its
-      covariance comes from, the components summed and the covariance's sha256.
+    * ``noise_covariance``: for a noise-aware network (``npe.noise: covariance``) only, the measurement's file
+      its covariance comes from (T2K: resources/t2k/t2k_cc0pi_2016_anaI.npz), the components summed and the covariance's sha256.
 
     The data a network is *applied* to (T2K data, a user's measurement) is no input of the network: it is an input
     of ``infer`` / ``throws``, so editing it re-runs those and never retrains (rule ``train_npe`` declares the same
@@ -27,15 +27,15 @@ def training_inputs(config: Mapping | object, bank_path: str | Path) -> dict[str
     """
     from nutune.forward import training_noise_covariance
     from nutune.io import sha256_file
+    from nutune.measurements import measurement_of
     from nutune.npe.preprocessing import array_sha256
-    from nutune.resources import T2K_NPZ
 
     cfg = as_config(config)
     inputs: dict[str, dict] = {"bank": {"path": str(bank_path), "sha256": sha256_file(bank_path)}}
     cov = training_noise_covariance(cfg)
     if cov is not None:
-        inputs["noise_covariance"] = {"source": f"resources/{T2K_NPZ}", "components": list(cfg.npe.noise_components),
-                                      "sha256": array_sha256(cov)}
+        inputs["noise_covariance"] = {"source": f"resources/{measurement_of(cfg).resources[0]}",
+                                      "components": list(cfg.npe.noise_components), "sha256": array_sha256(cov)}
     return inputs
 
 

@@ -21,12 +21,13 @@ def run_reference_npe(config: Mapping[str, Any], *, bank_path: str, weights: str
     ``npe.noise_components`` of the T2K covariance) on the training bank, for the reference comparison when the
     main network is noise-free. Reuses :func:`nutune.npe.train_npe` / :func:`nutune.npe.save_npe` (member 0)."""
     from nutune.bank import read_bank
+    from nutune.measurements import load_data
     from nutune.npe import save_npe, train_npe
-    from nutune.resources import data_hash, load_t2k
+    from nutune.resources import data_hash
 
     cfg = as_config(config)
     theta, x, _ = read_bank(bank_path)
-    cov = load_t2k(cfg.simulator.bins).cov(cfg.npe.noise_components)
+    cov = load_data(cfg).cov(cfg.npe.noise_components)
     trained = train_npe(theta, x, prior_low=cfg.prior_low, prior_high=cfg.prior_high,
                         settings=cfg.npe.noise_aware(), seed=derive_seed(cfg.seed, "reference_npe"),
                         noise_cov=cov, provenance={"config_hash": cfg.config_hash, "data_hash": data_hash()},
@@ -40,15 +41,15 @@ def run_reference_c2st(config: Mapping[str, Any], *, model_paths: Sequence[str],
     against the noise-aware NPE (checked: ``noise.mode == covariance``), the table, the figure and all reference
     samples (:func:`nutune.reference.write_reference_samples`)."""
     from nutune import reference as ref
+    from nutune.measurements import load_data
     from nutune.npe import load_posterior
-    from nutune.resources import load_t2k
 
     cfg = as_config(config)
     expected = {"bins": cfg.simulator.bins, "prior_low": [float(v) for v in cfg.prior_low],
                 "prior_high": [float(v) for v in cfg.prior_high]}
     post = load_posterior(*split_models([str(p) for p in model_paths]), expected=expected, device=cfg.npe.device)
     ref.check_noise_aware(post.metadata)
-    sim, cov = ref.builtin_simulator(cfg), load_t2k(cfg.simulator.bins).cov(cfg.npe.noise_components)
+    sim, cov = ref.builtin_simulator(cfg), load_data(cfg).cov(cfg.npe.noise_components)
     seed = derive_seed(cfg.seed, "reference")
     obs, truths = ref.reference_observations(
         cfg, {name: ref.read_observation_csv(path) for name, path in observations.items()}, sim, cov, seed)
@@ -91,14 +92,14 @@ def run_learning_curve(config: Mapping[str, Any], *, train_bank: str, test_bank:
     """
     from nutune import learning_curve as lc
     from nutune.bank import read_bank
+    from nutune.measurements import load_data
     from nutune.noise import covariance_noise
     from nutune.reference import load_reference_samples
-    from nutune.resources import load_t2k
 
     cfg = as_config(config)
     theta_train, x_train, _ = read_bank(train_bank)
     theta_test, x_test, _ = read_bank(test_bank)
-    cov = load_t2k(cfg.simulator.bins).cov(cfg.npe.noise_components)
+    cov = load_data(cfg).cov(cfg.npe.noise_components)
     seed = derive_seed(cfg.seed, "learning_curve")
     x_test = x_test + covariance_noise(rng(seed, "test_noise"), cov, len(x_test), method="cholesky")
     trainer = lc.npe_trainer(cfg.npe.noise_aware(), cfg.prior_low, cfg.prior_high, noise_cov=cov,

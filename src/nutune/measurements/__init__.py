@@ -1,0 +1,60 @@
+"""Measurements as first-class objects: the registry of :class:`MeasurementSpec` instances.
+
+A measurement is one module here building one :class:`MeasurementSpec` from its own data loader, plus its files in
+``resources/`` and its name in the schema's ``simulator.measurement`` enum (``config.schema.yaml``, the home of
+the allowed values; :data:`MEASUREMENTS` must hold exactly those names, checked at import). The configured one is
+:func:`measurement_of` ``(cfg)``; a config without ``simulator.measurement`` means :data:`DEFAULT` (T2K CC0π 2016
+Analysis I), so older configs load unchanged. CONTRIBUTING.md "A new measurement" lists the files to add.
+
+>>> sorted(MEASUREMENTS)
+['minerva_cc0pi_2d_le', 't2k_cc0pi_2016_anaI']
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from types import MappingProxyType
+from typing import Any
+
+from nutune.config import allowed_values
+
+from .base import Binned, BinnedData, FluxSpec, MeasurementSpec, Slice, check_slices
+from .minerva_cc0pi_2d_le import MINERVA_CC0PI_2D_LE
+from .t2k_cc0pi_2016 import T2K_CC0PI_2016
+
+__all__ = ["MEASUREMENTS", "DEFAULT", "MeasurementSpec", "BinnedData", "Binned", "Slice", "FluxSpec",
+           "check_slices", "get", "name_of", "measurement_of", "load_data"]
+
+#: Name of the measurement a config without ``simulator.measurement`` tunes to.
+DEFAULT = T2K_CC0PI_2016.name
+#: name -> spec, every measurement nutune knows.
+MEASUREMENTS: Mapping[str, MeasurementSpec] = MappingProxyType(
+    {m.name: m for m in (T2K_CC0PI_2016, MINERVA_CC0PI_2D_LE)})
+
+if tuple(MEASUREMENTS) != allowed_values("simulator", "measurement"):  # pragma: no cover - a developer's slip
+    raise RuntimeError(f"nutune.measurements {tuple(MEASUREMENTS)} and the schema's simulator.measurement enum "
+                       f"{allowed_values('simulator', 'measurement')} differ; edit both")
+
+
+def get(name: str) -> MeasurementSpec:
+    """The spec named ``name`` (KeyError listing the known ones otherwise)."""
+    if name not in MEASUREMENTS:
+        raise KeyError(f"unknown measurement {name!r}; known: {', '.join(MEASUREMENTS)}")
+    return MEASUREMENTS[name]
+
+
+def name_of(simulator: Mapping[str, Any] | Any) -> str:
+    """The measurement name of a ``simulator`` section (dict or :class:`nutune.config.SimulatorConfig`)."""
+    if isinstance(simulator, Mapping):
+        return str(simulator.get("measurement", DEFAULT))
+    return str(getattr(simulator, "measurement", DEFAULT) or DEFAULT)
+
+
+def measurement_of(cfg: Any) -> MeasurementSpec:
+    """The configured measurement (``cfg.simulator.measurement``, default :data:`DEFAULT`)."""
+    return get(name_of(cfg.simulator))
+
+
+def load_data(cfg: Any) -> BinnedData:
+    """The configured measurement's data in ``cfg.simulator.bins`` bins (for T2K: ``load_t2k(bins)`` itself)."""
+    return measurement_of(cfg).load(cfg.simulator.bins)
