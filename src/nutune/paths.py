@@ -88,7 +88,8 @@ GRAMMAR: tuple[tuple[str, str], ...] = (
     (GENIE, "backend genie: prepared events, smoke check, work dirs"),
     (STABILITY_HEADLINES, "replicate k >= 1 of the default run with other network seeds: its headline numbers "
                           "(written last); beside it model/, diagnostics/, posteriors/, throws/ as in the default run"),
-    (STABILITY_TABLE, "that replicate's t2k, chi2 and test_metrics tables"),
+    (STABILITY_TABLE, "that replicate's t2k, chi2 and test_metrics tables, and likelihood_modes: the one row of its "
+                      "retrained headline network (noise-aware NORMSHAPE, nutune.stability)"),
     (LIKELIHOOD_MODEL, "noise-aware network of chi2 mode {mode} in DIAG, SHAPE, NORMSHAPE (nutune.likelihood_modes; "
                        "member 0 .. likelihood_modes.n_ensemble-1; FULL is the reference network)"),
     (LIKELIHOOD_LOSS, "its loss curve"),

@@ -16,6 +16,7 @@ from nutune import paths
 from nutune.config import DEFAULT_LIKELIHOOD_ENSEMBLE, ConfigError, Provenance, load_config, observation_table
 from nutune.figure_registry import FIGURES as FIGURE_REGISTRY
 from nutune.figure_registry import OWN_RULE, slice_figures
+from nutune.likelihood_modes import CHOSEN as HEADLINE
 from nutune.likelihood_modes import mode_members
 from nutune.measurements import measurement_of
 
@@ -388,9 +389,27 @@ def get_stability_observations(wildcards=None):
     return list(get_stability_observation_map().values())
 
 
-#: Config sections a stability replicate reads (training, diagnostics, gate, inference, throws, chi2 tables).
+#: Whether the stability target covers nutune's headline T2K answer, the noise-aware NORMSHAPE row of
+#: likelihood_modes.csv (nutune.stability): only where that table can be built (a data observation, the builtin
+#: backend for its classical fits, NORMSHAPE among chi2.modes).
+STABILITY_HEADLINE = (T2K_OBS is not None and config["simulator"]["backend"] == "builtin"
+                      and HEADLINE[1] in config["chi2"]["modes"])
+#: Config sections a stability replicate reads (training, diagnostics, gate, inference, throws, chi2 tables; the
+#: likelihood_modes settings of the headline network).
 STABILITY_SECTIONS = ("seed", "parameters", "simulator", "npe", "diagnostics", "gates", "inference", "chi2",
-                      "observations")
+                      "observations") + (("likelihood_modes",) if STABILITY_HEADLINE else ())
+
+
+def get_stability_headline_outputs():
+    """A replicate's one-row likelihood_modes.csv of its retrained headline network (none without the headline)."""
+    if not STABILITY_HEADLINE:
+        return {}
+    return {"likelihood_modes": RP.STABILITY_TABLE.format(replicate="{replicate}", table="likelihood_modes")}
+
+
+def get_stability_headline_inputs():
+    """The default run's likelihood_modes.csv, replicate 0 of the headline network (none without the headline)."""
+    return {"likelihood_modes": RP.TABLE.format(table="likelihood_modes")} if STABILITY_HEADLINE else {}
 
 
 def get_stability_replicates(wildcards=None):
