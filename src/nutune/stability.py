@@ -14,8 +14,8 @@ and the tables — through the same stage functions as the workflow
 nutune's own T2K answer is not ``t2k.csv`` (the papers' noise-free network + throws) but the noise-aware NORMSHAPE
 posterior, row :data:`nutune.likelihood_modes.CHOSEN` of ``likelihood_modes.csv`` (README "Which likelihood").
 Where the workflow can build that table (builtin backend, NORMSHAPE among ``chi2.modes``), replicate k also
-retrains that network — all ``likelihood_modes.n_ensemble`` members
-:func:`nutune.likelihood_modes.mode_members` (k, …), each with :func:`nutune.likelihood_modes.train_mode_npe`, i.e.
+retrains that network — its K = ``likelihood_modes.n_ensemble`` members k·K … (k+1)·K − 1
+(:func:`nutune.likelihood_modes.mode_members`), each with :func:`nutune.likelihood_modes.train_mode_npe`, i.e.
 torch seed ``derive_seed(derive_seed(seed, "reference_npe"), "npe", m)`` and its own training-noise draws — and
 evaluates it on the T2K data with :func:`nutune.likelihood_modes.noise_aware_row`, the very function and sampling
 seeds of the ``likelihood_modes`` table, into the one-row ``tables/likelihood_modes.csv`` of the replicate;
@@ -47,6 +47,7 @@ from nutune.io import atomic_write
 
 __all__ = [
     "REPLICATE_TABLES",
+    "HEADLINE_TABLE",
     "replicate_members",
     "replicate_paths",
     "headline_numbers",
