@@ -161,3 +161,61 @@ def test_tiny_likelihood_modes_target(tmp_path, nutune_cache) -> None:
     assert (noise_aware.loc[noise_aware["mode"] != "FULL", "epochs"] <= 3 + 1).all()
     for mode in ("DIAG", "SHAPE", "NORMSHAPE"):
         assert (workdir / TINY / "likelihood_modes" / "model" / mode / "npe_0.safetensors").exists()
+
+
+# ------------------------------------------------------------------ ensembles of the likelihood-mode networks
+def test_mode_members_follow_the_replicates_of_the_paper_network() -> None:
+    from nutune.likelihood_modes import mode_members
+    from nutune.stability import replicate_members
+
+    assert mode_members(1) == [0]  # the committed one-network table
+    assert mode_members(3) == [0, 1, 2]
+    assert mode_members(2, replicate=2) == [4, 5] == replicate_members(2, 2)
+    with pytest.raises(ValueError):
+        mode_members(0)
+
+
+def test_n_ensemble_is_optional_typed_and_validated() -> None:
+    import yaml
+
+    from nutune.config import ConfigError
+
+    raw = yaml.safe_load((REPO / "config" / "test_config.yaml").read_text())
+    assert load_config(raw).likelihood_modes.n_ensemble == 1
+    without = {**raw, "likelihood_modes": {k: v for k, v in raw["likelihood_modes"].items() if k != "n_ensemble"}}
+    assert load_config(without).likelihood_modes.n_ensemble == 1  # absent: one network, as before the key
+    assert load_config({**raw, "likelihood_modes": {**raw["likelihood_modes"], "n_ensemble": 4}}
+                       ).likelihood_modes.n_ensemble == 4
+    with pytest.raises(ConfigError, match="n_ensemble"):
+        load_config({**raw, "likelihood_modes": {**raw["likelihood_modes"], "n_ensemble": 0}})
+
+
+def test_members_have_derived_seeds_and_mix_with_equal_weights() -> None:
+    """train_mode_npe member m: torch seed derive_seed(derive_seed(seed, "reference_npe"), "npe", m) and its own
+    noise draws (member 0 is the one-network default, byte-identical: tests/test_workflow.py's tiny tables);
+    noise_aware_row of two members reports their equal-weight mixture."""
+    from nutune.io import derive_seed
+    from nutune.likelihood_modes import noise_aware_row, train_mode_npe
+    from nutune.measurements import load_data
+    from nutune.npe import NutunePosterior
+
+    cfg = load_config(REPO / "config" / "test_config.yaml")
+    rng = np.random.default_rng(0)
+    low, high = cfg.prior_low, cfg.prior_high
+    theta = low + rng.random((300, 4)) * (high - low)
+    m = load_data(cfg)
+    x = m.values * (1.0 + 0.3 * ((theta - low) / (high - low)) @ rng.normal(size=(4, 58)) / 4)
+    trained = [train_mode_npe(cfg, "NORMSHAPE", theta, x, max_num_epochs=1, member=k) for k in (0, 1)]
+    base = derive_seed(cfg.seed, "reference_npe")
+    for k, member in enumerate(trained):
+        assert member.metadata["training"]["member"] == k
+        assert member.metadata["training"]["member_seed"] == derive_seed(base, "npe", k)
+        assert member.metadata["noise"]["likelihood"] == "NORMSHAPE"
+    assert trained[0].metadata["noise"]["seed"] != trained[1].metadata["noise"]["seed"]
+    small = replace(cfg, inference=replace(cfg.inference, num_posterior_samples=200))
+    one = noise_aware_row(small, "NORMSHAPE", NutunePosterior.from_trained(trained[0]), measurement=m, epoch_cap=1)
+    mixed = noise_aware_row(small, "NORMSHAPE", NutunePosterior.from_trained(trained), measurement=m, epoch_cap=1)
+    assert "mixture" not in one["note"] and "equal-weight mixture of 2 networks" in mixed["note"]
+    assert mixed["epochs"] == max(t.metadata["results"]["epochs"] for t in trained)
+    assert mixed["n_draws"] == 200 and set(mixed) == set(one)
+    assert mixed["MaCCQE"] != one["MaCCQE"]

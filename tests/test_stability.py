@@ -6,7 +6,16 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from nutune.stability import headline_numbers, replicate_members, split_quantity, stability_table
+from nutune.stability import (
+    headline_numbers,
+    headline_row,
+    likelihood_modes_numbers,
+    plot_stability,
+    replicate_members,
+    replicate_paths,
+    split_quantity,
+    stability_table,
+)
 
 
 def _run(central: float, halfwidth: float, tarp: float) -> dict[str, float]:
@@ -59,3 +68,71 @@ def test_stability_table_refuses_mismatched_replicates() -> None:
     other.pop("t2k:M_A:plus")
     with pytest.raises(ValueError, match="other headline numbers"):
         stability_table([first, other], min_gate_margin=0.01, max_central_spread=0.1)
+
+
+# ------------------------------------------------------------------------------- the headline network's numbers
+DIALS = ("MaCCQE", "RPA_CCQE")
+
+
+def _likelihood_modes(central: float, halfwidth: float, chi2: float = 103.6) -> pd.DataFrame:
+    """A likelihood_modes.csv-like table: a classical and the noise-aware NORMSHAPE row (the headline one)."""
+    rows = []
+    for method, shift in (("classical", 0.5), ("noise_aware", 0.0)):
+        row = {"method": method, "mode": "NORMSHAPE"}
+        for i, dial in enumerate(DIALS):
+            row.update({dial: central + i + shift, f"{dial}_minus": halfwidth, f"{dial}_plus": halfwidth,
+                        f"{dial}_at_edge": False})
+        row.update({"chi2": chi2, "ndf": 54, "p_value": 1e-4, "chi2_FULL": chi2 + 2, "chi2_NORMSHAPE": chi2,
+                    "norm_ratio": 0.92, "at_edge": "", "max_coverage_error": 0.03 if shift == 0 else np.nan})
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def test_likelihood_modes_numbers_are_the_headline_rows_dials_and_chi2() -> None:
+    numbers = likelihood_modes_numbers(_likelihood_modes(1.06, 0.1))
+    prefix = "likelihood_modes:noise_aware/NORMSHAPE"
+    assert numbers[f"{prefix}/MaCCQE:central"] == 1.06 and numbers[f"{prefix}/RPA_CCQE:central"] == 2.06
+    assert numbers[f"{prefix}/MaCCQE:minus"] == numbers[f"{prefix}/MaCCQE:plus"] == 0.1
+    assert numbers[f"{prefix}:chi2_FULL"] == pytest.approx(105.6) and numbers[f"{prefix}:chi2_NORMSHAPE"] == 103.6
+    assert numbers[f"{prefix}:max_coverage_error"] == 0.03 and numbers[f"{prefix}:norm_ratio"] == 0.92
+    assert not any(name.endswith("at_edge") or name.endswith(":ndf") for name in numbers)
+    assert split_quantity(f"{prefix}/MaCCQE:central") == ("likelihood_modes", "noise_aware/NORMSHAPE/MaCCQE",
+                                                          "central")
+    # a replicate's table is that one row
+    one = _likelihood_modes(1.06, 0.1).iloc[[1]]
+    assert likelihood_modes_numbers(one) == numbers
+    with pytest.raises(ValueError, match="noise_aware"):
+        headline_row(_likelihood_modes(1.0, 0.1).iloc[[0]])
+
+
+def test_stability_table_sets_the_spread_goal_on_the_headline_centrals() -> None:
+    t2k_run = _run(1.0, 0.1, 0.02)
+    runs = [{**t2k_run, **likelihood_modes_numbers(_likelihood_modes(c, 0.1))} for c in (1.05, 1.06, 1.055)]
+    table = stability_table(runs, min_gate_margin=0.01, max_central_spread=0.1).set_index("quantity")
+    central = table.loc["likelihood_modes:noise_aware/NORMSHAPE/MaCCQE:central"]
+    assert central["goal_figure"] == pytest.approx(np.std([1.05, 1.06, 1.055], ddof=1) / 0.1)
+    assert central["goal_met"]  # std 0.005 = 0.05 half-widths
+    assert pd.isna(table.loc["likelihood_modes:noise_aware/NORMSHAPE:chi2_FULL", "goal_met"])
+    assert pd.isna(table.loc["likelihood_modes:noise_aware/NORMSHAPE/MaCCQE:minus", "goal_met"])
+    wide = [{**t2k_run, **likelihood_modes_numbers(_likelihood_modes(c, 0.1))} for c in (1.0, 1.1)]
+    spread = stability_table(wide, min_gate_margin=0.01, max_central_spread=0.1).set_index("quantity")
+    assert not spread.loc["likelihood_modes:noise_aware/NORMSHAPE/RPA_CCQE:central", "goal_met"]
+
+
+def test_replicate_paths_put_the_headline_network_beside_the_main_one(tmp_path) -> None:
+    paths = replicate_paths(tmp_path, [2, 3], ["t2k"], [4, 5])
+    assert paths["headline_members"] == [4, 5]
+    assert paths["headline_weights"] == [tmp_path / "likelihood_modes" / "model" / "NORMSHAPE" / f"npe_{m}.safetensors"
+                                         for m in (4, 5)]
+    assert paths["tables"]["likelihood_modes"] == tmp_path / "tables" / "likelihood_modes.csv"
+    assert replicate_paths(tmp_path, [1], ["t2k"])["headline_weights"] == []
+
+
+def test_stability_figure_has_a_panel_for_the_headline_answer(tmp_path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    runs = [{**_run(c, 0.1, 0.02), **likelihood_modes_numbers(_likelihood_modes(c, 0.1))} for c in (1.0, 1.02)]
+    table = stability_table(runs, min_gate_margin=0.01, max_central_spread=0.1)
+    plot_stability(table, tmp_path / "s.pdf", tmp_path / "s.png", min_gate_margin=0.01, max_central_spread=0.1)
+    assert (tmp_path / "s.png").stat().st_size > 0 and (tmp_path / "s.pdf").stat().st_size > 0

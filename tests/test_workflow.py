@@ -191,6 +191,19 @@ def test_t2k_table_needs_only_its_upstream() -> None:
         assert counts["simulate_shard"] == 200 and counts["merge_bank"] == 1
 
 
+def test_likelihood_ensemble_plans_every_member(tmp_path: Path, nutune_cache: Path) -> None:
+    """likelihood_modes.n_ensemble: 2 trains members 0 and 1 of each DIAG / SHAPE / NORMSHAPE network, the table
+    reads both; the stability target plans the headline table and its replicate (which retrains members 2, 3)."""
+    workdir = make_workdir(tmp_path / "ensemble", nutune_cache, likelihood_modes={"n_ensemble": 2})
+    result = snakemake(["-n", "--forceall", *tiny_args(workdir, f"{TINY}/tables/stability.csv")], timeout=120)
+    counts = job_counts(result.stdout)
+    assert counts["likelihood_npe"] == 6 and counts["likelihood_modes"] == 1 and counts["stability_replicate"] == 1
+    for mode in ("DIAG", "SHAPE", "NORMSHAPE"):
+        for member in (0, 1):
+            assert f"{TINY}/likelihood_modes/model/{mode}/npe_{member}.safetensors" in result.stdout
+    assert f"{TINY}/stability/replicate_1/tables/likelihood_modes.csv" in result.stdout
+
+
 def test_invalid_config_fails_before_any_job(tmp_path: Path, nutune_cache: Path) -> None:
     workdir = make_workdir(tmp_path / "bad", nutune_cache, simulation={"shard_size": 0})
     result = snakemake(["-n", *tiny_args(workdir)], check=False, timeout=60)
@@ -264,6 +277,32 @@ def test_tiny_run_stability_replicate_0_is_the_default_run(tiny_run) -> None:
         assert table.loc[f"t2k:{parameter}:central", "replicate_1"] == replicate.loc[parameter, "central"]
     assert not np.allclose(t2k["central"], replicate["central"])  # another seed, another network
     assert (workdir / TINY / "stability" / "replicate_1" / "model" / "npe_1.safetensors").exists()
+
+
+def test_tiny_run_stability_covers_the_headline_answer(tiny_run) -> None:
+    """stability.csv has every headline number of the noise-aware NORMSHAPE row: replicate 0 from the default run's
+    likelihood_modes.csv, replicate 1 from its own retrained network (member 1), the spread goal on the centrals."""
+    workdir, _ = tiny_run
+    table = pd.read_csv(workdir / TINY / "tables" / "stability.csv").set_index("quantity")
+    default = pd.read_csv(workdir / TINY / "tables" / "likelihood_modes.csv").set_index(["method", "mode"])
+    replicate_dir = workdir / TINY / "stability" / "replicate_1"
+    replicate = pd.read_csv(replicate_dir / "tables" / "likelihood_modes.csv")
+    assert list(zip(replicate["method"], replicate["mode"], strict=True)) == [("noise_aware", "NORMSHAPE")]
+    replicate = replicate.set_index(["method", "mode"])
+    key, prefix = ("noise_aware", "NORMSHAPE"), "likelihood_modes:noise_aware/NORMSHAPE"
+    dials = [p["dial"] for p in yaml.safe_load((REPO / "config" / "test_config.yaml").read_text())["parameters"]]
+    for dial in dials:
+        for column, source in (("central", dial), ("minus", f"{dial}_minus"), ("plus", f"{dial}_plus")):
+            row = table.loc[f"{prefix}/{dial}:{column}"]
+            assert row["replicate_0"] == default.loc[key, source]
+            assert row["replicate_1"] == replicate.loc[key, source]
+        central = table.loc[f"{prefix}/{dial}:central"]
+        assert central["goal"] == "std <= 0.1 x mean 68% half-width" and pd.notna(central["goal_met"])
+    for column in ("chi2_FULL", "chi2_DIAG", "chi2_SHAPE", "chi2_NORMSHAPE", "norm_ratio", "max_coverage_error"):
+        assert table.loc[f"{prefix}:{column}", "replicate_1"] == replicate.loc[key, column]
+    assert replicate.loc[key, "n_draws"] == default.loc[key, "n_draws"]  # the same sampling settings
+    assert not np.allclose(default.loc[key, dials].to_numpy(float), replicate.loc[key, dials].to_numpy(float))
+    assert (replicate_dir / "likelihood_modes" / "model" / "NORMSHAPE" / "npe_1.safetensors").exists()
 
 
 def test_tiny_run_bank_and_posteriors(tiny_run) -> None:

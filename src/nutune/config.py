@@ -244,6 +244,8 @@ Bins = _choice("simulator", "bins")
 MeasurementName = _choice("simulator", "measurement")
 #: The measurement of a config without ``simulator.measurement`` (the schema's ``default``; nutune.measurements).
 DEFAULT_MEASUREMENT: str = schema()["properties"]["simulator"]["properties"]["measurement"]["default"]
+#: Networks per likelihood mode of a config without ``likelihood_modes.n_ensemble`` (the schema's ``default``).
+DEFAULT_LIKELIHOOD_ENSEMBLE: int = schema()["properties"]["likelihood_modes"]["properties"]["n_ensemble"]["default"]
 OnBadHistogram = _choice("simulation", "on_bad_histogram")
 DensityEstimator = _choice("npe", "density_estimator")
 LrSchedule = _choice("npe", "lr_schedule")
@@ -437,10 +439,14 @@ class LearningCurveConfig:
 
 @dataclass(frozen=True)
 class LikelihoodModesConfig:
-    """``likelihood_modes``: the χ²-mode comparison on T2K (:mod:`nutune.likelihood_modes`); optional section."""
+    """``likelihood_modes``: the χ²-mode comparison on T2K (:mod:`nutune.likelihood_modes`); optional section.
+
+    ``n_ensemble`` (optional key, default :data:`DEFAULT_LIKELIHOOD_ENSEMBLE`): networks per DIAG / SHAPE /
+    NORMSHAPE mode, mixed with equal weights (:func:`nutune.likelihood_modes.mode_members`)."""
 
     activate: bool = False
     max_num_epochs: int | None = None
+    n_ensemble: int = DEFAULT_LIKELIHOOD_ENSEMBLE
 
 
 @dataclass(frozen=True)

@@ -6,9 +6,13 @@ Three methods, each in the four χ² modes of :mod:`nutune.chi2`:
     The χ² minimum in that mode (:mod:`nutune.classical`, Minuit with Minos errors).
 ``noise_aware``
     A noise-aware NPE trained with that mode's noise model (:class:`nutune.noise.LikelihoodNoise`), so that its
-    posterior for the data is prior × exp(−½ χ²_mode); median and the 16 / 84 % quantiles of its draws. The FULL
-    network is the reference comparison's (``results/reference/model``); the others come from rule
-    ``likelihood_npe`` with the *same* seed, settings and bank, so the modes differ only in the noise model.
+    posterior for the data is prior × exp(−½ χ²_mode); median and the 16 / 84 % quantiles of its draws
+    (:func:`noise_aware_row`). The FULL network is the reference comparison's (``results/reference/model``); the
+    others come from rule ``likelihood_npe`` with the *same* seed, settings and bank, so the modes differ only in
+    the noise model. With ``likelihood_modes.n_ensemble`` = K > 1 each of them is an ensemble of the members
+    :func:`mode_members` (0 … K − 1), whose posterior is the equal-weight mixture of :class:`nutune.npe.NutunePosterior`
+    (the mechanism of ``npe.n_ensemble``); the seed-stability target retrains the members of its replicates
+    (:mod:`nutune.stability`).
 ``throws``
     The papers' recipe with the noise-free main network, as ``t2k.csv`` reports it: the central value is the
     noise-free posterior median of the unthrown data (the same in every mode), the 68 % interval that of one
@@ -36,7 +40,7 @@ from nutune.io import derive_seed, rng
 from nutune.noise import NOISE_MODELS, LikelihoodNoise
 
 __all__ = ["CHOSEN", "EDGE_FRACTION", "METHODS", "METHOD_LABELS", "mode_coverage_error", "TABLE_COLUMNS", "table_columns", "noise_model", "train_mode_npe",
-           "mode_throws", "answer_row", "likelihood_modes_table"]
+           "mode_members", "mode_throws", "answer_row", "noise_aware_row", "likelihood_modes_table"]
 
 logger = logging.getLogger(__name__)
 
@@ -64,10 +68,27 @@ def noise_model(cfg: Any, mode: str, measurement: Any | None = None) -> Likeliho
     return LikelihoodNoise.for_mode(mode, m.values, m.cov(comps), areas=m.areas, cov_norm=cov_norm)
 
 
-def train_mode_npe(cfg: Any, mode: str, theta: np.ndarray, x: np.ndarray, *, max_num_epochs: int | None = None):
-    """Train the noise-aware NPE of χ² ``mode`` on the bank (theta, x): member 0, the reference network's seed.
+def mode_members(n_ensemble: int, replicate: int = 0) -> list[int]:
+    """The member indices of one likelihood-mode network: ``replicate`` · K … (``replicate`` + 1) · K − 1 for
+    K = ``n_ensemble`` (``likelihood_modes.n_ensemble``).
 
-    FULL with ``max_num_epochs`` None is the reference comparison's network (rule ``reference_npe``), bit for bit.
+    Replicate 0 (0 … K − 1) is the ``likelihood_modes`` table's network; replicate k ≥ 1 of the seed-stability
+    target retrains the next K, exactly as the paper network's replicates do
+    (:func:`nutune.stability.replicate_members`). Member m is trained by :func:`train_mode_npe` with ``member=m``.
+    """
+    from nutune.stability import replicate_members
+
+    return replicate_members(replicate, n_ensemble)
+
+
+def train_mode_npe(cfg: Any, mode: str, theta: np.ndarray, x: np.ndarray, *, max_num_epochs: int | None = None,
+                   member: int = 0):
+    """Train member ``member`` of the noise-aware NPE of χ² ``mode`` on the bank (theta, x).
+
+    The global seed is the reference network's, ``derive_seed(cfg.seed, "reference_npe")``; member m then has torch
+    seed ``derive_seed(that, "npe", m)`` and its own training-noise draws ``rng(that, "npe", m, "noise")``
+    (:func:`nutune.npe.train_npe`), so member 0 is the network of a one-member mode and FULL member 0 with
+    ``max_num_epochs`` None is the reference comparison's network (rule ``reference_npe``), bit for bit.
     """
     from nutune.measurements import load_data
     from nutune.npe import train_npe
@@ -79,7 +100,8 @@ def train_mode_npe(cfg: Any, mode: str, theta: np.ndarray, x: np.ndarray, *, max
     model = noise_model(cfg, mode, m)
     return train_npe(theta, x, prior_low=cfg.prior_low, prior_high=cfg.prior_high,
                      settings=cfg.npe.noise_aware(max_num_epochs), seed=derive_seed(cfg.seed, "reference_npe"),
-                     noise_cov=m.cov(cfg.npe.noise_components), noise_model=None if mode == "FULL" else model,
+                     member=int(member), noise_cov=m.cov(cfg.npe.noise_components),
+                     noise_model=None if mode == "FULL" else model,
                      provenance={"config_hash": cfg.config_hash, "data_hash": data_hash()}, dial_names=cfg.dial_names)
 
 
@@ -174,6 +196,36 @@ def _quantile_answer(samples: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.nd
     return p50, p50 - p16, p84 - p50
 
 
+def noise_aware_row(cfg: Any, mode: str, posterior: Any, *, measurement: Any, epoch_cap: int | None = None,
+                    test_bank: tuple[np.ndarray, np.ndarray] | None = None,
+                    n_coverage_rows: int = 500) -> dict[str, Any]:
+    """The ``noise_aware`` row of χ² ``mode`` for the data of ``measurement`` (:func:`likelihood_modes_table`).
+
+    ``inference.num_posterior_samples`` draws of ``posterior`` (one network or the equal-weight mixture of an
+    ensemble, :class:`nutune.npe.NutunePosterior`) for the data with seed ``derive_seed(seed, "likelihood_modes",
+    mode, "sample")``, reported as :func:`answer_row` of the median and 16 / 84 % quantiles; with ``test_bank``
+    the calibration of :func:`mode_coverage_error` (seed ``derive_seed(seed, "likelihood_modes", mode,
+    "coverage")``). The seed-stability replicates evaluate their retrained networks with exactly this function.
+    ``epochs``: the training epochs (the largest over an ensemble's members, each one's in the note).
+    """
+    m = measurement
+    n_samples = int(cfg.inference.num_posterior_samples)
+    samples = posterior.sample(n_samples, m.values, seed=derive_seed(cfg.seed, "likelihood_modes", mode, "sample"))
+    epochs = [int(meta["results"]["epochs"]) for meta in posterior.metadata]
+    capped = epoch_cap is not None and mode != "FULL"
+    note = "posterior median, 16/84 % quantiles" + (f"; epochs capped at {epoch_cap}" if capped else "")
+    if len(epochs) > 1:
+        note += f"; equal-weight mixture of {len(epochs)} networks (epochs {', '.join(map(str, epochs))})"
+    row = answer_row(cfg, "noise_aware", mode, *_quantile_answer(samples), measurement=m, n_draws=n_samples,
+                     epochs=max(epochs), note=note)
+    if test_bank is not None:
+        row["max_coverage_error"], row["n_coverage_rows"] = mode_coverage_error(
+            posterior, noise_model(cfg, mode, m), *test_bank, n_rows=n_coverage_rows,
+            n_samples=int(cfg.diagnostics.num_posterior_samples),
+            seed=derive_seed(cfg.seed, "likelihood_modes", mode, "coverage"))
+    return row
+
+
 def likelihood_modes_table(
     cfg: Any,
     *,
@@ -190,7 +242,8 @@ def likelihood_modes_table(
     Args:
         cfg: the configuration (seed, observations, ``inference`` sizes, prior box).
         classical_rows: the rows of ``classical_fit.csv`` (:func:`nutune.classical.fit_table`), one per mode.
-        noise_aware: ``{mode: NutunePosterior}`` of the noise-aware networks (FULL = the reference network).
+        noise_aware: ``{mode: NutunePosterior}`` of the noise-aware networks (FULL = the reference network; an
+            ensemble's posterior is its members' equal-weight mixture).
         noise_free: the main (noise-free) posterior, for the throws.
         modes: the χ² modes (rows) to compare.
         epoch_cap: the ``likelihood_modes.max_num_epochs`` the non-FULL networks were trained with (a note).
@@ -219,19 +272,8 @@ def likelihood_modes_table(
                                note="Minuit minimum, Minos errors"))
     n_samples, n_throws = int(cfg.inference.num_posterior_samples), int(cfg.inference.n_throws)
     for mode in modes:
-        post = noise_aware[mode]
-        samples = post.sample(n_samples, m.values, seed=derive_seed(cfg.seed, "likelihood_modes", mode, "sample"))
-        epochs = int(post.metadata[0]["results"]["epochs"])
-        capped = epoch_cap is not None and mode != "FULL"
-        note = "posterior median, 16/84 % quantiles" + (f"; epochs capped at {epoch_cap}" if capped else "")
-        row = answer_row(cfg, "noise_aware", mode, *_quantile_answer(samples), measurement=m, n_draws=n_samples,
-                         epochs=epochs, note=note)
-        if test_bank is not None:
-            row["max_coverage_error"], row["n_coverage_rows"] = mode_coverage_error(
-                post, noise_model(cfg, mode, m), *test_bank, n_rows=n_coverage_rows,
-                n_samples=int(cfg.diagnostics.num_posterior_samples),
-                seed=derive_seed(cfg.seed, "likelihood_modes", mode, "coverage"))
-        rows.append(row)
+        rows.append(noise_aware_row(cfg, mode, noise_aware[mode], measurement=m, epoch_cap=epoch_cap,
+                                    test_bank=test_bank, n_coverage_rows=n_coverage_rows))
     data_samples = noise_free.sample(n_samples, m.values, seed=derive_seed(cfg.seed, "infer", "t2k"))
     central = np.median(data_samples, axis=0)  # t2k.csv's central value: the noise-free posterior median
     for mode in modes:

@@ -3,7 +3,7 @@
 ``workflow/rules/common.smk`` builds its paths from the constants below; every other ``results/...`` string in the
 rule files must match one of :data:`GRAMMAR` (``tests/test_paths.py``), and the docs point here
 (``python -m nutune.paths`` prints the table). Wildcards: ``{split}`` in {train, test}; ``{shard}`` 5 digits;
-``{member}`` 0 .. n_ensemble-1; ``{replicate}`` 1 .. stability.n_replicates-1; ``{obs}`` a key of ``observations`` (``{data_obs}`` a data one); ``{table}``,
+``{member}`` 0 .. n_ensemble-1 (npe's, or likelihood_modes' under ``likelihood_modes/``); ``{replicate}`` 1 .. stability.n_replicates-1; ``{obs}`` a key of ``observations`` (``{data_obs}`` a data one); ``{table}``,
 ``{figure}`` a file stem; ``{ext}`` the file type; ``{mode}`` a χ² mode other than FULL.
 
 Every config writes under its own prefix, the config key ``results_dir`` (:func:`prefixed`): the paper config
@@ -57,8 +57,8 @@ REPORT_LANDING = "results/report/landing.html"
 GENIE = "results/genie/{name}"
 STABILITY_HEADLINES = "results/stability/replicate_{replicate}/headlines.csv"
 STABILITY_TABLE = "results/stability/replicate_{replicate}/tables/{table}.csv"
-LIKELIHOOD_MODEL = "results/likelihood_modes/model/{mode}/npe_0.{ext}"
-LIKELIHOOD_LOSS = "results/likelihood_modes/model/{mode}/loss_0.csv"
+LIKELIHOOD_MODEL = "results/likelihood_modes/model/{mode}/npe_{member}.{ext}"
+LIKELIHOOD_LOSS = "results/likelihood_modes/model/{mode}/loss_{member}.csv"
 LOG = "logs/{rule}/{name}.log"
 
 #: (pattern, content) of every artefact, in workflow order.
@@ -88,9 +88,10 @@ GRAMMAR: tuple[tuple[str, str], ...] = (
     (GENIE, "backend genie: prepared events, smoke check, work dirs"),
     (STABILITY_HEADLINES, "replicate k >= 1 of the default run with other network seeds: its headline numbers "
                           "(written last); beside it model/, diagnostics/, posteriors/, throws/ as in the default run"),
-    (STABILITY_TABLE, "that replicate's t2k, chi2 and test_metrics tables"),
+    (STABILITY_TABLE, "that replicate's t2k, chi2 and test_metrics tables, and likelihood_modes: the one row of its "
+                      "retrained headline network (noise-aware NORMSHAPE, nutune.stability)"),
     (LIKELIHOOD_MODEL, "noise-aware network of chi2 mode {mode} in DIAG, SHAPE, NORMSHAPE (nutune.likelihood_modes; "
-                       "FULL is the reference network)"),
+                       "member 0 .. likelihood_modes.n_ensemble-1; FULL is the reference network)"),
     (LIKELIHOOD_LOSS, "its loss curve"),
     (LOG, "one log per job; a failing job names its log"),
 )

@@ -11,12 +11,26 @@ and the tables — through the same stage functions as the workflow
 (:mod:`nutune.stages.stability`), into
 ``results/stability/replicate_{k}/`` (:mod:`nutune.paths`).
 
+nutune's own T2K answer is not ``t2k.csv`` (the papers' noise-free network + throws) but the noise-aware NORMSHAPE
+posterior, row :data:`nutune.likelihood_modes.CHOSEN` of ``likelihood_modes.csv`` (README "Which likelihood").
+Where the workflow can build that table (builtin backend, NORMSHAPE among ``chi2.modes``), replicate k also
+retrains that network — its K = ``likelihood_modes.n_ensemble`` members k·K … (k+1)·K − 1
+(:func:`nutune.likelihood_modes.mode_members`), each with :func:`nutune.likelihood_modes.train_mode_npe`, i.e.
+torch seed ``derive_seed(derive_seed(seed, "reference_npe"), "npe", m)`` and its own training-noise draws — and
+evaluates it on the T2K data with :func:`nutune.likelihood_modes.noise_aware_row`, the very function and sampling
+seeds of the ``likelihood_modes`` table, into the one-row ``tables/likelihood_modes.csv`` of the replicate;
+replicate 0 is the ``likelihood_modes.csv`` row of the default run.
+
 Headline numbers (:func:`headline_numbers`): every central value and interval of ``t2k.csv``, every χ² of
-``chi2.csv``, every coverage / TARP / SBC figure of ``test_metrics.csv`` and every calibration-gate margin.
+``chi2.csv``, every coverage / TARP / SBC figure of ``test_metrics.csv``, every calibration-gate margin and, with
+the headline network, the central value and interval of each dial, the χ² in every mode, the p-value, the
+predicted / data normalisation and the calibration (``max_coverage_error``) of the ``likelihood_modes`` row
+(:func:`likelihood_modes_numbers`, quantities ``likelihood_modes:noise_aware/NORMSHAPE/<dial>:central`` …).
 ``results/tables/stability.csv`` (:func:`stability_table`) has one row per headline number: mean, standard deviation
 (ddof = 1), min, max and range over the K replicates, each replicate's value, and, where the issue sets a goal, the
 goal and whether it is met: every gate margin ≥ ``stability.min_gate_margin`` for every replicate, and the seed
-spread (standard deviation) of each T2K central value ≤ ``stability.max_central_spread`` × its mean 68 % half-width.
+spread (standard deviation) of each central value — the throws' of ``t2k.csv`` and the headline network's —
+≤ ``stability.max_central_spread`` × its mean 68 % half-width.
 """
 
 from __future__ import annotations
@@ -33,9 +47,12 @@ from nutune.io import atomic_write
 
 __all__ = [
     "REPLICATE_TABLES",
+    "HEADLINE_TABLE",
     "replicate_members",
     "replicate_paths",
     "headline_numbers",
+    "likelihood_modes_numbers",
+    "headline_row",
     "headlines_from_files",
     "stability_table",
     "write_headlines",
@@ -48,6 +65,12 @@ log = logging.getLogger("nutune.stability")
 
 #: The tables of one replicate (and of the default run) the headline numbers are read from.
 REPLICATE_TABLES = ("t2k", "chi2", "test_metrics")
+#: The table of the headline network's row (a replicate's holds that one row), when the target covers it.
+HEADLINE_TABLE = "likelihood_modes"
+#: Tables whose central values carry the spread goal (their rows have central, minus, plus).
+_CENTRAL_TABLES = ("t2k", HEADLINE_TABLE)
+#: Row-level numbers of the headline row besides the χ² of every mode (``chi2_<mode>``).
+_HEADLINE_ROW_COLUMNS = ("p_value", "norm_ratio", "max_coverage_error")
 _T2K_COLUMNS = ("central", "minus", "plus")
 _METRIC_COLUMNS = ("coverage_error", "sbc_ks_pvalue", "sbc_c2st_ranks", "tarp_error", "joint_coverage_error")
 _GLOBAL_METRICS = ("tarp_error", "joint_coverage_error", "tarp_atc", "tarp_ks_pvalue")
@@ -62,11 +85,21 @@ def replicate_members(replicate: int, n_ensemble: int) -> list[int]:
     return list(range(replicate * n_ensemble, (replicate + 1) * n_ensemble))
 
 
-def replicate_paths(directory: str | Path, members: Sequence[int], observations: Sequence[str]) -> dict:
-    """Where replicate artefacts go inside ``results/stability/replicate_{k}/`` (the default run's layout)."""
+def replicate_paths(directory: str | Path, members: Sequence[int], observations: Sequence[str],
+                    headline_members: Sequence[int] = ()) -> dict:
+    """Where replicate artefacts go inside ``results/stability/replicate_{k}/`` (the default run's layout); the
+    headline network's members ``headline_members`` under ``likelihood_modes/model/NORMSHAPE/`` as in the default
+    run's ``results/likelihood_modes/`` (:mod:`nutune.paths`)."""
+    from nutune.likelihood_modes import CHOSEN
+
     d = Path(directory)
     model = d / "model"
+    headline = d / "likelihood_modes" / "model" / CHOSEN[1]
     return {
+        "headline_members": [int(m) for m in headline_members],
+        "headline_weights": [headline / f"npe_{m}.safetensors" for m in headline_members],
+        "headline_metadata": [headline / f"npe_{m}.json" for m in headline_members],
+        "headline_loss": [headline / f"loss_{m}.csv" for m in headline_members],
         "weights": [model / f"npe_{m}.safetensors" for m in members],
         "metadata": [model / f"npe_{m}.json" for m in members],
         "loss": [model / f"loss_{m}.csv" for m in members],
@@ -75,13 +108,51 @@ def replicate_paths(directory: str | Path, members: Sequence[int], observations:
         "gate": d / "diagnostics" / "gate.json",
         "posteriors": {name: d / "posteriors" / f"{name}.npz" for name in observations},
         "throws": {name: d / "throws" / f"{name}.npz" for name in observations},
-        "tables": {name: d / "tables" / f"{name}.csv" for name in REPLICATE_TABLES},
+        "tables": {name: d / "tables" / f"{name}.csv" for name in (*REPLICATE_TABLES, HEADLINE_TABLE)},
     }
 
 
 # ---------------------------------------------------------------------------------------------------- headlines
+def headline_row(likelihood_modes: pd.DataFrame) -> pd.Series:
+    """The row :data:`nutune.likelihood_modes.CHOSEN` (noise_aware, NORMSHAPE) of a ``likelihood_modes.csv``.
+
+    Raises:
+        ValueError: the table has not exactly one such row.
+    """
+    from nutune.likelihood_modes import CHOSEN
+
+    method, mode = CHOSEN
+    rows = likelihood_modes[(likelihood_modes["method"] == method) & (likelihood_modes["mode"] == mode)]
+    if len(rows) != 1:
+        raise ValueError(f"likelihood_modes table: {len(rows)} rows of method {method!r}, mode {mode!r}; need 1")
+    return rows.iloc[0]
+
+
+def likelihood_modes_numbers(likelihood_modes: pd.DataFrame) -> dict[str, float]:
+    """The headline network's numbers of a ``likelihood_modes.csv`` (its :func:`headline_row`), by name.
+
+    ``likelihood_modes:noise_aware/NORMSHAPE/<dial>:{central,minus,plus}`` for every dial (a column with
+    ``_minus`` and ``_plus`` siblings: the central value and the 68 % interval's lower and upper distance), and
+    ``likelihood_modes:noise_aware/NORMSHAPE:<column>`` for the χ² in every mode (``chi2_<mode>``), the p-value
+    of the row's own mode, ``norm_ratio`` and ``max_coverage_error`` (NaN where the table has none).
+    """
+    row = headline_row(likelihood_modes)
+    prefix = f"{HEADLINE_TABLE}:{row['method']}/{row['mode']}"
+    columns = list(likelihood_modes.columns)
+    dials = [c for c in columns if f"{c}_minus" in columns and f"{c}_plus" in columns]
+    out: dict[str, float] = {}
+    for dial in dials:
+        for column, source in zip(_T2K_COLUMNS, (dial, f"{dial}_minus", f"{dial}_plus"), strict=True):
+            out[f"{prefix}/{dial}:{column}"] = float(row[source])
+    for column in [c for c in columns if c.startswith("chi2_")] + list(_HEADLINE_ROW_COLUMNS):
+        if column in columns:
+            out[f"{prefix}:{column}"] = float(row[column]) if pd.notna(row[column]) else float("nan")
+    return out
+
+
 def headline_numbers(
-    t2k: pd.DataFrame, chi2: pd.DataFrame, metrics: pd.DataFrame, gate: Mapping
+    t2k: pd.DataFrame, chi2: pd.DataFrame, metrics: pd.DataFrame, gate: Mapping,
+    likelihood_modes: pd.DataFrame | None = None,
 ) -> dict[str, float]:
     """The headline numbers of one run, by name ``table:row:column``.
 
@@ -90,6 +161,8 @@ def headline_numbers(
         chi2: ``chi2.csv`` (one row per prediction, one column per χ² mode).
         metrics: ``test_metrics.csv`` (one row per parameter; global numbers repeat on every row).
         gate: ``gate.json`` (:func:`nutune.gates.write_gate`): each check's margin.
+        likelihood_modes: ``likelihood_modes.csv`` (the default run's, or a replicate's one row): the headline
+            network's numbers (:func:`likelihood_modes_numbers`); None leaves them out.
     """
     out: dict[str, float] = {}
     for _, row in t2k.iterrows():
@@ -110,15 +183,19 @@ def headline_numbers(
         out[f"gate:{check['name']}:margin"] = (
             float(check["margin"]) if check["margin"] is not None else float("nan")
         )
+    if likelihood_modes is not None:
+        out.update(likelihood_modes_numbers(likelihood_modes))
     return out
 
 
 def headlines_from_files(
-    t2k: str | Path, chi2: str | Path, metrics: str | Path, gate: str | Path
+    t2k: str | Path, chi2: str | Path, metrics: str | Path, gate: str | Path,
+    likelihood_modes: str | Path | None = None,
 ) -> dict[str, float]:
-    """:func:`headline_numbers` of the four files of one run."""
+    """:func:`headline_numbers` of the four files of one run (five with its ``likelihood_modes.csv``)."""
     return headline_numbers(
-        pd.read_csv(t2k), pd.read_csv(chi2), pd.read_csv(metrics), json.loads(Path(gate).read_text())
+        pd.read_csv(t2k), pd.read_csv(chi2), pd.read_csv(metrics), json.loads(Path(gate).read_text()),
+        None if likelihood_modes is None else pd.read_csv(likelihood_modes),
     )
 
 
@@ -145,15 +222,16 @@ def split_quantity(quantity: str) -> tuple[str, str, str]:
 
 
 def _goal(
-    quantity: str, values: np.ndarray, halfwidths: Mapping[str, float], min_margin: float, max_spread: float
+    quantity: str, values: np.ndarray, halfwidths: Mapping[tuple[str, str], float], min_margin: float,
+    max_spread: float,
 ) -> tuple[str, float, bool | None]:
     """(goal text, the measured figure the goal is about, met?) for one headline number, or ("", nan, None)."""
     table, row, column = split_quantity(quantity)
     if table == "gate":
         worst = float(np.nanmin(values))
         return f"margin >= {min_margin:g} for every replicate", worst, bool(worst >= min_margin)
-    if table == "t2k" and column == "central" and row in halfwidths:
-        ratio = float(np.std(values, ddof=1) / halfwidths[row]) if len(values) > 1 else float("nan")
+    if table in _CENTRAL_TABLES and column == "central" and (table, row) in halfwidths:
+        ratio = float(np.std(values, ddof=1) / halfwidths[(table, row)]) if len(values) > 1 else float("nan")
         return f"std <= {max_spread:g} x mean 68% half-width", ratio, bool(ratio <= max_spread)
     return "", float("nan"), None
 
@@ -166,7 +244,8 @@ def stability_table(
     Args:
         replicates: the headline numbers of replicate 0 (the default run), 1, …, K − 1.
         min_gate_margin: the goal for every calibration-gate margin (issue 13: 0.01).
-        max_central_spread: the goal for a T2K central value's seed std, in units of its mean 68 % half-width (0.1).
+        max_central_spread: the goal for a central value's seed std (the throws' T2K answer and the headline
+            network's), in units of its mean 68 % half-width (0.1).
 
     Raises:
         ValueError: fewer than two replicates, or replicates that do not report the same headline numbers.
@@ -182,9 +261,9 @@ def stability_table(
     halfwidths = {}
     for name in names:
         table, row, column = split_quantity(name)
-        if table == "t2k" and column == "minus":
-            plus = values[:, names.index(f"t2k:{row}:plus")]
-            halfwidths[row] = float(np.mean(0.5 * (values[:, names.index(name)] + plus)))
+        if table in _CENTRAL_TABLES and column == "minus":
+            plus = values[:, names.index(f"{table}:{row}:plus")]
+            halfwidths[(table, row)] = float(np.mean(0.5 * (values[:, names.index(name)] + plus)))
     rows = []
     for j, name in enumerate(names):
         v = values[:, j]
@@ -211,6 +290,27 @@ def stability_table(
     return pd.DataFrame(rows)
 
 
+def _central_panel(ax, table: pd.DataFrame, source: str, reps: Sequence[str], max_central_spread: float,
+                   title: str) -> None:
+    """One panel of :func:`plot_stability`: each central value of table ``source`` per replicate,
+    (value − mean) / mean 68 % half-width, with the ±goal band."""
+    centrals = table[(table["table"] == source) & (table["column"] == "central")]
+    for i, (_, row) in enumerate(centrals.iterrows()):
+        bounds = table[
+            (table["table"] == source) & (table["row"] == row["row"]) & table["column"].isin(["minus", "plus"])
+        ]
+        halfwidth = float(bounds["mean"].mean())
+        ax.plot(np.full(len(reps), i), (row[list(reps)].to_numpy(float) - row["mean"]) / halfwidth, "o", alpha=0.7)
+    if len(centrals):
+        spread = max_central_spread
+        ax.axhspan(-spread, spread, color="0.85", zorder=0, label=f"±{spread:g} (goal for the std)")
+        ax.legend(loc="best", fontsize=8)
+    labels = [str(r).rsplit("/", 1)[-1] for r in centrals["row"]]
+    ax.set_xticks(range(len(centrals)), labels, rotation=30, fontsize=8)
+    ax.set_ylabel("central − mean [68 % half-widths]")
+    ax.set_title(title, fontsize=10)
+
+
 def plot_stability(
     table: pd.DataFrame,
     pdf_path: str | Path,
@@ -219,30 +319,26 @@ def plot_stability(
     min_gate_margin: float,
     max_central_spread: float,
 ) -> None:
-    """Left: each T2K central value per replicate, (value − mean) / mean 68 % half-width, with the ±goal band.
-    Right: every calibration-gate margin per replicate, with the goal line (a margin below 0 is a failed check)."""
+    """Each central value per replicate, (value − mean) / mean 68 % half-width, with the ±goal band: nutune's
+    headline answer (the noise-aware NORMSHAPE row of ``likelihood_modes.csv``, first panel when the table has it)
+    and the papers' throws (``t2k.csv``). Last panel: every calibration-gate margin per replicate, with the goal
+    line (a margin below 0 is a failed check)."""
     import matplotlib.pyplot as plt
 
     from nutune.figures import save_figure
 
     reps = [c for c in table.columns if c.startswith("replicate_")]
-    fig, (left, right) = plt.subplots(1, 2, figsize=(11, 4.2), gridspec_kw={"width_ratios": [1, 2]})
-    centrals = table[(table["table"] == "t2k") & (table["column"] == "central")]
-    for i, (_, row) in enumerate(centrals.iterrows()):
-        bounds = table[
-            (table["table"] == "t2k") & (table["row"] == row["row"]) & table["column"].isin(["minus", "plus"])
-        ]
-        halfwidth = float(bounds["mean"].mean())
-        left.plot(
-            np.full(len(reps), i), (row[reps].to_numpy(float) - row["mean"]) / halfwidth, "o", alpha=0.7
-        )
-    if len(centrals):
-        spread = max_central_spread
-        left.axhspan(-spread, spread, color="0.85", zorder=0, label=f"±{spread:g} (goal for the std)")
-        left.legend(loc="best", fontsize=8)
-    left.set_xticks(range(len(centrals)), centrals["row"], rotation=30)
-    left.set_ylabel("T2K central − mean [68 % half-widths]")
-    left.set_title(f"T2K central values, {len(reps)} network seeds", fontsize=10)
+    headline = bool((table["table"] == HEADLINE_TABLE).any())
+    n = 3 if headline else 2
+    fig, axes = plt.subplots(1, n, figsize=(5.5 + 3.5 * n, 4.2),
+                             gridspec_kw={"width_ratios": [1] * (n - 1) + [2]})
+    if headline:
+        rows = table.loc[table["table"] == HEADLINE_TABLE, "row"]
+        label = str(rows.iloc[0]).rsplit("/", 1)[0].replace("_", "-").replace("/", " ")
+        _central_panel(axes[0], table, HEADLINE_TABLE, reps, max_central_spread, f"T2K answer: {label}")
+    _central_panel(axes[n - 2], table, "t2k", reps, max_central_spread, "papers' throws (t2k.csv)")
+    fig.suptitle(f"{len(reps)} network seeds on the same bank", fontsize=10)
+    right = axes[n - 1]
     gates = table[table["table"] == "gate"]
     for column in reps:
         right.plot(

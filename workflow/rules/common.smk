@@ -13,9 +13,11 @@ from types import SimpleNamespace
 from snakemake.exceptions import WorkflowError
 
 from nutune import paths
-from nutune.config import ConfigError, Provenance, load_config, observation_table
+from nutune.config import DEFAULT_LIKELIHOOD_ENSEMBLE, ConfigError, Provenance, load_config, observation_table
 from nutune.figure_registry import FIGURES as FIGURE_REGISTRY
 from nutune.figure_registry import OWN_RULE, slice_figures
+from nutune.likelihood_modes import CHOSEN as HEADLINE
+from nutune.likelihood_modes import mode_members
 from nutune.measurements import measurement_of
 
 # Validate the whole config (JSON schema + cross-key checks) before any job is scheduled: a bad config stops the
@@ -337,14 +339,22 @@ def get_classical_inputs(wildcards=None):
 LIKELIHOOD_MODES = {"activate": False, "max_num_epochs": None, **config.get("likelihood_modes", {})}
 
 
+def get_likelihood_models(mode):
+    """Weights and metadata of the noise-aware network of chi2 mode `mode` (FULL: the reference network; the others:
+    members nutune.likelihood_modes.mode_members of rule likelihood_npe, likelihood_modes.n_ensemble of them)."""
+    if mode == "FULL":
+        return get_reference_models()
+    members = mode_members(int(LIKELIHOOD_MODES.get("n_ensemble", DEFAULT_LIKELIHOOD_ENSEMBLE)))
+    return expand(RP.LIKELIHOOD_MODEL, mode=mode, member=members, ext=("safetensors", "json"))
+
+
 def get_likelihood_modes_inputs(wildcards=None):
     """The classical fits, the noise-free main network and one noise-aware network per chi2 mode (FULL: the
     reference network, the others from rule likelihood_npe)."""
     inputs = {"classical": RP.TABLE.format(table="classical_fit"), "models": get_model_files(),
               "test_bank": RP.BANK.format(split="test"), "data": MEASUREMENT_RESOURCES}
     for mode in config["chi2"]["modes"]:
-        inputs[f"model_{mode}"] = (get_reference_models() if mode == "FULL"
-                                   else expand(RP.LIKELIHOOD_MODEL, mode=mode, ext=("safetensors", "json")))
+        inputs[f"model_{mode}"] = get_likelihood_models(mode)
     return inputs
 
 
@@ -355,9 +365,7 @@ CONSTRAINTS = {"activate": False, "mode": "FULL", "baseline": None, **config.get
 def get_constraints_inputs(wildcards=None):
     """The noise-aware network of likelihood constraints.mode (FULL: the reference network), the observed data
     and, with a baseline, its likelihood_modes.csv."""
-    mode = CONSTRAINTS["mode"]
-    models = (get_reference_models() if mode == "FULL"
-              else expand(RP.LIKELIHOOD_MODEL, mode=mode, ext=("safetensors", "json")))
+    models = get_likelihood_models(CONSTRAINTS["mode"])
     inputs = {"models": models, "observation": get_t2k_observation()}
     if CONSTRAINTS["baseline"]:
         inputs["baseline"] = CONSTRAINTS["baseline"]
@@ -381,9 +389,27 @@ def get_stability_observations(wildcards=None):
     return list(get_stability_observation_map().values())
 
 
-#: Config sections a stability replicate reads (training, diagnostics, gate, inference, throws, chi2 tables).
+#: Whether the stability target covers nutune's headline T2K answer, the noise-aware NORMSHAPE row of
+#: likelihood_modes.csv (nutune.stability): only where that table can be built (a data observation, the builtin
+#: backend for its classical fits, NORMSHAPE among chi2.modes).
+STABILITY_HEADLINE = (T2K_OBS is not None and config["simulator"]["backend"] == "builtin"
+                      and HEADLINE[1] in config["chi2"]["modes"])
+#: Config sections a stability replicate reads (training, diagnostics, gate, inference, throws, chi2 tables; the
+#: likelihood_modes settings of the headline network).
 STABILITY_SECTIONS = ("seed", "parameters", "simulator", "npe", "diagnostics", "gates", "inference", "chi2",
-                      "observations")
+                      "observations") + (("likelihood_modes",) if STABILITY_HEADLINE else ())
+
+
+def get_stability_headline_outputs():
+    """A replicate's one-row likelihood_modes.csv of its retrained headline network (none without the headline)."""
+    if not STABILITY_HEADLINE:
+        return {}
+    return {"likelihood_modes": RP.STABILITY_TABLE.format(replicate="{replicate}", table="likelihood_modes")}
+
+
+def get_stability_headline_inputs():
+    """The default run's likelihood_modes.csv, replicate 0 of the headline network (none without the headline)."""
+    return {"likelihood_modes": RP.TABLE.format(table="likelihood_modes")} if STABILITY_HEADLINE else {}
 
 
 def get_stability_replicates(wildcards=None):

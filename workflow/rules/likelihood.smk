@@ -4,21 +4,22 @@
 
 
 rule likelihood_npe:
-    """Noise-aware NPE whose training noise is the noise model of chi2 mode {mode} (nutune.noise.LikelihoodNoise)."""
+    """Member {member} of the noise-aware NPE whose training noise is the noise model of chi2 mode {mode}
+    (nutune.noise.LikelihoodNoise); members 0 .. likelihood_modes.n_ensemble-1."""
     input:
         bank=prefixed("results/bank/train.h5"),
         data=MEASUREMENT_RESOURCES,
     output:
-        weights=prefixed("results/likelihood_modes/model/{mode}/npe_0.safetensors"),
-        metadata=prefixed("results/likelihood_modes/model/{mode}/npe_0.json"),
-        loss=prefixed("results/likelihood_modes/model/{mode}/loss_0.csv"),
+        weights=prefixed("results/likelihood_modes/model/{mode}/npe_{member}.safetensors"),
+        metadata=prefixed("results/likelihood_modes/model/{mode}/npe_{member}.json"),
+        loss=prefixed("results/likelihood_modes/model/{mode}/loss_{member}.csv"),
     wildcard_constraints:
         mode="DIAG|SHAPE|NORMSHAPE",
     params:
         config=sections("seed", "likelihood_modes", "npe", "parameters", "simulator"),
         provenance=PROVENANCE,
     log:
-        prefixed("logs/likelihood_npe/{mode}.log"),
+        prefixed("logs/likelihood_npe/{mode}_{member}.log"),
     threads: 1
     conda:
         "../../envs/nutune.yaml"

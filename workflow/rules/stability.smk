@@ -3,7 +3,8 @@
 
 
 rule stability_replicate:
-    """Replicate k >= 1: retrain the default run's networks with other seeds and rerun its chain to the tables."""
+    """Replicate k >= 1: retrain the default run's networks with other seeds and rerun its chain to the tables;
+    with STABILITY_HEADLINE also the headline network (noise-aware NORMSHAPE) and its likelihood_modes row."""
     input:
         train=prefixed("results/bank/train.h5"),
         test=prefixed("results/bank/test.h5"),
@@ -14,6 +15,7 @@ rule stability_replicate:
         t2k=prefixed("results/stability/replicate_{replicate}/tables/t2k.csv"),
         chi2=prefixed("results/stability/replicate_{replicate}/tables/chi2.csv"),
         metrics=prefixed("results/stability/replicate_{replicate}/tables/test_metrics.csv"),
+        **get_stability_headline_outputs(),
     params:
         observations=get_stability_observation_map(),
         # the sections the default run's chain reads: a change to any of them re-runs the replicate
@@ -38,6 +40,7 @@ rule stability_table:
         metrics=prefixed("results/tables/test_metrics.csv"),
         gate=GATE,
         replicates=get_stability_replicates(),
+        **get_stability_headline_inputs(),
     output:
         table=prefixed("results/tables/stability.csv"),
         pdf=report(

@@ -1,4 +1,4 @@
-"""Snakemake script of rule `likelihood_npe`: the noise-aware NPE of one chi2 mode's noise model."""
+"""Snakemake script of rule `likelihood_npe`: one member of the noise-aware NPE of one chi2 mode's noise model."""
 
 from nutune.config import stage_config
 from nutune.stages.common import log_to
@@ -14,4 +14,5 @@ with log_to(snakemake.log[0]):
         metadata=snakemake.output.metadata,
         loss=snakemake.output.loss,
         max_num_epochs=cfg.likelihood_modes.max_num_epochs,
+        member=int(snakemake.wildcards.member),
     )

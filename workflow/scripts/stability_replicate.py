@@ -13,4 +13,5 @@ with log_to(snakemake.log[0]):
         observations=dict(snakemake.params.observations),
         directory=str(snakemake.output.headlines).rsplit("/", 1)[0],
         headlines=snakemake.output.headlines,
+        headline_table=snakemake.output.get("likelihood_modes"),
     )

@@ -14,4 +14,5 @@ with log_to(snakemake.log[0]):
         table=snakemake.output.table,
         pdf=snakemake.output.pdf,
         png=snakemake.output.png,
+        default_likelihood_modes=snakemake.input.get("likelihood_modes"),
     )
