@@ -65,7 +65,7 @@ def test_t2k_instance_is_load_t2k() -> None:
 def test_minerva_instance_is_its_loader() -> None:
     spec, ref = get(MINERVA), minerva_cc0pi_2d.load()
     assert spec.nuisance_sample == minerva_cc0pi_2d.SAMPLE_NAME == "MINERvA_CC0pi_XSec_2Dptpz_nu"
-    assert spec.bin_choices == (144,) and not spec.builtin and spec.published == ()
+    assert spec.bin_choices == (144,) and spec.builtin and spec.published == ()
     got = spec.load()
     assert isinstance(got, BinnedData) and got.bins == 144
     np.testing.assert_array_equal(got.values, ref.masked_values())
@@ -117,11 +117,15 @@ def test_config_default_and_explicit_t2k(tiny: dict) -> None:
     assert "measurement" not in cfg.raw["simulator"]  # an absent key stays absent: the config hash is unchanged
 
 
-def test_config_refuses_minerva_with_builtin(tiny: dict) -> None:
+def test_config_accepts_minerva_with_builtin(tiny: dict) -> None:
+    """Issue 15 item 3: the builtin simulator produces MINERvA's 144 bins, so the config check accepts it."""
     d = _with(tiny, measurement=MINERVA, bins=144)
     d["observations"] = {"data": {"kind": "data"}}
-    with pytest.raises(ConfigError, match="needs simulator.backend: genie: the builtin simulator has T2K"):
-        load_config(d, check_files=False)
+    d["npe"] = {**d["npe"], "noise_components": ["stat", "syst"]}
+    d["inference"] = {**d["inference"], "throw_components": ["stat", "syst"]}
+    cfg = load_config(d, check_files=False)
+    assert cfg.simulator.backend == "builtin" and measurement_of(cfg).builtin
+    assert get(MINERVA).builtin and get(T2K).builtin
 
 
 def test_config_refuses_a_binning_of_another_measurement(tiny: dict) -> None:
@@ -168,3 +172,4 @@ def test_genie_card_names_the_minerva_sample(tiny: dict, tmp_path, monkeypatch) 
     assert got == ("MINERvA_CC0pi_XSec_2Dptpz_nu", 144)
     assert [s["name"] for s in cards[0].samples] == ["MINERvA_CC0pi_XSec_2Dptpz_nu"]
     assert "mask_mom_overflow" not in cards[0].samples[0]
+

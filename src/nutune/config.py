@@ -596,8 +596,8 @@ def _measurement_errors(d: dict) -> list[str]:
                         f"{', '.join(extra)}; allowed: {', '.join(m.components)}")
     if sim["backend"] == "builtin" and not m.builtin:
         errs.append(f"simulator.measurement = {m.name!r} needs simulator.backend: genie: the builtin simulator "
-                    "has T2K CC0π kinematics only (MINERvA-like histograms are issue 15 item 3); use backend genie "
-                    f"or measurement {DEFAULT_MEASUREMENT!r}")
+                    f"does not produce its histograms (MeasurementSpec.builtin is False); use backend genie or a "
+                    f"measurement it produces ({DEFAULT_MEASUREMENT!r}, 'minerva_cc0pi_2d_le')")
     if m.name != DEFAULT_MEASUREMENT:
         kinds = sorted({o["kind"] for o in d["observations"].values()} - {"data"})
         if kinds:
