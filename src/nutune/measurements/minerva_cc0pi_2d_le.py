@@ -66,7 +66,8 @@ MINERVA_CC0PI_2D_LE = MeasurementSpec(
     loader=_load,
     resources=(mc.DERIVED_NPZ, mc.BINS_CSV),
     flux=FluxSpec(resource=mc.FLUX_ROOT, nuisance_file="minerva_le_flux.root", histogram=mc.FLUX_HIST_NAME,
-                  description="MINERvA NuMI low-energy FHC νμ flux"),
+                  description="MINERvA NuMI low-energy FHC νμ flux",
+                  energy_range=(mc.ENU_MIN_GEV, mc.ENU_MAX_GEV)),  # SetEnuRange(0, 100) = the file's 0-100 GeV
     target="CH",
     signal=f"νμ CC with a μ⁻ at θ_μ < {mc.THETA_MU_MAX_DEG:g}°, no mesons, no heavy baryons, photons below "
            f"{1000 * mc.PHOTON_E_MAX_GEV:g} MeV only (QE-like; nutune.minerva_cc0pi_2d.signal); d²σ/(dp_T dp_||) "
