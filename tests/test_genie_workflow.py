@@ -114,3 +114,25 @@ def test_genie_bank_equals_builtin_bank(tmp_path):
             np.testing.assert_allclose(g["x"][:], b["x"][:], rtol=1e-12, atol=0)
     cards = sorted((genie / f"{res}/bank/shards/train").glob(".work_shard_*/point_*.card.xml"))
     assert len(cards) == 12
+
+
+def test_minerva_genie_events_rule_uses_the_le_flux_over_0_to_100_gev(tmp_path):
+    """The events rule of a MINERvA config (dry-run, shell commands printed): gevgen and PrepareGENIE on the LE flux's
+    numu_fhc, gevgen -e 0,100 (NUISANCE's SetEnuRange of MINERvA_CC0pi_XSec_2Dptpz_nu), not T2K's 0,30."""
+    splines = tmp_path / "gxspl.xml"
+    splines.write_text("<genie_xsec_spline_list/>\n")
+    base = yaml.safe_load((REPO / "config" / "test_config.yaml").read_text())
+    base["results_dir"] = "results/minerva_genie_dag"
+    cfg = genie_config(base, splines)
+    cfg["simulator"].update(measurement="minerva_cc0pi_2d_le", bins=144)
+    cfg["simulator"]["genie"].update(flux_file="resources/minerva_cc0pi_2d_le/minerva_le_flux.root",
+                                     flux_hist="numu_fhc")
+    cfg["observations"] = {"data": {"kind": "data"}}
+    cfg["npe"]["noise_components"] = ["stat", "syst"]
+    cfg["inference"]["throw_components"] = ["stat", "syst"]
+    work = make_workdir(tmp_path / "w", cfg)
+    out = run_snakemake([paths.prefixed("results/genie/events_prepared.root", "results/minerva_genie_dag"), "-n",
+                         "-p", "--directory", str(work), "--configfile", str(work / "config.yaml")])
+    gevgen = next(line for line in out.splitlines() if " -e " in line and "gevgen" in line)
+    assert " -e 0,100 " in gevgen and "minerva_le_flux.root,numu_fhc" in gevgen
+    assert "PrepareGENIE" in out and out.count("minerva_le_flux.root,numu_fhc") >= 2

@@ -65,7 +65,7 @@ def test_t2k_instance_is_load_t2k() -> None:
 def test_minerva_instance_is_its_loader() -> None:
     spec, ref = get(MINERVA), minerva_cc0pi_2d.load()
     assert spec.nuisance_sample == minerva_cc0pi_2d.SAMPLE_NAME == "MINERvA_CC0pi_XSec_2Dptpz_nu"
-    assert spec.bin_choices == (144,) and not spec.builtin and spec.published == ()
+    assert spec.bin_choices == (144,) and spec.builtin and spec.published == ()
     got = spec.load()
     assert isinstance(got, BinnedData) and got.bins == 144
     np.testing.assert_array_equal(got.values, ref.masked_values())
@@ -117,11 +117,15 @@ def test_config_default_and_explicit_t2k(tiny: dict) -> None:
     assert "measurement" not in cfg.raw["simulator"]  # an absent key stays absent: the config hash is unchanged
 
 
-def test_config_refuses_minerva_with_builtin(tiny: dict) -> None:
+def test_config_accepts_minerva_with_builtin(tiny: dict) -> None:
+    """Issue 15 item 3: the builtin simulator produces MINERvA's 144 bins, so the config check accepts it."""
     d = _with(tiny, measurement=MINERVA, bins=144)
     d["observations"] = {"data": {"kind": "data"}}
-    with pytest.raises(ConfigError, match="needs simulator.backend: genie: the builtin simulator has T2K"):
-        load_config(d, check_files=False)
+    d["npe"] = {**d["npe"], "noise_components": ["stat", "syst"]}
+    d["inference"] = {**d["inference"], "throw_components": ["stat", "syst"]}
+    cfg = load_config(d, check_files=False)
+    assert cfg.simulator.backend == "builtin" and measurement_of(cfg).builtin
+    assert get(MINERVA).builtin and get(T2K).builtin
 
 
 def test_config_refuses_a_binning_of_another_measurement(tiny: dict) -> None:
@@ -131,6 +135,8 @@ def test_config_refuses_a_binning_of_another_measurement(tiny: dict) -> None:
 
 def _minerva_genie(tiny: dict) -> dict:
     d = _with(tiny, measurement=MINERVA, bins=144, backend="genie")
+    d["simulator"]["genie"] = {**d["simulator"]["genie"], "flux_hist": "numu_fhc",
+                               "flux_file": "resources/minerva_cc0pi_2d_le/minerva_le_flux.root"}
     d["observations"] = {"data": {"kind": "data"}}
     d["npe"] = {**d["npe"], "noise_components": ["stat", "syst"]}
     d["inference"] = {**d["inference"], "throw_components": ["stat", "syst"]}
@@ -168,3 +174,33 @@ def test_genie_card_names_the_minerva_sample(tiny: dict, tmp_path, monkeypatch) 
     assert got == ("MINERvA_CC0pi_XSec_2Dptpz_nu", 144)
     assert [s["name"] for s in cards[0].samples] == ["MINERvA_CC0pi_XSec_2Dptpz_nu"]
     assert "mask_mom_overflow" not in cards[0].samples[0]
+
+
+def test_gevgen_generates_over_the_measurements_flux_range(tiny: dict) -> None:
+    """NUISANCE averages MINERvA over SetEnuRange(0, 100) (the whole LE flux, PrepareGENIE's event rate too), T2K over
+    its flux histogram (0-30 GeV): gevgen -e must be that range, or the events of a narrower one are normalised to
+    the whole flux's rate (for the LE flux 0-30 GeV instead of 0-100 GeV: ~8 % too high)."""
+    from nutune.genie.cards import gevgen_command
+
+    cfg = load_config(_minerva_genie(tiny), check_files=False)
+    assert get(MINERVA).flux.energy_range == (0.0, 100.0) and get(T2K).flux.energy_range == (0.0, 30.0)
+    cmd = gevgen_command(cfg.simulator.genie, prefix="p", energy_range=measurement_of(cfg).flux.energy_range)
+    assert cmd[cmd.index("-e") + 1] == "0,100"
+    assert cmd[cmd.index("-f") + 1].endswith("minerva_cc0pi_2d_le/minerva_le_flux.root,numu_fhc")
+    t2k = load_config(tiny, check_files=False)
+    default = gevgen_command(t2k.simulator.genie, prefix="p")
+    assert default == gevgen_command(t2k.simulator.genie, prefix="p", energy_range=get(T2K).flux.energy_range)
+    assert default[default.index("-e") + 1] == "0,30"
+    # PrepareGENIE gets the same flux histogram
+    from nutune.genie.cards import prepare_genie_command
+
+    prep = prepare_genie_command(cfg.simulator.genie, ghep="g.root", output="o.root")
+    assert prep[prep.index("-f") + 1].endswith("minerva_le_flux.root,numu_fhc")
+
+
+def test_config_refuses_the_flux_of_another_measurement(tiny: dict) -> None:
+    d = _minerva_genie(tiny)
+    d["simulator"]["genie"]["flux_hist"] = "enu_nd280_numu"  # the T2K flux for the MINERvA sample
+    with pytest.raises(ConfigError, match="flux_hist = 'enu_nd280_numu' is not the flux of measurement "
+                                          "'minerva_cc0pi_2d_le'.*'numu_fhc' of minerva_le_flux.root"):
+        load_config(d, check_files=False)

@@ -30,14 +30,17 @@ if TYPE_CHECKING:  # pragma: no cover
     from nutune.npe import NutunePosterior
 
 
-def simulate(theta: "np.ndarray", *, bins: int = 58, variant: str = "nominal") -> "np.ndarray":
-    """Built-in simulator: physical θ (n, 4) → T2K CC0π histograms (n, bins) in 1e-38 cm²/(GeV nucleon).
+def simulate(theta: "np.ndarray", *, bins: int | None = None, variant: str = "nominal",
+             measurement: str = "t2k_cc0pi_2016_anaI") -> "np.ndarray":
+    """Built-in simulator: physical θ (n, 4) → T2K CC0π histograms (n, 58 or 67) in 1e-38 cm²/(GeV nucleon), or
+    with ``measurement="minerva_cc0pi_2d_le"`` MINERvA CC0π (p_T, p_||) histograms (n, 144) in 1e-38 cm²/GeV²/nucleon
+    (``bins=None``: the measurement's default vector, 58 for T2K).
 
     See :func:`nutune.simulator.simulate` for the parameter order, valid ranges and physics.
     """
     from nutune.simulator import simulate as _simulate
 
-    return _simulate(theta, bins=bins, variant=variant)
+    return _simulate(theta, bins=bins, variant=variant, measurement=measurement)
 
 
 def load_model(where: str = "results", *, device: str = "cpu") -> "NutunePosterior":

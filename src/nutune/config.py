@@ -602,8 +602,13 @@ def _measurement_errors(d: dict) -> list[str]:
                         f"{', '.join(extra)}; allowed: {', '.join(m.components)}")
     if sim["backend"] == "builtin" and not m.builtin:
         errs.append(f"simulator.measurement = {m.name!r} needs simulator.backend: genie: the builtin simulator "
-                    "has T2K CC0π kinematics only (MINERvA-like histograms are issue 15 item 3); use backend genie "
-                    f"or measurement {DEFAULT_MEASUREMENT!r}")
+                    f"does not produce its histograms (MeasurementSpec.builtin is False); use backend genie or a "
+                    f"measurement it produces ({DEFAULT_MEASUREMENT!r}, 'minerva_cc0pi_2d_le')")
+    if sim["backend"] == "genie" and sim["genie"]["flux_hist"] != m.flux.histogram:
+        errs.append(f"simulator.genie.flux_hist = {sim['genie']['flux_hist']!r} is not the flux of measurement "
+                    f"{m.name!r}: it is averaged over {m.flux.description} (histogram {m.flux.histogram!r} of "
+                    f"{m.flux.nuisance_file}, resources/{m.flux.resource}); set simulator.genie.flux_file and "
+                    "flux_hist to it")
     if m.name != DEFAULT_MEASUREMENT:
         kinds = sorted({o["kind"] for o in d["observations"].values()} - {"data"})
         if kinds:

@@ -21,11 +21,14 @@ Simulator = Callable[[np.ndarray], np.ndarray]
 
 
 def builtin_templates(cfg: Any, variant: str = "nominal"):
-    """The built-in simulator's templates with the configured ``simulator.builtin`` settings (cached on disk)."""
+    """The built-in simulator's templates of the configured measurement (``simulator.measurement``) with the
+    configured ``simulator.builtin`` settings (cached on disk, one file per measurement)."""
+    from nutune.measurements import name_of
     from nutune.simulator import get_templates
 
     b = cfg.simulator.builtin
-    return get_templates(variant, sample_seed=b.sample_seed, n_events=b.n_events, cache_dir=b.cache_dir)
+    return get_templates(variant, sample_seed=b.sample_seed, n_events=b.n_events, cache_dir=b.cache_dir,
+                         measurement=name_of(cfg.simulator))
 
 
 def builtin_simulator(cfg: Any, variant: str = "nominal") -> Simulator:

@@ -518,7 +518,8 @@ def extension_figures():
 def all_tables():
     """Every table CSV the run writes (paper tables, simulator calibration, extensions)."""
     tables = table_outputs()
-    if config["simulator"]["backend"] == "builtin":
+    # builtin vs real GENIE+NUISANCE on T2K (the published GENIE curves are T2K's): T2K configs only
+    if config["simulator"]["backend"] == "builtin" and MEASUREMENT.name == "t2k_cc0pi_2016_anaI":
         tables.append(RP.TABLE.format(table="simulator_calibration"))
     return tables + extension_tables()
 

@@ -18,7 +18,8 @@ _GENIE_PREFIX = f"{_GENIE_WORK}/gntp"
 
 
 rule genie_generate_events:
-    """gevgen (tune, splines, CH target, ND280 numu flux, 0-30 GeV) then PrepareGENIE -> events_prepared.root."""
+    """gevgen (tune, splines, CH target, the measurement's flux over its energy range: T2K ND280 0-30 GeV, MINERvA
+    LE 0-100 GeV) then PrepareGENIE -> events_prepared.root."""
     input:
         flux=config["simulator"]["genie"]["flux_file"],
     output:
@@ -27,7 +28,8 @@ rule genie_generate_events:
     params:
         workdir=_GENIE_WORK,
         ghep=str(gevgen_output(_GENIE_PREFIX, 0)),
-        gevgen=shlex.join(gevgen_command(CFG.simulator.genie, prefix=_GENIE_PREFIX, run=0)),
+        gevgen=shlex.join(gevgen_command(CFG.simulator.genie, prefix=_GENIE_PREFIX, run=0,
+                                         energy_range=MEASUREMENT.flux.energy_range)),
         prepare=shlex.join(
             prepare_genie_command(CFG.simulator.genie, ghep=gevgen_output(_GENIE_PREFIX, 0), output=GENIE_EVENTS)
         ),

@@ -55,7 +55,6 @@ SAMPLE_NAME = "T2K_CC0pi_XSec_2DPcos_nu_I"
 NUISANCE_CONFIG: dict[str, str] = {"GENIEWeightEngine_CCQEMode": "kModeMa", "setabstwk": "0"}
 
 _NU_MU = 14
-_ENERGY_RANGE = "0,30"
 
 
 def _abspath(p: str | os.PathLike) -> str:
@@ -68,7 +67,7 @@ def gevgen_output(prefix: str | os.PathLike, run: int = 0) -> Path:
 
 
 def gevgen_command(gcfg: Any, *, prefix: str | os.PathLike, run: int = 0, n_events: int | None = None,
-                   seed: int | None = None) -> list[str]:
+                   seed: int | None = None, energy_range: tuple[float, float] | None = None) -> list[str]:
     """The ``gevgen`` command that generates the single GENIE event sample every θ point reweights.
 
     Args:
@@ -77,17 +76,22 @@ def gevgen_command(gcfg: Any, *, prefix: str | os.PathLike, run: int = 0, n_even
         run: Run number (``-r``).
         n_events: Override ``gcfg.n_events``.
         seed: Override ``gcfg.gen_seed``.
+        energy_range: ``-e`` [GeV], the measurement's ``FluxSpec.energy_range`` (T2K: 0-30, the ND280 flux
+            histogram's range; MINERvA: 0-100, the LE flux's and ``SetEnuRange(0, 100)``). Default 0-30.
     """
     n = int(gcfg.n_events if n_events is None else n_events)
     s = int(gcfg.gen_seed if seed is None else seed)
     if n <= 0:
         raise GenieCardError(f"simulator.genie.n_events must be positive, got {n}")
+    lo, hi = (0.0, 30.0) if energy_range is None else (float(energy_range[0]), float(energy_range[1]))
+    if not (0.0 <= lo < hi):
+        raise GenieCardError(f"gevgen energy range must be 0 <= min < max GeV, got {energy_range!r}")
     return [
         gcfg.gevgen,
         "-n", str(n),
         "-p", str(_NU_MU),
         "-t", str(gcfg.target),
-        "-e", _ENERGY_RANGE,
+        "-e", f"{lo:g},{hi:g}",
         "-f", f"{_abspath(gcfg.flux_file)},{gcfg.flux_hist}",
         "-r", str(int(run)),
         "-o", os.fspath(prefix),

@@ -74,13 +74,17 @@ class Slice:
 
 @dataclass(frozen=True)
 class FluxSpec:
-    """The flux the measurement is averaged over: the file inside ``resources/`` and the histogram in the NUISANCE
-    flux file (``simulator.genie.flux_file`` / ``flux_hist`` for the GENIE backend)."""
+    """The flux the measurement is averaged over: the file inside ``resources/``, the histogram in the NUISANCE
+    flux file (``simulator.genie.flux_file`` / ``flux_hist`` for the GENIE backend) and the E_ν range [GeV] of the
+    average — NUISANCE's sample energy range (``SetEnuRange`` / ``SetEnuRangeFromFlux``), over which its
+    ``TotalIntegratedFlux`` integrates and ``PrepareGENIE``'s event rate extends, so ``gevgen -e`` must generate over
+    exactly it (a narrower range would normalise the events of that range to the whole flux's rate)."""
 
     resource: str
     nuisance_file: str
     histogram: str
     description: str
+    energy_range: tuple[float, float] = (0.0, 30.0)
 
 
 @dataclass(frozen=True)

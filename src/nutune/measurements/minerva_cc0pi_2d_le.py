@@ -3,8 +3,11 @@
 The data are :func:`nutune.minerva_cc0pi_2d.load`'s, restricted to the 144 populated bins (the χ² NUISANCE's SVD
 inverse gives, see that module). NUISANCE sample ``MINERvA_CC0pi_XSec_2Dptpz_nu`` (``src/MINERvA/
 MINERvA_CC0pi_XSec_2D_nu.cxx``: target CH L79-84, signal L214-225 = ``SignalDef::isCC0pi_MINERvAPTPZ`` in
-``src/MINERvA/MINERvA_SignalDef.cxx`` L440). The built-in simulator has T2K kinematics only (issue 15 item 3), so
-``builtin`` is False: only ``simulator.backend: genie`` can produce its histograms.
+``src/MINERvA/MINERvA_SignalDef.cxx`` L440). ``builtin`` is True: the built-in simulator produces its 144 bins with
+the LE flux, NUISANCE's signal cuts and binning (``nutune.simulator.binning.MinervaBinning``,
+``nutune.simulator.flux.load_minerva_flux``; ``nutune.simulate(theta, measurement="minerva_cc0pi_2d_le")``), valid
+for its QE, 2p2h and π-absorbed RES channels (the missing few-per-cent DIS/non-resonant share is stated in
+``nutune.simulator.events``).
 """
 
 from __future__ import annotations
@@ -63,7 +66,8 @@ MINERVA_CC0PI_2D_LE = MeasurementSpec(
     loader=_load,
     resources=(mc.DERIVED_NPZ, mc.BINS_CSV),
     flux=FluxSpec(resource=mc.FLUX_ROOT, nuisance_file="minerva_le_flux.root", histogram=mc.FLUX_HIST_NAME,
-                  description="MINERvA NuMI low-energy FHC νμ flux"),
+                  description="MINERvA NuMI low-energy FHC νμ flux",
+                  energy_range=(mc.ENU_MIN_GEV, mc.ENU_MAX_GEV)),  # SetEnuRange(0, 100) = the file's 0-100 GeV
     target="CH",
     signal=f"νμ CC with a μ⁻ at θ_μ < {mc.THETA_MU_MAX_DEG:g}°, no mesons, no heavy baryons, photons below "
            f"{1000 * mc.PHOTON_E_MAX_GEV:g} MeV only (QE-like; nutune.minerva_cc0pi_2d.signal); d²σ/(dp_T dp_||) "
@@ -71,4 +75,5 @@ MINERVA_CC0PI_2D_LE = MeasurementSpec(
     slicer=slices,
     x_label=r"$p_{||}$ [GeV]",
     y_label=r"d$^2\sigma$/d$p_T$ d$p_{||}$",
+    builtin=True,
 )

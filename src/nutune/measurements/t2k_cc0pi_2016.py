@@ -64,7 +64,8 @@ T2K_CC0PI_2016 = MeasurementSpec(
     loader=_load,
     resources=(T2K_NPZ, "t2k/t2k_cc0pi_2016_anaI_bins.csv"),
     flux=FluxSpec(resource=FLUX_NPZ, nuisance_file="t2kflux_2016_plus250kA.root", histogram="enu_nd280_numu",
-                  description="T2K ND280 νμ flux, 2016 release, +250 kA (FHC)"),
+                  description="T2K ND280 νμ flux, 2016 release, +250 kA (FHC)",
+                  energy_range=(0.0, 30.0)),  # SetEnuRangeFromFlux: the histogram's 0-30 GeV
     target="CH",
     signal="νμ CC with one μ⁻, no pions, any protons/neutrons (CC0π, Analysis I: no proton-kinematics cut); "
            "d²σ/(dp_μ dcosθ_μ) per nucleon, flux-integrated",

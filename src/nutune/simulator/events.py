@@ -1,10 +1,40 @@
-"""Weighted event generation per channel (QE, 2p2h, π-absorption RES) for ν_μ on CH with the T2K ND280 flux.
+"""Weighted event generation per channel (QE, 2p2h, π-absorption RES) for ν_μ on CH with a measurement's flux.
 
 Implements physics.md §2.1–§2.5 and §4.2–§4.3 fully vectorised in numpy. Every event weight is a cross section
 in 10⁻³⁸ cm² *per CH nucleon per thrown event* (13 nucleons per CH, NUISANCE ``PrepareGENIE``), so a histogram is
-``bincount(bin, w) / (Δp·Δcos)`` and ``Σ w`` is the flux-averaged signal σ. Every event is T2K CC0π signal
-(``SignalDef::isCC0pi``: one μ⁻, no final-state mesons): CCQE on ¹²C neutrons, 2p2h on ¹²C, and Δ production on
-¹²C followed by pion absorption. Hydrogen has no CC0π channel (physics.md §2.4) but counts in the 13 nucleons.
+``bincount(bin, w) / (bin area)`` and ``Σ w`` is the flux-averaged signal σ. Every event is CC0π signal
+(``SignalDef::isCC0pi``: one μ⁻, no final-state mesons): CCQE on ¹²C neutrons, 2p2h on ¹²C, and GENIE's resonance
+production on ¹²C followed by pion absorption. Hydrogen has no CC0π channel (physics.md §2.4) but counts in the 13
+nucleons. The flux and the binning (with the signal's muon cuts) are arguments: the T2K ND280 flux and Analysis I
+binning, or the MINERvA LE flux and (p_T, p_||) binning with θ_μ < 20° (:mod:`nutune.simulator.flux`,
+:mod:`nutune.simulator.binning`).
+
+**At MINERvA energies** (LE flux, ⟨E_ν⟩ = 4.4 GeV, peak 3–3.5 GeV, tail to 100 GeV) the same three channels and
+dial algebra apply unchanged; what the higher energy touches, checked in GENIE R-3_00_06:
+
+* *Which energies reach the bins.* Only muons with p_|| < 20 GeV and p_T < 2.5 GeV count, so an event needs
+  E_ν − q0 ≲ 21 GeV: QE (q0 ≈ Q²/2M ≲ 3.4 GeV at p_T < 2.5 GeV) and RES below ≈ 24 GeV, 2p2h (q0 ≤ 1.2 GeV) below
+  22.5 GeV. Measured on the 10⁶-event sample: no kept event above 24.5 GeV. Every E-table of the simulator (2p2h
+  and RES normalisers, the RES shape-mode σ_R(E)) ends at :data:`TABLE_E_MAX` = 30 GeV, so none is extrapolated;
+  ``templates.build_templates`` refuses a sample with a kept event beyond it. Events thrown above ≈ 25 GeV (1.1 % of
+  the flux) are wasted, not wrong.
+* *CCQE* — GENIE's Nieves model has no energy limit (``NievesQELCCPXSec`` at any E, RPA → 1 at large q).
+* *2p2h* — the Valencia tensors cover q0, q3 ∈ [0.01, 1.2] GeV; GENIE returns 0 outside the grid
+  (``NievesSimoVacasMECPXSec2016::XSec``) and never generates q3 ≥ NSV-Q3Max = 1.2 GeV
+  (``MECGenerator::SelectNSVLeptonKinematics``), with no energy cap: σ_V(E) saturates (1.29, 1.46, 1.48, 1.50 ×
+  10⁻³⁸ cm² per ¹²C at 1, 3, 5, 10 GeV). The builtin does exactly that; the q3 > 1.2 GeV 2p2h strength a
+  MINERvA-energy model would have is absent in GENIE too. The Empirical (XSecShape_CCMEC) density counts only on
+  the Valencia support, as GENIE's weight acts on Valencia events.
+* *RES* — GENIE's Berger–Sehgal over the full W ∈ [M + m_π, min(Wcut = 1.928 GeV, √s − m_μ)] (all 18 resonances;
+  at E_ν > 2 GeV the whole Wcut range is open), pion fates from hA2018 at the pion's KE, clamped at 999 MeV as
+  GENIE's generator (``INukeHadroData2018::FracADep``, fMaxKinEnergyHA) and Reweight (``FateFraction``) do.
+* *Not included* (the builtin's valid range is the three channels above): GENIE's non-resonant and DIS events
+  whose pions are all absorbed (W < Wcut: Bodek–Yang DIS × the tuned multiplicity weights DIS-HMultWgt-vp-CC-m2 =
+  0.0077, vn-CC-m2 = 0.128 for Nπ, vp/vn-CC-m3 = 0.79/2.12 for Nππ, CommonParam ``NonResBackground``; W ≥ Wcut:
+  DIS), RES decays to Nππ/Nη/Nγ, coherent π (never CC0π). An Nπ final state needs its pion absorbed (P ≈ 0.2),
+  Nππ both (≈ 0.04), so these are a few per cent of the CC0π rate: estimated 1–3 % of the MINERvA signal in the
+  measured phase space (not measured here: no GENIE run was available; it is a lower-W, larger-angle muon, so
+  most of it sits in the high-p_T, low-p_|| bins). At T2K energies (⟨E⟩ = 0.85 GeV) it is below 1 %.
 """
 
 from __future__ import annotations
@@ -44,7 +74,12 @@ __all__ = [
     "generate_res",
     "mec_densities",
     "EMPIRICAL_Q3_MAX",
+    "TABLE_E_MAX",
 ]
+
+#: Highest E_ν [GeV] of every energy table of the simulator (:func:`mec_energy_grid`, the RES σ(E) tables, the
+#: shape-mode σ_R(E)); a kept event above it would use an extrapolated normaliser (see the module doc).
+TABLE_E_MAX = 30.0
 
 #: Upper q3 [GeV] of the Empirical-MEC density support (its Q²(1 + Q²/0.4)⁻⁸ factor is < 1e-6 of the peak beyond).
 EMPIRICAL_Q3_MAX = 2.0

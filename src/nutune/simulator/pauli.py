@@ -62,7 +62,7 @@ class PauliResponse:
 
     keys: np.ndarray  # (m,) x_i + 10·bin, ascending (events with x_i < λ_max only)
     cumulative: np.ndarray  # (m + 1, 2K): Σ over the first j keys of w_i β_i/area and w_i (1/R_i − 1) β_i/area
-    bin_start: np.ndarray  # (67,) index of each bin's first key
+    bin_start: np.ndarray  # (n_all,) index of each bin's first key (n_all = 67 for T2K)
     psi: np.ndarray  # (nodes, K): Chebyshev coefficients (in ln M_A) of the basis functions ψ_ℓ
     metadata: dict = field(default_factory=dict)
     _cache: dict = field(default_factory=dict, repr=False)
@@ -128,7 +128,8 @@ def build_pauli_response(qe, area: np.ndarray) -> PauliResponse | None:
     x = qe.pauli_ratio()
     y, ma_nodes = _nodes()
     rpa_term = 1.0 / qe.rpa_ratio - 1.0
-    scale = np.bincount(qe.bin67, qe.w_nom, 67)
+    n_all = area.size
+    scale = np.bincount(qe.bin67, qe.w_nom, n_all)
     scale = np.where(scale > 0, scale, scale.max())
     chunks = [slice(i, i + _BUILD_CHUNK) for i in range(0, x.size, _BUILD_CHUNK)]
 
@@ -145,7 +146,7 @@ def build_pauli_response(qe, area: np.ndarray) -> PauliResponse | None:
                                 mode="r")
     _, _, vt = np.linalg.svd(r_factor, full_matrices=False)
     # Σ_i w_i (1 + |1/R − 1|) max_nodes |ρ_i − projection| per bin, for every rank
-    err = np.zeros((_NODES, 67))
+    err = np.zeros((_NODES, n_all))
     for sl in chunks:
         v = values(sl)
         weight = qe.w_nom[sl] * (1.0 + np.abs(rpa_term[sl]))
@@ -153,7 +154,7 @@ def build_pauli_response(qe, area: np.ndarray) -> PauliResponse | None:
         tail = np.zeros_like(v)
         for j in range(_NODES - 1, 0, -1):
             tail += coef[:, j : j + 1] * vt[j]
-            err[j - 1] += np.bincount(qe.bin67[sl], weight * np.abs(tail).max(axis=1), 67)
+            err[j - 1] += np.bincount(qe.bin67[sl], weight * np.abs(tail).max(axis=1), n_all)
     err_by_rank = (err / scale).max(axis=1)
     k = int(np.argmax(err_by_rank <= TOLERANCE)) + 1 if np.any(err_by_rank <= TOLERANCE) else _NODES
     basis = vt[:k].T  # (nodes, k), orthonormal
@@ -166,7 +167,7 @@ def build_pauli_response(qe, area: np.ndarray) -> PauliResponse | None:
     per_event = np.concatenate([qe.w_nom[idx, None] * beta, (qe.w_nom * rpa_term)[idx, None] * beta],
                                axis=1) / area[qe.bin67[idx], None]
     cumulative = np.vstack([np.zeros((1, 2 * k)), np.cumsum(per_event, axis=0)])
-    bin_start = np.searchsorted(keys, _BIN_STRIDE * np.arange(67), side="left")
+    bin_start = np.searchsorted(keys, _BIN_STRIDE * np.arange(n_all), side="left")
     response = PauliResponse(keys=keys, cumulative=cumulative, bin_start=bin_start, psi=psi)
     response.metadata = {"rank": k, "tolerance": TOLERANCE, "max_error": float(err_by_rank[k - 1]), "lambda_max": lam_max,
                          "n_thresholds": int(keys.size), "x_min": float(x.min()) if x.size else 1.0}

@@ -51,6 +51,7 @@ __all__ = [
     "GLOBAL_NODES",
     "CELLS",
     "RANK_TOLERANCE",
+    "MINERVA_RANK_TOLERANCE",
     "ResResponse",
     "axis_variable",
     "build_res_response",
@@ -72,6 +73,10 @@ GLOBAL_NODES: tuple[int, int, int] = (20, 20, 24)
 CELLS: tuple[int, int, int] = (4, 2, 4)
 #: Dropped singular values (relative to the largest of the axis-cell's unfolding) allowed per axis.
 RANK_TOLERANCE = 3e-8
+#: The same for the MINERvA templates: their RES events reach larger Q², where g = (1 + Q²/M_A²)⁻² varies more over
+#: the MaCCRES range, and at 3e-8 the compressed response is off by up to 1.2e-6 of a bin (ranks 7, 7, 7, measured on
+#: 2e4 and 1e6 events); at 3e-9 the ranks are 8, 8, 8 and the error 9e-8, T2K's level.
+MINERVA_RANK_TOLERANCE = 3e-9
 _RANDOM_CHECKS = 256
 _EVENT_CHUNK = 16384
 
@@ -115,8 +120,8 @@ class ResResponse:
     lo: np.ndarray  # (3,) variable range per axis
     hi: np.ndarray
     bases: tuple[np.ndarray, np.ndarray, np.ndarray]  # per axis (cells, local nodes, rank)
-    cores: np.ndarray  # (components, cells_a, cells_v, cells_u, k_a, k_v, k_u, 67)
-    nominal: np.ndarray  # (components, 67): every component at the nominal RES dials, exact (per-event sums)
+    cores: np.ndarray  # (components, cells_a, cells_v, cells_u, k_a, k_v, k_u, n_all)  (n_all = 67 for T2K)
+    nominal: np.ndarray  # (components, n_all): every component at the nominal RES dials, exact (per-event sums)
     metadata: dict = field(default_factory=dict)
     _cache: dict = field(default_factory=dict, repr=False)
 
@@ -254,7 +259,7 @@ def _component_weights(res) -> np.ndarray:
 
 
 def _node_values(res, area: np.ndarray, shape: bool = False) -> np.ndarray:
-    """(components, 67, N_a, N_v, N_u): every component histogram at the global nodes, exact (per-event sums); with
+    """(components, n_all, N_a, N_v, N_u): every component histogram at the global nodes, exact (per-event sums); with
     ``shape`` the RES weight is GENIE's shape mode (:mod:`nutune.simulator.res_shape`) instead of kModeMaMv."""
     na, nv, nu = GLOBAL_NODES
     grids = []
@@ -265,11 +270,12 @@ def _node_values(res, area: np.ndarray, shape: bool = False) -> np.ndarray:
     ma_nodes, mv_nodes, s_nodes = grids
     weights = _component_weights(res)
     n_comp = weights.shape[1]
-    out = np.zeros((n_comp, 67, na, nv, nu))
+    n_all = area.size
+    out = np.zeros((n_comp, n_all, na, nv, nu))
     order = np.argsort(res.bin67, kind="stable")
-    starts = np.concatenate([[0], np.cumsum(np.bincount(res.bin67, minlength=67))])
+    starts = np.concatenate([[0], np.cumsum(np.bincount(res.bin67, minlength=n_all))])
     kernel_of = _shape_kernel(res) if shape else _mamv_kernel(res)
-    for b in range(67):
+    for b in range(n_all):
         for first in range(starts[b], starts[b + 1], _EVENT_CHUNK):  # bounded temporaries for the largest bins
             rows = order[first : min(first + _EVENT_CHUNK, starts[b + 1])]
             kernel = kernel_of(rows, ma_nodes, mv_nodes)
@@ -342,16 +348,17 @@ def _subsample(res, rows: np.ndarray):
     return view
 
 
-def build_res_response(res, area: np.ndarray, scale: np.ndarray, shape: bool = False) -> ResResponse | None:
-    """The response of a GENIE Berger–Sehgal RES sample with pion paths; ``scale`` (67,) the nominal total histogram
+def build_res_response(res, area: np.ndarray, scale: np.ndarray, shape: bool = False,
+                       tolerance: float = RANK_TOLERANCE) -> ResResponse | None:
+    """The response of a GENIE Berger–Sehgal RES sample with pion paths; ``scale`` (n_all,) the nominal total histogram
     per bin, the unit of the compression's tolerance. ``None`` for the parametrised Δ background. With ``shape`` the
     a, v axes are MaCCRESshape, MvCCRESshape (GENIE's kModeNormAndMaMvShape, :mod:`nutune.simulator.res_shape`;
     the same ranges and nodes as MaCCRES, MvCCRES)."""
     if not res.reweightable or res.pion_tau is None or res.pion_ke is None:
         return None
-    response = compress(_node_values(res, area, shape), scale)
+    response = compress(_node_values(res, area, shape), scale, tolerance=tolerance)
     weights = _component_weights(res)
-    response.nominal = np.stack([np.bincount(res.bin67, weights[:, k], 67) for k in range(weights.shape[1])]) / area
+    response.nominal = np.stack([np.bincount(res.bin67, weights[:, k], area.size) for k in range(weights.shape[1])]) / area
     return response
 
 
@@ -391,7 +398,8 @@ def compress(values: np.ndarray, scale: np.ndarray, cells: tuple[int, int, int] 
         ranks.append(k)
         bases.append(np.stack([u[:, :k] for u, _ in per_cell]))
     n_comp = coef.shape[0]
-    cores = np.empty((n_comp, *cells, *ranks, 67))
+    n_all = coef.shape[1]
+    cores = np.empty((n_comp, *cells, *ranks, n_all))
     projectors = [[bases[a][c].T @ local_maps[a][c] for c in range(cells[a])] for a in range(3)]
     for ca in range(cells[0]):
         part_a = _apply(projectors[0][ca], coef, 2)
@@ -400,7 +408,7 @@ def compress(values: np.ndarray, scale: np.ndarray, cells: tuple[int, int, int] 
             for cu in range(cells[2]):
                 local = _apply(projectors[2][cu], part_v, 4)
                 cores[:, ca, cv, cu] = np.moveaxis(local, 1, -1) * unit[0, :, 0, 0, 0]
-    response = ResResponse(lo=lo, hi=hi, bases=tuple(bases), cores=cores, nominal=np.zeros((n_comp, 67)))
+    response = ResResponse(lo=lo, hi=hi, bases=tuple(bases), cores=cores, nominal=np.zeros((n_comp, n_all)))
     response.metadata = {"global_nodes": list(coef.shape[2:]), "cells": list(cells), "ranks": ranks,
                          "rank_tolerance": tolerance, "chebyshev_tail": tail,
                          "max_error": _check(response, coef, unit)}
@@ -416,7 +424,7 @@ def _check(response: ResResponse, coef: np.ndarray, unit: np.ndarray) -> float:
     vander = [cheb.chebvander(y[:, a], n - 1) for a, n in enumerate(coef.shape[2:])]
     exact = np.einsum("pa,pv,pu,cbavu->pcb", *vander, coef, optimize=True)
     n_comp = coef.shape[0]
-    cols = np.arange(67)
+    cols = np.arange(coef.shape[1])
     worst = 0.0
     for k in range(n_comp):
         factors = np.ones((_RANDOM_CHECKS, 1))

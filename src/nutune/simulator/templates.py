@@ -18,6 +18,12 @@ equal to per-event reweighting to ≤ 1e-7 of the bin (measured at build, ``meta
 
 θ holds the dials ``names`` (default :data:`PARAMETER_NAMES`, the four MicroBooNE dials, whose evaluation is the
 paper's, value for value); any subset of :data:`BUILTIN_DIALS` may be given, the others stay at nominal.
+
+Every template set belongs to one measurement (``measurement``: :data:`~nutune.simulator.binning.T2K_MEASUREMENT`,
+the default, or :data:`~nutune.simulator.binning.MINERVA_MEASUREMENT`): its flux, its binning and signal cuts, its
+own base sample (random streams keyed by the measurement, so the MINERvA sample is independent of the T2K one) and
+its own cache file; the dial algebra is the same. The per-event index ``bin67`` of the samples is the bin of the
+measurement's full binning (67 for T2K, 144 for MINERvA), whatever its name.
 """
 
 from __future__ import annotations
@@ -33,9 +39,19 @@ import numpy as np
 
 from nutune.dials import BUILTIN_DIALS, PARAMETER_NAMES, PION_FATES, REGISTRY
 from nutune.io import atomic_write, rng, sha256_bytes, sha256_file
-from nutune.simulator.binning import T2K_FILE, Binning, check_bins, load_binning
-from nutune.simulator.events import QESample, generate_mec, generate_qe, generate_res
-from nutune.simulator.flux import FLUX_FILE, load_flux, resources_dir
+from nutune.simulator.binning import (
+    MINERVA_MEASUREMENT,
+    T2K_FILE,
+    T2K_MEASUREMENT,
+    Binning,
+    InvalidBinsError,
+    MinervaBinning,
+    check_bins,
+    check_measurement,
+    load_measurement_binning,
+)
+from nutune.simulator.events import TABLE_E_MAX, QESample, generate_mec, generate_qe, generate_res
+from nutune.simulator.flux import FLUX_FILE, MINERVA_FLUX_FILES, load_measurement_flux, resources_dir
 from nutune.simulator.pauli import NOT_TWEAKED, PauliResponse, build_pauli_response
 from nutune.simulator.pion_fsi import FATE_TABLES, PIN_TABLES, absorbed_pion_weight, max_named_sum
 from nutune.simulator.res_response import (
@@ -44,6 +60,7 @@ from nutune.simulator.res_response import (
     CUSHION_FATES,
     FATE_SETS,
     GLOBAL_NODES,
+    MINERVA_RANK_TOLERANCE,
     RANK_TOLERANCE,
     RES_AXES,
     ResResponse,
@@ -151,7 +168,7 @@ class BaseSample:
     qe: QESample
     mec: Any
     res: Any
-    binning: Binning
+    binning: Binning | MinervaBinning
 
     def digest(self) -> str:
         """SHA-256 of every stored event array (bit-level reproducibility check)."""
@@ -164,10 +181,24 @@ class BaseSample:
         return h.hexdigest()
 
 
+def rank_tolerance(measurement: str) -> float:
+    """The RES responses' compression tolerance of a measurement's templates (``res_response.RANK_TOLERANCE`` for
+    T2K, ``MINERVA_RANK_TOLERANCE`` for MINERvA)."""
+    return RANK_TOLERANCE if measurement == T2K_MEASUREMENT else MINERVA_RANK_TOLERANCE
+
+
+def _streams(measurement: str) -> tuple[str, ...]:
+    """The keys of the base sample's random streams (T2K's are the original ones; another measurement's carry its
+    name, so its sample is drawn independently)."""
+    return ("simulator",) if measurement == T2K_MEASUREMENT else ("simulator", measurement)
+
+
 def build_base_sample(
-    variant: str, sample_seed: int, n_events: int, physics: PhysicsConfig | None = None
+    variant: str, sample_seed: int, n_events: int, physics: PhysicsConfig | None = None,
+    measurement: str = T2K_MEASUREMENT,
 ) -> BaseSample:
-    """Generate the QE, 2p2h and RES base samples (``n_events`` thrown each) from ``sample_seed``.
+    """Generate the QE, 2p2h and RES base samples (``n_events`` thrown each) from ``sample_seed`` with the flux and
+    binning of ``measurement``.
 
     ``physics`` overrides the variant's constants (calibration studies only; cached templates always use the
     registered variant).
@@ -175,12 +206,13 @@ def build_base_sample(
     if int(n_events) < 1000:
         raise ValueError(f"n_events={n_events!r} is too small; use at least 1000 thrown events per channel")
     phys = physics if physics is not None else get_physics(variant)
-    flux = load_flux()
-    binning = load_binning()
+    flux = load_measurement_flux(check_measurement(measurement))
+    binning = load_measurement_binning(measurement)
     n = int(n_events)
-    qe = generate_qe(phys, flux, binning, rng(sample_seed, "simulator", "qe"), n)
-    mec = generate_mec(phys, flux, binning, rng(sample_seed, "simulator", "mec"), n)
-    res = generate_res(phys, flux, binning, rng(sample_seed, "simulator", "res"), n)
+    keys = _streams(measurement)
+    qe = generate_qe(phys, flux, binning, rng(sample_seed, *keys, "qe"), n)
+    mec = generate_mec(phys, flux, binning, rng(sample_seed, *keys, "mec"), n)
+    res = generate_res(phys, flux, binning, rng(sample_seed, *keys, "res"), n)
     return BaseSample(qe=qe, mec=mec, res=res, binning=binning)
 
 
@@ -196,7 +228,8 @@ def full_theta(theta: Any, names: Any = None) -> np.ndarray:
 
 
 def reweight_histogram(sample: BaseSample, theta: np.ndarray, names: Any = None) -> np.ndarray:
-    """Explicit per-event GENIE reweighting of the base sample to physical θ (dials ``names``) → 67-bin histogram.
+    """Explicit per-event GENIE reweighting of the base sample to physical θ (dials ``names``) → the histogram in
+    every bin of the sample's binning (67 for T2K, 144 for MINERvA).
 
     CCQE: w·max(0, 1 + κ(1/R − 1))·dσ(M_A)/dσ(M_A,nom)·1[|p_p′| ≥ λ·k_F] (``GReWeightFGM``); 2p2h: N·[(1 − x)w_V + x·w_E] (physics.md §1.8); RES
     (every pion absorbed): w·dσ(M_A^RES, M_V^RES)/dσ(nom)·(MFP weight)·(fate weight) (``GReWeightNuXSecCCRES`` kModeMaMv;
@@ -230,10 +263,11 @@ def reweight_histogram(sample: BaseSample, theta: np.ndarray, names: Any = None)
         w_res = w_res * row["NormCCRES"]  # GReWeightNuXSecCCRES::CalcWeightNorm
     if row["MFP_pi"] != 1.0:
         w_res = w_res * res.mfp_ratio(row["MFP_pi"])
+    n_all = sample.binning.n_bins
     hist = (
-        np.bincount(qe.bin67, w_qe, 67)
-        + np.bincount(sample.mec.bin67, w_mec, 67)
-        + np.bincount(res.bin67, w_res, 67)
+        np.bincount(qe.bin67, w_qe, n_all)
+        + np.bincount(sample.mec.bin67, w_mec, n_all)
+        + np.bincount(res.bin67, w_res, n_all)
     )
     return hist / sample.binning.area
 
@@ -259,11 +293,13 @@ def _spline_coefficients(grid: np.ndarray, values: np.ndarray, bc_type: str = "n
 
 @dataclass
 class Templates:
-    """Precomputed simulator templates (67 bins) with fast numpy and differentiable torch evaluation."""
+    """Precomputed simulator templates with fast numpy and differentiable torch evaluation, in every bin of the
+    measurement's binning (T2K: 67, of which ``idx58`` are the default vector's; MINERvA: 144, ``idx58`` all of
+    them)."""
 
     variant: str
     ma_grid: np.ndarray
-    qd_coef: np.ndarray  # (intervals, 4, 2, 67): spline coefficients of Q (index 0) and D (index 1)
+    qd_coef: np.ndarray  # (intervals, 4, 2, n_all): spline coefficients of Q (index 0) and D (index 1)
     mec_v: np.ndarray
     mec_e: np.ndarray
     background: np.ndarray
@@ -273,11 +309,33 @@ class Templates:
     res_shape_response: ResResponse | None = None  # the same in shape mode (built on first use, :meth:`shape_response`)
     pauli: PauliResponse | None = None  # CCQEPauliSupViaKF (None: CCQE without outgoing-nucleon momenta)
     metadata: dict = field(default_factory=dict)
+    measurement: str = T2K_MEASUREMENT
     _cache: dict = field(default_factory=dict, repr=False)
+
+    @property
+    def n_all(self) -> int:
+        """Bins of the measurement's full binning (67 for T2K, 144 for MINERvA)."""
+        return int(self.area.size)
+
+    @property
+    def default_bins(self) -> int:
+        """The vector length of ``bins=None`` (T2K: 58, MINERvA: 144)."""
+        return int(self.idx58.size)
 
     # -- helpers -------------------------------------------------------------------------------------------------
     def _columns(self, bins: int) -> np.ndarray:
-        return self.idx58 if check_bins(bins) == 58 else np.arange(67)
+        return self.idx58 if self._check_bins(bins) == self.default_bins else np.arange(self.n_all)
+
+    def _check_bins(self, bins: int | None) -> int:
+        """``bins`` (``None``: :attr:`default_bins`) if the measurement has that vector length, else
+        :class:`InvalidBinsError` (T2K: 58 or 67; MINERvA: 144)."""
+        if bins is None:
+            return self.default_bins
+        if self.measurement == T2K_MEASUREMENT:
+            return check_bins(bins)
+        if isinstance(bins, bool) or bins != self.n_all:
+            raise InvalidBinsError(f"bins={bins!r} is not allowed for {self.measurement}; use {self.n_all}")
+        return int(bins)
 
     def _tables(self, bins: int):
         if bins not in self._cache:
@@ -289,9 +347,10 @@ class Templates:
             self._cache[bins] = (np.ascontiguousarray(grouped), np.ascontiguousarray(lin))
         return self._cache[bins]
 
-    def components(self, ma: float, bins: int = 67) -> dict[str, np.ndarray]:
-        """Q(M_A), D(M_A), V, E, B at one M_A (for diagnostics and tests)."""
-        grouped, lin = self._tables(bins)
+    def components(self, ma: float, bins: int | None = None) -> dict[str, np.ndarray]:
+        """Q(M_A), D(M_A), V, E, B at one M_A in ``bins`` (default: every bin of the binning; for diagnostics and
+        tests)."""
+        grouped, lin = self._tables(self.n_all if bins is None else self._check_bins(bins))
         i = int(np.clip(np.searchsorted(self.ma_grid, ma, side="right") - 1, 0, self.ma_grid.size - 2))
         dx = ma - self.ma_grid[i]
         powers = np.array([dx**3, dx**2, dx, 1.0])
@@ -378,14 +437,17 @@ class Templates:
         return self.response(names).evaluate(factors, components, free, fixed, self._columns(bins))
 
     # -- numpy ---------------------------------------------------------------------------------------------------
-    def evaluate(self, theta: Any, bins: int = 58, names: Any = None) -> np.ndarray:
-        """Histograms (n, bins) [1e-38 cm²/(GeV nucleon)] at physical θ (n, d) or (d,) (→ (1, bins)), the columns
-        being the dials ``names`` (default :data:`PARAMETER_NAMES`; any subset of :data:`BUILTIN_DIALS`)."""
+    def evaluate(self, theta: Any, bins: int | None = None, names: Any = None) -> np.ndarray:
+        """Histograms (n, bins) at physical θ (n, d) or (d,) (→ (1, bins)), the columns being the dials ``names``
+        (default :data:`PARAMETER_NAMES`; any subset of :data:`BUILTIN_DIALS`). T2K: 1e-38 cm²/(GeV/c)/nucleon in
+        58 (``bins=None``, the default) or 67 bins; MINERvA: 1e-38 cm²/GeV²/nucleon in its 144 bins (``None`` or
+        144)."""
         names = check_names(names)
+        bins = self._check_bins(bins)
         if names != PARAMETER_NAMES:
-            return self._evaluate_general(full_theta(theta, names), check_bins(bins), names)
+            return self._evaluate_general(full_theta(theta, names), bins, names)
         theta = validate_theta(theta)
-        grouped, lin = self._tables(check_bins(bins))
+        grouped, lin = self._tables(bins)
         if theta.shape[0] == 1:  # single-call fast path (scalar arithmetic, no batching machinery)
             ma, norm, shape, strength = theta[0].tolist()
             grid = self.ma_grid
@@ -432,7 +494,7 @@ class Templates:
         return out
 
     # -- torch ---------------------------------------------------------------------------------------------------
-    def evaluate_torch(self, theta: Any, bins: int = 58, names: Any = None):
+    def evaluate_torch(self, theta: Any, bins: int | None = None, names: Any = None):
         """Differentiable torch evaluation (same formula); θ a tensor (n, d) or (d,) in dials ``names`` (default
         :data:`PARAMETER_NAMES`), dtype/device preserved.
 
@@ -452,7 +514,8 @@ class Templates:
             cols = [th[:, names.index(n)] if n in names else nominal[i].expand(th.shape[0])
                     for i, n in enumerate(BUILTIN_DIALS)]
             th = torch.stack(cols, dim=1)
-        grouped, lin = self._tables(check_bins(bins))
+        bins = self._check_bins(bins)
+        grouped, lin = self._tables(bins)
         dtype, device = th.dtype, th.device
         key = ("torch", bins, dtype, str(device))
         if key not in self._cache:
@@ -536,30 +599,42 @@ def build_templates(
     n_events: int = 1_000_000,
     sample: BaseSample | None = None,
     res_shape: bool = False,
+    measurement: str = T2K_MEASUREMENT,
 ) -> Templates:
-    """Generate the base sample and reduce it to templates (no cache; see :func:`get_templates`). The shape-mode
-    RES response is built now with ``res_shape``, else on first use (from a given ``sample``, which is kept)."""
+    """Generate the base sample of ``measurement`` and reduce it to templates (no cache; see :func:`get_templates`).
+    The shape-mode RES response is built now with ``res_shape``, else on first use (from a given ``sample``, which
+    is kept; it must be ``measurement``'s)."""
     given = sample
-    sample = sample if sample is not None else build_base_sample(variant, sample_seed, n_events)
+    check_measurement(measurement)
+    if sample is None:
+        sample = build_base_sample(variant, sample_seed, n_events, measurement=measurement)
     qe, binning = sample.qe, sample.binning
     area = binning.area
+    n_all = binning.n_bins
+    if (measurement == MINERVA_MEASUREMENT) != isinstance(binning, MinervaBinning):
+        raise ValueError(f"the given sample's binning ({type(binning).__name__}) is not {measurement}'s")
+    e_kept = max(float(c.enu.max()) if c.enu.size else 0.0 for c in (qe, sample.mec, sample.res))
+    if e_kept > TABLE_E_MAX:
+        raise ValueError(f"a kept {measurement} event has E_nu = {e_kept:.4g} GeV > {TABLE_E_MAX:g} GeV, beyond the "
+                         "simulator's energy tables (events.TABLE_E_MAX): extend them before using this binning")
     rpa_term = 1.0 / qe.rpa_ratio - 1.0
-    q_tab = np.empty((MA_GRID.size, 67))
-    d_tab = np.empty((MA_GRID.size, 67))
+    q_tab = np.empty((MA_GRID.size, n_all))
+    d_tab = np.empty((MA_GRID.size, n_all))
     for j, ma in enumerate(MA_GRID):
         wr = qe.w_nom * qe.ma_ratio(ma)
-        q_tab[j] = np.bincount(qe.bin67, wr, 67) / area
-        d_tab[j] = np.bincount(qe.bin67, wr * rpa_term, 67) / area
-    coef = _spline_coefficients(MA_GRID, np.concatenate([q_tab, d_tab], axis=1))  # (I, 4, 134)
-    qd_coef = np.stack([coef[..., :67], coef[..., 67:]], axis=2)
-    mec_v = np.bincount(sample.mec.bin67, sample.mec.w_v, 67) / area
-    mec_e = np.bincount(sample.mec.bin67, sample.mec.w_e, 67) / area
-    background = np.bincount(sample.res.bin67, sample.res.w, 67) / area
+        q_tab[j] = np.bincount(qe.bin67, wr, n_all) / area
+        d_tab[j] = np.bincount(qe.bin67, wr * rpa_term, n_all) / area
+    coef = _spline_coefficients(MA_GRID, np.concatenate([q_tab, d_tab], axis=1))  # (I, 4, 2 n_all)
+    qd_coef = np.stack([coef[..., :n_all], coef[..., n_all:]], axis=2)
+    mec_v = np.bincount(sample.mec.bin67, sample.mec.w_v, n_all) / area
+    mec_e = np.bincount(sample.mec.bin67, sample.mec.w_e, n_all) / area
+    background = np.bincount(sample.res.bin67, sample.res.w, n_all) / area
     nominal_total = q_tab[np.argmin(np.abs(MA_GRID - REGISTRY["MaCCQE"].nominal))] + mec_v + background
-    res_response = build_res_response(sample.res, area, nominal_total)
+    res_response = build_res_response(sample.res, area, nominal_total, tolerance=rank_tolerance(measurement))
     pauli = build_pauli_response(qe, area)
     meta = {
         "variant": variant,
+        **({} if measurement == T2K_MEASUREMENT else {"measurement": measurement}),
         "sample_seed": int(sample_seed),
         "n_events": int(n_events),
         "sample_sha256": sample.digest(),
@@ -572,6 +647,7 @@ def build_templates(
             "res": float(sample.res.w.sum()),
         },
         "rpa_ratio_min": float(qe.rpa_ratio.min()),
+        "max_kept_enu": e_kept,
         "rpa_exact_max_strength": exact_rpa_strength_limit(qe.rpa_ratio),
         "res_ma_response": bool(sample.res.reweightable),
         "res_fate_response": sample.res.pion_ke is not None,
@@ -585,11 +661,12 @@ def build_templates(
         mec_v=mec_v,
         mec_e=mec_e,
         background=background,
-        idx58=binning.idx58.copy(),
+        idx58=binning.columns(binning.bin_choices[0]).copy(),
         area=area.copy(),
         res_response=res_response,
         pauli=pauli,
         metadata=meta,
+        measurement=measurement,
     )
     if given is not None:
         templates._cache["sample"] = given
@@ -601,8 +678,8 @@ def build_templates(
 
 
 def _nominal_total(templates: Templates) -> np.ndarray:
-    """(67,) Q(M_A nom) + V + B: the unit of the RES responses' compression tolerance."""
-    parts = templates.components(REGISTRY["MaCCQE"].nominal, 67)
+    """(n_all,) Q(M_A nom) + V + B: the unit of the RES responses' compression tolerance."""
+    parts = templates.components(REGISTRY["MaCCQE"].nominal)
     return parts["Q"] + parts["V"] + parts["B"]
 
 
@@ -620,10 +697,12 @@ def _shape_response(templates: Templates) -> ResResponse:
             pass
     sample = templates._cache.get("sample")
     if sample is None:
-        sample = build_base_sample(templates.variant, meta["sample_seed"], meta["n_events"])
+        sample = build_base_sample(templates.variant, meta["sample_seed"], meta["n_events"],
+                                   measurement=templates.measurement)
         if sample.digest() != meta["sample_sha256"]:
             raise RuntimeError("the regenerated base sample differs from the templates' (sample_sha256)")
-    response = build_res_response(sample.res, templates.area, _nominal_total(templates), shape=True)
+    response = build_res_response(sample.res, templates.area, _nominal_total(templates), shape=True,
+                                  tolerance=rank_tolerance(templates.measurement))
     if response is None:
         raise InvalidParameterError(f"the {templates.variant!r} templates cannot apply the RES shape dials")
     meta["res_shape_response"] = response.metadata
@@ -653,23 +732,33 @@ def _code_version() -> str:
     return h.hexdigest()
 
 
-def cache_key(variant: str, sample_seed: int, n_events: int) -> tuple[str, dict]:
+def _measurement_resources(measurement: str) -> dict[str, str]:
+    """sha256 of the resource files (flux, binning) a measurement's templates are built from."""
+    if measurement == T2K_MEASUREMENT:
+        return {str(FLUX_FILE): sha256_file(resources_dir() / FLUX_FILE),
+                str(T2K_FILE): sha256_file(resources_dir() / T2K_FILE)}
+    return {name: sha256_file(resources_dir() / name) for name in MINERVA_FLUX_FILES}
+
+
+def cache_key(variant: str, sample_seed: int, n_events: int,
+              measurement: str = T2K_MEASUREMENT) -> tuple[str, dict]:
     """Content hash (and its ingredients) naming the cached templates file."""
+    check_measurement(measurement)
     ingredients = {
+        **({} if measurement == T2K_MEASUREMENT else {"measurement": measurement}),
         "variant": variant,
         "sample_seed": int(sample_seed),
         "n_events": int(n_events),
         "physics": get_physics(variant).as_dict(),
         "ma_grid": [float(MA_GRID[0]), float(MA_GRID[-1]), int(MA_GRID.size)],
         "res_response": {"axes": list(RES_AXES), "global_nodes": list(GLOBAL_NODES), "cells": list(CELLS),
-                         "rank_tolerance": RANK_TOLERANCE,
+                         "rank_tolerance": rank_tolerance(measurement),
                          "ranges": [list(REGISTRY[d].valid_range) for d in RES_AXES]},
         "code_version": _code_version(),
         "resources": {
             **{f"genie_ha2018/{name}": sha256_file(resources_dir() / "genie_ha2018" / name)
                for name in sorted([*FATE_TABLES.values(), *PIN_TABLES.values()])},
-            str(FLUX_FILE): sha256_file(resources_dir() / FLUX_FILE),
-            str(T2K_FILE): sha256_file(resources_dir() / T2K_FILE),
+            **_measurement_resources(measurement),
         },
     }
     return sha256_bytes(json.dumps(ingredients, sort_keys=True).encode()), ingredients
@@ -700,7 +789,8 @@ def _load(path: Path, variant: str) -> Templates:
         if bool(data["pauli"]):
             pauli = PauliResponse(**{name: np.array(data[f"pauli_{name}"]) for name in _PAULI_ARRAYS},
                                   metadata=meta["pauli"])
-    return Templates(variant=variant, metadata=meta, res_response=response, pauli=pauli, **arrays)
+    return Templates(variant=variant, metadata=meta, res_response=response, pauli=pauli,
+                     measurement=meta.get("measurement", T2K_MEASUREMENT), **arrays)
 
 
 def _response_from(data, metadata: dict) -> ResResponse:
@@ -733,30 +823,35 @@ def get_templates(
     sample_seed: int = 20240601,
     n_events: int = 1_000_000,
     cache_dir: str | os.PathLike | None = None,
+    measurement: str = T2K_MEASUREMENT,
 ) -> Templates:
-    """Templates for (variant, sample_seed, n_events): from memory, else the disk cache, else built and cached.
+    """Templates for (variant, sample_seed, n_events, measurement): from memory, else the disk cache, else built and
+    cached.
 
-    The cache file ``templates_<variant>_<hash16>.npz`` is named by :func:`cache_key` (seed, n_events, variant,
-    physics constants, simulator source code, resource sha256), written atomically and read with
-    ``allow_pickle=False``; a file whose stored key does not match is rebuilt.
+    The cache file ``templates_<variant>_<hash16>.npz`` (T2K) or ``templates_<measurement>_<variant>_<hash16>.npz``
+    (any other measurement) is named by :func:`cache_key` (measurement, seed, n_events, variant, physics constants,
+    simulator source code, resource sha256), written atomically and read with ``allow_pickle=False``; a file whose
+    stored key does not match is rebuilt.
     """
     get_physics(variant)
+    check_measurement(measurement)
     cache = Path(cache_dir) if cache_dir is not None else default_cache_dir()
-    key, ingredients = cache_key(variant, sample_seed, n_events)
-    memo_key = (variant, int(sample_seed), int(n_events), str(cache.resolve()), key)
+    key, ingredients = cache_key(variant, sample_seed, n_events, measurement)
+    memo_key = (measurement, variant, int(sample_seed), int(n_events), str(cache.resolve()), key)
     if memo_key in _MEMO:
         return _MEMO[memo_key]
-    path = cache / f"templates_{variant}_{key[:16]}.npz"
+    prefix = "templates" if measurement == T2K_MEASUREMENT else f"templates_{measurement}"
+    path = cache / f"{prefix}_{variant}_{key[:16]}.npz"
     templates = None
     if path.is_file():
         try:
             templates = _load(path, variant)
-            if templates.metadata.get("cache_key") != key:
+            if templates.metadata.get("cache_key") != key or templates.measurement != measurement:
                 templates = None
         except (OSError, ValueError, KeyError):
             templates = None
     if templates is None:
-        templates = build_templates(variant, sample_seed=sample_seed, n_events=n_events)
+        templates = build_templates(variant, sample_seed=sample_seed, n_events=n_events, measurement=measurement)
         templates.metadata["cache_key"] = key
         templates.metadata["cache_ingredients"] = ingredients
         _save(templates, path)
