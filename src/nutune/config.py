@@ -127,6 +127,8 @@ def allowed_values(*path: str) -> tuple:
             node = _resolve(node["additionalProperties"], root)  # observations.<name>.<key>
         node = node["properties"][part]
     node = _resolve(node, root)
+    if "enum" not in node and "anyOf" in node:  # a name or a list of names (simulator.measurement): the names
+        node = _resolve(node["anyOf"][0], root)
     if "items" in node:
         node = _resolve(node["items"], root)
     if "enum" not in node:
@@ -242,6 +244,19 @@ def _choice(*path: str) -> Any:
 Backend = _choice("simulator", "backend")
 Bins = _choice("simulator", "bins")
 MeasurementName = _choice("simulator", "measurement")
+#: A joint measurement's name: its parts' names joined with ``+`` (``nutune.measurements.joint``).
+JointMeasurementName = str
+
+
+def measurement_name(value: str | Sequence[str]) -> str:
+    """The canonical name of a ``simulator.measurement`` value: a name as it is, a list of names joined with ``+``
+    (the joint measurement of :mod:`nutune.measurements.joint`).
+
+    >>> measurement_name(["t2k_cc0pi_2016_anaI", "minerva_cc0pi_2d_le"])
+    't2k_cc0pi_2016_anaI+minerva_cc0pi_2d_le'
+    """
+    return "+".join(map(str, value)) if isinstance(value, (list, tuple)) else str(value)
+
 #: The measurement of a config without ``simulator.measurement`` (the schema's ``default``; nutune.measurements).
 DEFAULT_MEASUREMENT: str = schema()["properties"]["simulator"]["properties"]["measurement"]["default"]
 #: Networks per likelihood mode of a config without ``likelihood_modes.n_ensemble`` (the schema's ``default``).
@@ -307,13 +322,14 @@ class GenieSettings:
 
 @dataclass(frozen=True)
 class SimulatorConfig:
-    """``simulator``: backend, measurement and binning (``measurement`` defaults to :data:`DEFAULT_MEASUREMENT`)."""
+    """``simulator``: backend, measurement and binning (``measurement`` defaults to :data:`DEFAULT_MEASUREMENT`; a
+    list of names in the YAML is held as the joint name ``a+b``, :func:`measurement_name`)."""
 
     backend: Backend
     bins: Bins
     builtin: BuiltinSettings
     genie: GenieSettings
-    measurement: MeasurementName = DEFAULT_MEASUREMENT
+    measurement: MeasurementName | JointMeasurementName = DEFAULT_MEASUREMENT
 
 
 @dataclass(frozen=True)
@@ -590,8 +606,19 @@ def _measurement_errors(d: dict) -> list[str]:
     from nutune.measurements import get
 
     sim = d["simulator"]
-    m = get(sim.get("measurement", DEFAULT_MEASUREMENT))
+    m = get(measurement_name(sim.get("measurement", DEFAULT_MEASUREMENT)))
     errs = []
+    if m.parts and sim["backend"] != "builtin":
+        errs.append(f"simulator.measurement = {list(m.parts)} (a joint measurement) needs simulator.backend: builtin: "
+                    "the GENIE backend generates one flux per bank (nutune.measurements.joint)")
+    if m.parts:
+        lm, cons = d.get("likelihood_modes", {}), d.get("constraints", {})
+        if lm.get("activate", False):
+            errs.append("likelihood_modes.activate: true is not available for a joint measurement (its SHAPE and "
+                        "NORMSHAPE noise models are per experiment, not implemented); set it false")
+        if cons.get("activate", False) and cons.get("mode", "FULL") != "FULL":
+            errs.append(f"constraints.mode = {cons['mode']!r} needs likelihood_modes, not available for a joint "
+                        "measurement; use FULL")
     if int(sim["bins"]) not in m.bin_choices:
         errs.append(f"simulator.bins = {sim['bins']} is not a binning of measurement {m.name!r} ({m.title}); "
                     f"allowed: {', '.join(map(str, m.bin_choices))}")
@@ -756,10 +783,10 @@ def _cross_key_errors(d: dict, check_files: bool) -> list[str]:
             errs.append(f"resources: {exc}")
         else:
             needed = [T2K_NPZ, FLUX_NPZ]
-            if d["simulator"].get("measurement", DEFAULT_MEASUREMENT) != DEFAULT_MEASUREMENT:
+            if measurement_name(d["simulator"].get("measurement", DEFAULT_MEASUREMENT)) != DEFAULT_MEASUREMENT:
                 from nutune.measurements import get
 
-                needed += get(d["simulator"]["measurement"]).resources
+                needed += get(measurement_name(d["simulator"]["measurement"])).resources
             if any(o["kind"] == "published" for o in d["observations"].values()):
                 needed.append(PUBLISHED_CSV)
             for rel in needed:
@@ -903,7 +930,7 @@ _SECTIONS: dict[str, dict[str, Any]] = {
     },
     "simulator": {"simulator": lambda sim: SimulatorConfig(
         backend=sim["backend"], bins=int(sim["bins"]), builtin=BuiltinSettings(**sim["builtin"]),
-        genie=GenieSettings(**sim["genie"]), measurement=sim.get("measurement", DEFAULT_MEASUREMENT))},
+        genie=GenieSettings(**sim["genie"]), measurement=measurement_name(sim.get("measurement", DEFAULT_MEASUREMENT)))},
     "simulation": {"simulation": lambda d: SimulationConfig(**d)},
     "npe": {"npe": _npe_section},
     "diagnostics": {"diagnostics": lambda d: DiagnosticsConfig(**d)},

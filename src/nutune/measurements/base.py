@@ -63,13 +63,16 @@ class Binned:
 @dataclass(frozen=True)
 class Slice:
     """One panel of the measurement's slice figures: the bins ``rows`` (indices into the loaded vector) drawn as
-    steps over ``x_lo``..``x_hi`` at fixed ``title`` (e.g. one cos θ_μ range of T2K)."""
+    steps over ``x_lo``..``x_hi`` at fixed ``title`` (e.g. one cos θ_μ range of T2K). ``x_label``/``y_label``: the
+    panel's own axis labels where they differ from the spec's (the parts of a joint measurement); None = the spec's."""
 
     index: int
     title: str
     rows: np.ndarray
     x_lo: np.ndarray
     x_hi: np.ndarray
+    x_label: str | None = None
+    y_label: str | None = None
 
 
 @dataclass(frozen=True)
@@ -111,6 +114,8 @@ class MeasurementSpec:
         slicer: ``BinnedData -> tuple[Slice, ...]``, the panels of the slice figures.
         x_label, y_label: axis labels of a slice panel.
         builtin: whether the built-in simulator can produce its histograms.
+        parts: for a joint measurement (:mod:`nutune.measurements.joint`) the names of its parts in vector order;
+            () for a single measurement.
     """
 
     name: str
@@ -132,6 +137,7 @@ class MeasurementSpec:
     published: tuple[str, ...] = ()
     builtin: bool = False
     extra: Mapping[str, object] = field(default_factory=dict)
+    parts: tuple[str, ...] = ()
 
     @property
     def default_bins(self) -> int:
