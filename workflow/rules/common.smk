@@ -81,7 +81,13 @@ for _name, _spec in OBSERVATIONS.items():
         POSTERIOR_TABLES.setdefault(_table, []).append(_name)
 
 
+# The parts of a joint measurement (nutune.measurements.joint; empty for one measurement): each gets its own network
+# on its columns of the joint bank, its posterior and the joint tables (joint.smk).
+JOINT_PARTS = list(measurement_of(CFG).parts)
+
+
 wildcard_constraints:
+    part="|".join(re.escape(name) for name in JOINT_PARTS) or "(?!)",
     split="train|test",
     shard=r"\d{5}",
     member=r"\d+",
@@ -417,6 +423,27 @@ def get_stability_replicates(wildcards=None):
     return expand(RP.STABILITY_HEADLINES, replicate=range(1, int(config["stability"]["n_replicates"])))
 
 
+# joint.smk
+def get_part_infer_inputs(wildcards):
+    """The part's network, the measurement's data files and the calibration gate."""
+    return {"models": expand(RP.PART_MODEL, part=wildcards.part, ext=("safetensors", "json")),
+            "data": MEASUREMENT_RESOURCES, "gate": get_gate_input()}
+
+
+def get_joint_tables_inputs(wildcards=None):
+    """The joint network's posterior for the (first) data observation and each part's posterior."""
+    return {"joint": get_t2k_posterior(), "parts": expand(RP.PART_POSTERIOR, part=JOINT_PARTS),
+            "data": MEASUREMENT_RESOURCES}
+
+
+def joint_outputs():
+    """The joint tables and the corner of the three posteriors (a joint measurement with a data observation)."""
+    if not JOINT_PARTS or T2K_OBS is None:
+        return []
+    return [*expand(RP.TABLE, table=("joint_chi2", "joint_tension")),
+            *expand(RP.FIGURE, figure="joint_posteriors", ext=("pdf", "png"))]
+
+
 # <<< extension input functions
 
 
@@ -503,7 +530,8 @@ def extension_tables():
         tables.append("stability")
     if LIKELIHOOD_MODES["activate"]:
         tables.append("likelihood_modes")
-    return expand(RP.TABLE, table=tables) + (get_constraints_outputs() if CONSTRAINTS["activate"] else [])
+    tables = expand(RP.TABLE, table=tables) + (get_constraints_outputs() if CONSTRAINTS["activate"] else [])
+    return tables + [path for path in joint_outputs() if path.endswith(".csv")]
 
 
 def extension_figures():
@@ -512,7 +540,7 @@ def extension_figures():
                 "stability": "stability"}
     names = [name for name, section in sections.items() if config[section]["activate"]]
     names += ["constraints"] if CONSTRAINTS["activate"] else []
-    return expand(RP.FIGURE, figure=names, ext=("pdf", "png"))
+    return expand(RP.FIGURE, figure=names, ext=("pdf", "png")) + [p for p in joint_outputs() if not p.endswith(".csv")]
 
 
 def all_tables():
@@ -546,6 +574,8 @@ REPORT_TABLE_INFO = {
     "likelihood_modes": ("Tables", "likelihood_modes.rst"),
     "constraints": ("Tables", "constraints.rst"),
     "dial_set_shift": ("Tables", "dial_set_shift.rst"),
+    "joint_chi2": ("Joint", "joint_chi2.rst"),
+    "joint_tension": ("Joint", "joint_tension.rst"),
     **{table: ("Tables", "posterior_table.rst") for table in POSTERIOR_TABLES},
 }
 REPORT_DIR = Path(workflow.basedir) / "workflow" / "report"
