@@ -161,3 +161,35 @@ def test_builtin_simulator_of_a_joint_config_is_the_parts_side_by_side(tiny: dic
         one["npe"]["noise_components"] = one["inference"]["throw_components"] = components
         parts.append(builtin_simulator(load_config(one, check_files=False))(theta))
     np.testing.assert_array_equal(x, np.hstack(parts))
+
+
+def test_parameter_shift_is_the_gaussian_mass_inside_the_zero_contour() -> None:
+    """Raveri & Hu (2019): for Gaussian posteriors Δ ~ N(μ, Σ_Δ) and p_shift = P(χ²_d < μᵀΣ_Δ⁻¹μ) exactly; the KDE
+    smooths a little, so within 0.04. Identical posteriors give ~0 (no tension)."""
+    from scipy.stats import chi2 as chi2_dist
+
+    from nutune.joint_tune import parameter_shift
+
+    rng = np.random.default_rng(11)
+    low, high = np.zeros(4), np.ones(4)
+    sigma = np.array([0.02, 0.03, 0.05, 0.04])
+    a = rng.normal(0.5, sigma, size=(8000, 4))
+    same = parameter_shift(a, rng.normal(0.5, sigma, size=(8000, 4)), low=low, high=high, seed=1)
+    assert same["p_shift"] < 0.1 and same["n_sigma"] < 0.2
+    for m in (1.0, 2.0, 3.0):  # Mahalanobis distance of the shift in units of σ_Δ = √2 σ along dial 0
+        b = rng.normal(0.5, sigma, size=(8000, 4))
+        b[:, 0] += m * np.sqrt(2.0) * sigma[0]
+        got = parameter_shift(a, b, low=low, high=high, seed=2)
+        assert got["p_shift"] == pytest.approx(chi2_dist.cdf(m**2, 4), abs=0.04), m
+
+
+def test_ppc_pvalue_is_uniform_for_the_true_model_and_zero_far_off() -> None:
+    from nutune.joint_tune import ppc_pvalue
+    from nutune.noise import covariance_noise
+
+    rng = np.random.default_rng(5)
+    cov = np.diag(np.full(20, 0.01)) + 0.002
+    s = np.full((400, 20), 1.0)
+    pvalues = [ppc_pvalue(s, 1.0 + covariance_noise(rng, cov, 1, method="cholesky")[0], cov, seed=k) for k in range(30)]
+    assert 0.3 < np.mean(pvalues) < 0.7
+    assert ppc_pvalue(s, np.full(20, 1.5), cov, seed=0) == 0.0

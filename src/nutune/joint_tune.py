@@ -116,7 +116,7 @@ def parameter_shift(a: np.ndarray, b: np.ndarray, *, low: np.ndarray, high: np.n
     """Raveri & Hu (2019) parameter-shift probability between posteriors with draws ``a`` and ``b`` (n, d).
 
     Δ = (a_i − b_j)/(high − low) for ``n_pairs`` random independent pairs; P(Δ) a Gaussian KDE (Scott's bandwidth)
-    of them; p_shift = fraction of the Δ draws with P(Δ) > P(0). Returns ``p_shift``, ``n_sigma`` = √2·erf⁻¹(p)
+    of them, evaluated leave-one-out at the draws; p_shift = fraction of the Δ draws with P(Δ) > P(0). Returns ``p_shift``, ``n_sigma`` = √2·erf⁻¹(p)
     (capped where p = 1 within the draws: then p is only known to be > 1 − 1/n_pairs) and ``n_pairs``.
     """
     from scipy.special import erfinv
@@ -128,7 +128,10 @@ def parameter_shift(a: np.ndarray, b: np.ndarray, *, low: np.ndarray, high: np.n
     delta = (a[rng.integers(0, len(a), n_pairs)] - b[rng.integers(0, len(b), n_pairs)]) / width
     kde = gaussian_kde(delta.T)
     at_zero = float(kde(np.zeros((delta.shape[1], 1)))[0])
-    p = float(np.mean(kde(delta.T) > at_zero))
+    # leave-one-out at the draws: a draw's own kernel would inflate its density against P(0), where no draw sits
+    own = 1.0 / math.sqrt(np.linalg.det(2.0 * math.pi * np.atleast_2d(kde.covariance)))
+    at_draws = (n_pairs * kde(delta.T) - own) / (n_pairs - 1)
+    p = float(np.mean(at_draws > at_zero))
     p_cap = min(p, 1.0 - 1.0 / n_pairs)
     return {"p_shift": p, "n_sigma": float(math.sqrt(2.0) * erfinv(p_cap)), "n_pairs": int(n_pairs)}
 
