@@ -193,3 +193,27 @@ def test_ppc_pvalue_is_uniform_for_the_true_model_and_zero_far_off() -> None:
     pvalues = [ppc_pvalue(s, 1.0 + covariance_noise(rng, cov, 1, method="cholesky")[0], cov, seed=k) for k in range(30)]
     assert 0.3 < np.mean(pvalues) < 0.7
     assert ppc_pvalue(s, np.full(20, 1.5), cov, seed=0) == 0.0
+
+
+def test_per_part_embedding_compresses_each_experiment_on_its_own(tiny: dict) -> None:
+    """npe.embedding_parts: one MLP per block of columns, outputs concatenated to embedding_dim; block k's output
+    depends on block k's columns only; a sum other than simulator.bins is refused at the door."""
+    import torch
+
+    from nutune.npe.networks import PartsEmbedding, _embedding
+
+    net = PartsEmbedding([58, 144], [45, 32], 24)
+    x = torch.randn(5, 202, requires_grad=True)
+    out = net(x)
+    assert out.shape == (5, 24)
+    out[:, :12].sum().backward()
+    assert torch.all(x.grad[:, 58:] == 0) and torch.any(x.grad[:, :58] != 0)
+    assert isinstance(_embedding({"embedding_hidden": [8], "embedding_dim": 4}, 202), torch.nn.Sequential)
+    with pytest.raises(ValueError, match="do not sum"):
+        _embedding({"embedding_hidden": [8], "embedding_dim": 4, "embedding_parts": [58, 100]}, 202)
+    d = _joint_config(tiny)
+    d["npe"]["embedding_parts"] = [58, 144]
+    assert load_config(d, check_files=False).npe.embedding_parts == (58, 144)
+    d["npe"]["embedding_parts"] = [67, 144]
+    with pytest.raises(ConfigError, match=r"sums to 211, not simulator.bins = 202.*\(58\+144\)"):
+        load_config(d, check_files=False)

@@ -366,6 +366,8 @@ class NPEConfig:
     noise_components: tuple[Component, ...]
     n_ensemble: int
     device: Device
+    #: Column counts of x's blocks with an embedding each (None: one shared embedding; ``nutune.npe.networks``).
+    embedding_parts: tuple[int, ...] | None = None
 
     def noise_aware(self, max_num_epochs: int | None = None) -> NPEConfig:
         """These settings with ``noise: covariance`` (the reference and likelihood-mode networks), the epoch budget
@@ -611,6 +613,11 @@ def _measurement_errors(d: dict) -> list[str]:
     if m.parts and sim["backend"] != "builtin":
         errs.append(f"simulator.measurement = {list(m.parts)} (a joint measurement) needs simulator.backend: builtin: "
                     "the GENIE backend generates one flux per bank (nutune.measurements.joint)")
+    parts = d["npe"].get("embedding_parts")
+    if parts is not None and sum(int(b) for b in parts) != int(sim["bins"]):
+        errs.append(f"npe.embedding_parts = {list(parts)} sums to {sum(int(b) for b in parts)}, not simulator.bins = "
+                    f"{sim['bins']}; for the joint measurement use each part's bins"
+                    + (f" ({'+'.join(map(str, _part_bins_or_none(m, sim['bins'])))})" if m.parts else ""))
     if m.parts:
         lm, cons = d.get("likelihood_modes", {}), d.get("constraints", {})
         if lm.get("activate", False):
@@ -642,6 +649,17 @@ def _measurement_errors(d: dict) -> list[str]:
             errs.append(f"observations of kind {', '.join(kinds)} are T2K histograms (builtin simulator, published "
                         f"curves, T2K-binned CSVs); with simulator.measurement = {m.name!r} use kind data only")
     return errs
+
+
+def _part_bins_or_none(m: Any, bins: int) -> tuple[int, ...]:
+    """Each part's bins of a joint measurement ``m`` for ``bins`` (its parts' defaults if ``bins`` is no binning)."""
+    from nutune.measurements import part_bins
+    from nutune.resources import DataError
+
+    try:
+        return part_bins(m.parts, bins)
+    except DataError:
+        return part_bins(m.parts, None)
 
 
 def _cross_key_errors(d: dict, check_files: bool) -> list[str]:
@@ -897,6 +915,8 @@ def _npe_section(npe: Mapping) -> NPEConfig:
     npe = dict(npe)
     npe["embedding_hidden"] = tuple(npe["embedding_hidden"])
     npe["noise_components"] = tuple(npe["noise_components"])
+    if npe.get("embedding_parts") is not None:
+        npe["embedding_parts"] = tuple(int(b) for b in npe["embedding_parts"])
     for key in ("learning_rate", "lr_decay_factor", "min_learning_rate", "validation_fraction"):
         npe[key] = float(npe[key])
     return NPEConfig(**npe)

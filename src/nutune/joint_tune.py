@@ -57,10 +57,17 @@ def part_sections(sections: Mapping[str, Any], part: str) -> dict[str, Any]:
     out["simulator"]["measurement"] = part
     out["simulator"]["bins"] = part_bins(names, out["simulator"]["bins"])[names.index(part)]
     allowed = get(part).components
+    if "npe" in out:  # one part's vector: one embedding
+        out["npe"].pop("embedding_parts", None)
     for section, key in (("npe", "noise_components"), ("inference", "throw_components")):
         if section in out:
             out[section][key] = [c for c in out[section][key] if c in allowed]
     return out
+
+
+def _sections(config: Any) -> Mapping[str, Any]:
+    """The raw sections of a stage's :class:`nutune.config.Config` (or a mapping of sections as it is)."""
+    return config if isinstance(config, Mapping) else config.raw
 
 
 def _part_rows(cfg: Any, part: str) -> slice:
@@ -69,9 +76,10 @@ def _part_rows(cfg: Any, part: str) -> slice:
     return load_data(cfg).parts[part]
 
 
-def run_part_npe(sections: Mapping[str, Any], *, part: str, bank_path: str, weights: str, metadata: str, loss: str,
+def run_part_npe(config: Any, *, part: str, bank_path: str, weights: str, metadata: str, loss: str,
                  config_hash: str) -> None:
-    """Rule ``part_npe``: the network of one part trained on its columns of the joint training bank (module doc)."""
+    """Rule ``part_npe``: the network of one part trained on its columns of the joint training bank (module doc);
+    ``config`` the stage's sections (``stage_config``)."""
     from nutune.bank import read_bank
     from nutune.config import stage_config
     from nutune.forward import training_noise_covariance
@@ -80,6 +88,7 @@ def run_part_npe(sections: Mapping[str, Any], *, part: str, bank_path: str, weig
     from nutune.stages.common import one_torch_thread
 
     one_torch_thread()
+    sections = _sections(config)
     joint_cfg = stage_config(sections)
     cfg = stage_config(part_sections(sections, part))
     rows = _part_rows(joint_cfg, part)
@@ -95,7 +104,7 @@ def run_part_npe(sections: Mapping[str, Any], *, part: str, bank_path: str, weig
     _log.info("part %s: trained on columns %d..%d of %d simulations", part, rows.start, rows.stop - 1, len(theta))
 
 
-def run_part_infer(sections: Mapping[str, Any], *, part: str, model_paths: Sequence[str], output: str) -> None:
+def run_part_infer(config: Any, *, part: str, model_paths: Sequence[str], output: str) -> None:
     """Rule ``part_infer``: ``inference.num_posterior_samples`` draws of a part's network for that part's data."""
     from nutune.config import stage_config
     from nutune.io import derive_seed, write_npz
@@ -103,7 +112,7 @@ def run_part_infer(sections: Mapping[str, Any], *, part: str, model_paths: Seque
     from nutune.stages.common import load_model, one_torch_thread
 
     one_torch_thread()
-    cfg = stage_config(part_sections(sections, part))
+    cfg = stage_config(part_sections(_sections(config), part))
     x = np.asarray(load_data(cfg).values, dtype=float)
     posterior = load_model(cfg, list(model_paths))
     samples = posterior.sample(cfg.inference.num_posterior_samples, x, seed=derive_seed(cfg.seed, "part_infer", part))
@@ -213,7 +222,7 @@ def tension_table(cfg: Any, posteriors: Mapping[str, np.ndarray], *, n_ppc: int 
     return pd.DataFrame(rows)
 
 
-def run_joint_tables(sections: Mapping[str, Any], *, joint_posterior: str, part_posteriors: Mapping[str, str],
+def run_joint_tables(config: Any, *, joint_posterior: str, part_posteriors: Mapping[str, str],
                      joint_chi2: str, tension: str, corner_pdf: str, corner_png: str) -> None:
     """Rule ``joint_tables``: ``joint_chi2.csv``, ``joint_tension.csv`` and the corner of the three posteriors."""
     from nutune.config import stage_config
@@ -221,7 +230,7 @@ def run_joint_tables(sections: Mapping[str, Any], *, joint_posterior: str, part_
     from nutune.measurements.joint import SHORT_NAMES
     from nutune.tables import write_table
 
-    cfg = stage_config(sections)
+    cfg = stage_config(_sections(config))
     posteriors = {part: read_samples(path) for part, path in part_posteriors.items()}
     joint = read_samples(joint_posterior)
     tunes = {"MicroBooNE tune": np.asarray(cfg.parameter_space.microboone_tune, dtype=float)}
