@@ -70,6 +70,7 @@ def test_covariance_is_block_diagonal_per_component(joint: JointBinned) -> None:
         np.testing.assert_array_equal(joint.cov([c])[m, m], minerva.cov([c]))
     np.testing.assert_array_equal(joint.cov(["norm"])[m, m], 0.0)
     np.testing.assert_array_equal(joint.cov_norm[s, s], t2k.cov_norm)
+    np.testing.assert_array_equal(minerva.cov_norm, 0.0)  # no separate norm in the MINERvA release
     np.testing.assert_allclose(joint.cov(["stat", "syst", "norm"]), joint.cov_total, rtol=1e-6,
                                atol=1e-12 * np.abs(joint.cov_total).max())
 

@@ -50,6 +50,12 @@ class Binned:
     def components(self) -> tuple[str, ...]:
         return tuple(self.covs)
 
+    @property
+    def cov_norm(self) -> np.ndarray:
+        """The fully correlated flux-normalisation component (what SHAPE removes); zero when the release has none
+        (MINERvA's flux normalisation is inside ``syst``)."""
+        return self.covs["norm"] if "norm" in self.covs else np.zeros((self.bins, self.bins))
+
     def cov(self, components: Iterable[str] | None = None) -> np.ndarray:
         """Sum of the named covariance components (default: all of this release's, = ``cov_total``)."""
         comps = list(self.components if components is None else components)

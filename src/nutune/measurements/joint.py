@@ -80,12 +80,6 @@ class JointBinned(Binned):
     parts: Mapping[str, slice]
     part_data: Mapping[str, BinnedData]
 
-    @property
-    def cov_norm(self) -> np.ndarray:
-        """The fully correlated flux-normalisation component, block diagonal (zero for a part without ``norm``):
-        what SHAPE removes (:func:`nutune.chi2.chi2_all_modes`)."""
-        return self.covs["norm"] if "norm" in self.covs else np.zeros((self.bins, self.bins))
-
 
 def part_bins(names: Sequence[str], bins: int | None) -> tuple[int, ...]:
     """Each part's binning for a joint vector of ``bins`` (default: every part's default binning).
