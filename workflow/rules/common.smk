@@ -18,7 +18,8 @@ from nutune.figure_registry import FIGURES as FIGURE_REGISTRY
 from nutune.figure_registry import OWN_RULE, slice_figures
 from nutune.likelihood_modes import CHOSEN as HEADLINE
 from nutune.likelihood_modes import mode_members
-from nutune.measurements import measurement_of
+from nutune.measurements import get as get_measurement
+from nutune.measurements import measurement_of, noise_covariance_resources
 
 # Validate the whole config (JSON schema + cross-key checks) before any job is scheduled: a bad config stops the
 # workflow here with the offending key, its value and what is allowed. A --configfile replaces config/config.yaml
@@ -147,7 +148,7 @@ def get_train_inputs(wildcards=None):
     it is applied to is an input of infer/throws, not of the network: editing it never retrains."""
     inputs = {"bank": RP.BANK.format(split="train")}
     if config["npe"]["noise"] == "covariance":
-        inputs["noise_covariance"] = MEASUREMENT_RESOURCES[0]
+        inputs["noise_covariance"] = NOISE_COVARIANCE_RESOURCES
     return inputs
 
 
@@ -167,6 +168,9 @@ def get_loss_curves(wildcards=None):
 # resource files are the data inputs of every rule that reads it, its slices name the slice figures.
 MEASUREMENT = measurement_of(CFG)
 MEASUREMENT_RESOURCES = [f"resources/{relative}" for relative in MEASUREMENT.resources]
+# The file(s) a noise-aware network's covariance comes from: the measurement's first resource, each part's for a
+# joint measurement (nutune.stages.train.training_inputs records the same).
+NOISE_COVARIANCE_RESOURCES = [f"resources/{path}" for path in noise_covariance_resources(MEASUREMENT)]
 PUBLISHED_RESOURCE = "resources/published_predictions/t2k_cc0pi_anaI_genie_tune_and_nuwro_58bin.csv"
 
 
@@ -424,6 +428,14 @@ def get_stability_replicates(wildcards=None):
 
 
 # joint.smk
+def get_part_npe_inputs(wildcards):
+    """What a part's network depends on: the joint training bank and, when noise-aware, the part's covariance file."""
+    inputs = {"bank": RP.BANK.format(split="train")}
+    if config["npe"]["noise"] == "covariance":
+        inputs["noise_covariance"] = [f"resources/{noise_covariance_resources(get_measurement(wildcards.part))[0]}"]
+    return inputs
+
+
 def get_part_infer_inputs(wildcards):
     """The part's network, the measurement's data files and the calibration gate."""
     return {"models": expand(RP.PART_MODEL, part=wildcards.part, ext=("safetensors", "json")),

@@ -7,7 +7,7 @@ rule part_npe:
     """The network of one part of the joint measurement, trained on that part's columns of the joint training bank
     (same npe settings, the part's own covariance block if noise-aware)."""
     input:
-        bank=RP.BANK.format(split="train"),
+        unpack(get_part_npe_inputs),
     output:
         weights=prefixed("results/parts/{part}/model/npe_0.safetensors"),
         metadata=prefixed("results/parts/{part}/model/npe_0.json"),

@@ -30,7 +30,7 @@ from .t2k_cc0pi_2016 import T2K_CC0PI_2016
 
 __all__ = ["MEASUREMENTS", "DEFAULT", "MeasurementSpec", "BinnedData", "Binned", "Slice", "FluxSpec",
            "check_slices", "get", "name_of", "measurement_of", "load_data", "JointBinned", "joint_spec",
-           "part_bins", "SEPARATOR"]
+           "part_bins", "SEPARATOR", "noise_covariance_resources"]
 
 #: Name of the measurement a config without ``simulator.measurement`` tunes to.
 DEFAULT = T2K_CC0PI_2016.name
@@ -64,6 +64,12 @@ def name_of(simulator: Mapping[str, Any] | Any) -> str:
 def measurement_of(cfg: Any) -> MeasurementSpec:
     """The configured measurement (``cfg.simulator.measurement``, default :data:`DEFAULT`)."""
     return get(name_of(cfg.simulator))
+
+
+def noise_covariance_resources(spec: MeasurementSpec) -> tuple[str, ...]:
+    """The resource file(s) under ``resources/`` a measurement's covariance is read from: its first resource, and
+    for a joint measurement each part's (what a noise-aware network depends on)."""
+    return tuple(get(part).resources[0] for part in spec.parts) if spec.parts else (spec.resources[0],)
 
 
 def load_data(cfg: Any) -> BinnedData:
