@@ -58,7 +58,7 @@ class FitResult:
         minos_valid: Whether each MINOS interval is valid (both sides).
         at_limit: Whether each parameter ended at (within 1e-4 box widths of) a limit.
         chi2_min: Minimum χ².
-        ndf: Degrees of freedom (bins − free parameters, − 1 more for SHAPE).
+        ndf: Degrees of freedom (bins − free parameters, − 1 more for SHAPE per measurement: 2 for T2K + MINERvA).
         integral_ratio: Σ pred·area / Σ data·area of the unscaled best-fit prediction.
         valid: MIGRAD's ``fmin.is_valid`` of the best start.
         accurate: ``fmin.has_accurate_covar`` after HESSE.
@@ -173,7 +173,8 @@ def fit_chi2(
                 log.warning("%s: MINOS failed for %s: %s", mode, name, err)
     values = np.array(best.values, dtype=float)
     pred = np.asarray(simulator(values[None, :]), dtype=float)[0]
-    ndf = data.size - d - (1 if mode == "SHAPE" else 0)
+    # SHAPE fits one normalisation per measurement (per part of a joint one, nutune.chi2)
+    ndf = data.size - d - ((len(parts) if parts else 1) if mode == "SHAPE" else 0)
     result = FitResult(
         mode=mode,
         values=values,
