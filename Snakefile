@@ -31,6 +31,7 @@ include: "workflow/rules/compare.smk"
 include: "workflow/rules/classical.smk"
 include: "workflow/rules/stability.smk"
 include: "workflow/rules/likelihood.smk"
+include: "workflow/rules/joint.smk"
 include: "workflow/rules/figures.smk"
 include: "workflow/rules/report.smk"
 

@@ -35,7 +35,8 @@ def _with(d: dict, **simulator) -> dict:
 def test_registry_is_the_schemas_enum() -> None:
     assert tuple(MEASUREMENTS) == allowed_values("simulator", "measurement") == (T2K, MINERVA)
     assert DEFAULT_MEASUREMENT == measurements.DEFAULT == T2K
-    union = sorted({b for m in MEASUREMENTS.values() for b in m.bin_choices})
+    joint = get(f"{T2K}+{MINERVA}")  # the joint measurement's vector lengths (nutune.measurements.joint)
+    union = sorted({b for m in (*MEASUREMENTS.values(), joint) for b in m.bin_choices})
     assert union == sorted(allowed_values("simulator", "bins"))
     with pytest.raises(KeyError, match="known"):
         get("nope")

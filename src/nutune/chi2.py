@@ -31,11 +31,17 @@ Modes:
     FULL; away from it the normalisation enters as one number with an absolute error, so a prediction below the
     data's normalisation is no longer favoured because the fully correlated flux error scales with the data's bins
     (the puzzle's bias, Peelle 1987; D'Agostini NIM A 346, 306 (1994)).
+
+**Joint measurements** (``parts``, :mod:`nutune.measurements.joint`): with the vector made of independent
+experiments' parts (row slices, the covariance block diagonal), every mode is the sum of the parts' χ², each part
+judged on its own block — SHAPE scales and NORMSHAPE normalises *each experiment* by its own integral, because each
+has its own flux normalisation; FULL and DIAG equal the block-diagonal χ² of the whole vector. A covariance with
+non-zero entries between parts is refused (the parts would not be independent).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -83,9 +89,12 @@ class Chi2:
         mode: ``FULL``, ``DIAG`` or ``SHAPE`` (module docstring).
         areas: (bins,) bin areas Δp·Δcos; required for SHAPE.
         cov_norm: (bins, bins) fully correlated normalisation component to remove from ``cov`` in SHAPE mode.
+        parts: for a joint measurement, part name -> row slice (``JointBinned.parts``): the χ² is the sum of the
+            parts' χ² in ``mode`` (module docstring), :meth:`per_part` gives each; None = one measurement.
 
     Raises:
-        DataError: unknown mode, mismatched shapes, non-finite data, covariance not symmetric/PD, missing areas.
+        DataError: unknown mode, mismatched shapes, non-finite data, covariance not symmetric/PD, missing areas,
+            parts that do not tile the vector or a covariance that correlates them.
     """
 
     def __init__(
@@ -96,6 +105,7 @@ class Chi2:
         *,
         areas: np.ndarray | None = None,
         cov_norm: np.ndarray | None = None,
+        parts: Mapping[str, slice] | None = None,
     ) -> None:
         if mode not in CHI2_MODES:
             raise DataError(f"chi2 mode = {mode!r} is not allowed; allowed: {', '.join(CHI2_MODES)}")
@@ -104,6 +114,10 @@ class Chi2:
         if self.data.ndim != 1 or not np.isfinite(self.data).all():
             raise DataError(f"chi2: data must be a finite 1-d array, got shape {self.data.shape}")
         n = self.data.size
+        self.parts: dict[str, Chi2] | None = None
+        if parts is not None and len(parts) > 1:
+            self._init_parts(cov, parts, areas, cov_norm)
+            return
         cov = validate_covariance(cov, n, "chi2 covariance")
         self.areas: np.ndarray | None = None
         if mode == "SHAPE":
@@ -129,6 +143,36 @@ class Chi2:
         else:
             self.chol = np.linalg.cholesky(cov)
 
+    def _init_parts(self, cov: np.ndarray, parts: Mapping[str, slice], areas: np.ndarray | None,
+                    cov_norm: np.ndarray | None) -> None:
+        n = self.data.size
+        cov = np.asarray(cov, dtype=float)
+        if cov.shape != (n, n):
+            raise DataError(f"chi2: covariance has shape {cov.shape}, expected ({n}, {n})")
+        self.slices = dict(parts)
+        rows = np.concatenate([np.arange(n)[s] for s in self.slices.values()])
+        if not np.array_equal(np.sort(rows), np.arange(n)):
+            raise DataError(f"chi2: parts {list(self.slices)} do not cover each of the {n} bins exactly once")
+        inside = np.zeros((n, n), dtype=bool)
+        for s in self.slices.values():
+            inside[s, s] = True
+        if np.any(cov[~inside] != 0):
+            raise DataError("chi2: the covariance correlates bins of different parts; a joint χ² needs independent "
+                            "parts (block-diagonal covariance)")
+        self.parts = {
+            name: Chi2(self.data[s], cov[s, s], self.mode, areas=None if areas is None else np.asarray(areas)[s],
+                       cov_norm=None if cov_norm is None else np.asarray(cov_norm)[s, s])
+            for name, s in self.slices.items()}
+
+    def per_part(self, prediction: np.ndarray) -> dict[str, float | np.ndarray]:
+        """Each part's χ² (part name -> value; one measurement: its name is ``"total"``)."""
+        if self.parts is None:
+            return {"total": self(prediction)}
+        pred = np.asarray(prediction, dtype=float)
+        if pred.shape[-1:] != self.data.shape:
+            raise DataError(f"chi2: prediction has shape {pred.shape}, expected (..., {self.data.size})")
+        return {name: part(pred[..., self.slices[name]]) for name, part in self.parts.items()}
+
     def _prepare(self, prediction: np.ndarray) -> np.ndarray:
         pred = np.asarray(prediction, dtype=float)
         if pred.shape[-1:] != self.data.shape:
@@ -148,6 +192,10 @@ class Chi2:
 
     def __call__(self, prediction: np.ndarray) -> float | np.ndarray:
         """χ² of one prediction (bins,) -> float, or of a stack (n, bins) -> (n,) array."""
+        if self.parts is not None:
+            values = list(self.per_part(prediction).values())
+            out = sum(values[1:], start=values[0])
+            return float(out) if np.ndim(out) == 0 else out
         delta = self._prepare(prediction)
         if self.mode == "DIAG":
             out = np.sum(delta**2 * self.inv_var, axis=-1)
@@ -166,8 +214,10 @@ def chi2(
     *,
     areas: np.ndarray | None = None,
     cov_norm: np.ndarray | None = None,
+    parts: Mapping[str, slice] | None = None,
 ) -> float | np.ndarray:
-    """χ² of ``prediction`` against ``data`` with covariance ``cov`` in ``mode`` FULL, DIAG, SHAPE or NORMSHAPE.
+    """χ² of ``prediction`` against ``data`` with covariance ``cov`` in ``mode`` FULL, DIAG, SHAPE or NORMSHAPE
+    (summed over ``parts`` for a joint measurement).
 
     See the module docstring for the exact definitions. ``prediction`` may be (bins,) (returns a float) or
     (n, bins) (returns (n,)).
@@ -176,7 +226,7 @@ def chi2(
         >>> m = load_t2k(58)
         >>> chi2(load_published("microboone_tune"), m.values, m.cov_total)  # ≈ 116.2 (published 115.1)
     """
-    return Chi2(data, cov, mode, areas=areas, cov_norm=cov_norm)(prediction)
+    return Chi2(data, cov, mode, areas=areas, cov_norm=cov_norm, parts=parts)(prediction)
 
 
 def chi2_all_modes(
@@ -184,20 +234,25 @@ def chi2_all_modes(
     measurement: T2KMeasurement,
     modes: Iterable[str] = CHI2_MODES,
     *,
-    components: Iterable[str] = COV_COMPONENTS,
+    components: Iterable[str] | None = None,
 ) -> dict[str, float | np.ndarray]:
     """χ² of ``prediction`` against a :class:`~nutune.resources.T2KMeasurement` in each of ``modes``.
 
     FULL and DIAG use the sum of ``components`` (default: the NUISANCE total); SHAPE uses the same sum minus the
-    flux-norm component (when ``norm`` is among the components) and the measurement's bin areas.
+    flux-norm component (when ``norm`` is among the components) and the measurement's bin areas. A joint
+    measurement (``measurement.parts``) is judged per part and summed (module docstring); ``components`` default to
+    every component of the measurement (the NUISANCE total of each part).
 
     Returns:
         ``{mode: chi2}`` in the order of ``modes``.
     """
-    comps = tuple(components)
+    comps = tuple(COV_COMPONENTS if components is None and not hasattr(measurement, "covs") else
+                  (measurement.components if components is None else components))
     cov = measurement.cov(comps)
+    parts = getattr(measurement, "parts", None)
     out: dict[str, float | np.ndarray] = {}
     for mode in modes:
         cov_norm = measurement.cov_norm if (mode == "SHAPE" and "norm" in comps) else None
-        out[mode] = chi2(prediction, measurement.values, cov, mode, areas=measurement.areas, cov_norm=cov_norm)
+        out[mode] = chi2(prediction, measurement.values, cov, mode, areas=measurement.areas, cov_norm=cov_norm,
+                         parts=parts)
     return out

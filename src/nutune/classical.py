@@ -58,7 +58,7 @@ class FitResult:
         minos_valid: Whether each MINOS interval is valid (both sides).
         at_limit: Whether each parameter ended at (within 1e-4 box widths of) a limit.
         chi2_min: Minimum χ².
-        ndf: Degrees of freedom (bins − free parameters, − 1 more for SHAPE).
+        ndf: Degrees of freedom (bins − free parameters, − 1 more for SHAPE per measurement: 2 for T2K + MINERvA).
         integral_ratio: Σ pred·area / Σ data·area of the unscaled best-fit prediction.
         valid: MIGRAD's ``fmin.is_valid`` of the best start.
         accurate: ``fmin.has_accurate_covar`` after HESSE.
@@ -100,6 +100,7 @@ def fit_chi2(
     n_starts: int = 6,
     minos: bool = True,
     names: Sequence[str] = PARAMETER_NAMES,
+    parts: Mapping[str, slice] | None = None,
 ) -> FitResult:
     """Minimise χ²(sim(θ), data; C, mode) over the prior box with iminuit (MIGRAD, HESSE, MINOS).
 
@@ -116,6 +117,8 @@ def fit_chi2(
         n_starts: Number of random MIGRAD starts (the box centre is always added).
         minos: Run MINOS on the best minimum.
         names: Parameter names for Minuit.
+        parts: A joint measurement's parts (``JointBinned.parts``): the χ² is the sum over parts
+            (:mod:`nutune.chi2`, SHAPE/NORMSHAPE per experiment).
 
     Returns:
         A :class:`FitResult`.
@@ -128,7 +131,7 @@ def fit_chi2(
     hi = np.asarray(upper, dtype=float)
     data = np.asarray(data, dtype=float)
     areas = np.asarray(areas, dtype=float)
-    cost_fn = Chi2(data, cov, mode, areas=areas, cov_norm=cov_norm if mode == "SHAPE" else None)
+    cost_fn = Chi2(data, cov, mode, areas=areas, cov_norm=cov_norm if mode == "SHAPE" else None, parts=parts)
     names = list(names)
 
     def cost(*theta: float) -> float:
@@ -170,7 +173,8 @@ def fit_chi2(
                 log.warning("%s: MINOS failed for %s: %s", mode, name, err)
     values = np.array(best.values, dtype=float)
     pred = np.asarray(simulator(values[None, :]), dtype=float)[0]
-    ndf = data.size - d - (1 if mode == "SHAPE" else 0)
+    # SHAPE fits one normalisation per measurement (per part of a joint one, nutune.chi2)
+    ndf = data.size - d - ((len(parts) if parts else 1) if mode == "SHAPE" else 0)
     result = FitResult(
         mode=mode,
         values=values,
@@ -207,11 +211,12 @@ def fit_all_modes(
     modes: Sequence[str] = ("FULL", "DIAG", "SHAPE"),
     n_starts: int = 6,
     names: Sequence[str] = PARAMETER_NAMES,
+    parts: Mapping[str, slice] | None = None,
 ) -> list[FitResult]:
     """:func:`fit_chi2` for each mode, seeds ``derive_seed(seed, mode)``."""
     return [
         fit_chi2(simulator, data, cov_total, mode, lower, upper, seed=derive_seed(seed, mode), areas=areas,
-                 cov_norm=cov_norm, n_starts=n_starts, names=names)
+                 cov_norm=cov_norm, n_starts=n_starts, names=names, parts=parts)
         for mode in modes
     ]
 
@@ -386,7 +391,7 @@ def run_classical(
         space = ParameterSpace(PARAMETER_NAMES, np.asarray(lower), np.asarray(upper))
     fits = fit_all_modes(simulator, measurement.values, measurement.cov_total, measurement.cov_norm,
                          measurement.areas, lower, upper, seed=seed, modes=modes, n_starts=n_starts,
-                         names=space.names)
+                         names=space.names, parts=getattr(measurement, "parts", None))
     with atomic_write(out_csv, suffix=".csv") as tmp:
         pd.DataFrame(fit_table(fits, names=space.names)).to_csv(tmp, index=False, float_format="%.6g")
     plot_classical_fits(fits, out_figure, lower, upper, sbi_t2k=read_sbi_t2k(sbi_t2k_csv),

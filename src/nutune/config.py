@@ -127,6 +127,8 @@ def allowed_values(*path: str) -> tuple:
             node = _resolve(node["additionalProperties"], root)  # observations.<name>.<key>
         node = node["properties"][part]
     node = _resolve(node, root)
+    if "enum" not in node and "anyOf" in node:  # a name or a list of names (simulator.measurement): the names
+        node = _resolve(node["anyOf"][0], root)
     if "items" in node:
         node = _resolve(node["items"], root)
     if "enum" not in node:
@@ -242,6 +244,19 @@ def _choice(*path: str) -> Any:
 Backend = _choice("simulator", "backend")
 Bins = _choice("simulator", "bins")
 MeasurementName = _choice("simulator", "measurement")
+#: A joint measurement's name: its parts' names joined with ``+`` (``nutune.measurements.joint``).
+JointMeasurementName = str
+
+
+def measurement_name(value: str | Sequence[str]) -> str:
+    """The canonical name of a ``simulator.measurement`` value: a name as it is, a list of names joined with ``+``
+    (the joint measurement of :mod:`nutune.measurements.joint`).
+
+    >>> measurement_name(["t2k_cc0pi_2016_anaI", "minerva_cc0pi_2d_le"])
+    't2k_cc0pi_2016_anaI+minerva_cc0pi_2d_le'
+    """
+    return "+".join(map(str, value)) if isinstance(value, (list, tuple)) else str(value)
+
 #: The measurement of a config without ``simulator.measurement`` (the schema's ``default``; nutune.measurements).
 DEFAULT_MEASUREMENT: str = schema()["properties"]["simulator"]["properties"]["measurement"]["default"]
 #: Networks per likelihood mode of a config without ``likelihood_modes.n_ensemble`` (the schema's ``default``).
@@ -307,13 +322,14 @@ class GenieSettings:
 
 @dataclass(frozen=True)
 class SimulatorConfig:
-    """``simulator``: backend, measurement and binning (``measurement`` defaults to :data:`DEFAULT_MEASUREMENT`)."""
+    """``simulator``: backend, measurement and binning (``measurement`` defaults to :data:`DEFAULT_MEASUREMENT`; a
+    list of names in the YAML is held as the joint name ``a+b``, :func:`measurement_name`)."""
 
     backend: Backend
     bins: Bins
     builtin: BuiltinSettings
     genie: GenieSettings
-    measurement: MeasurementName = DEFAULT_MEASUREMENT
+    measurement: MeasurementName | JointMeasurementName = DEFAULT_MEASUREMENT
 
 
 @dataclass(frozen=True)
@@ -350,6 +366,8 @@ class NPEConfig:
     noise_components: tuple[Component, ...]
     n_ensemble: int
     device: Device
+    #: Column counts of x's blocks with an embedding each (None: one shared embedding; ``nutune.npe.networks``).
+    embedding_parts: tuple[int, ...] | None = None
 
     def noise_aware(self, max_num_epochs: int | None = None) -> NPEConfig:
         """These settings with ``noise: covariance`` (the reference and likelihood-mode networks), the epoch budget
@@ -590,8 +608,24 @@ def _measurement_errors(d: dict) -> list[str]:
     from nutune.measurements import get
 
     sim = d["simulator"]
-    m = get(sim.get("measurement", DEFAULT_MEASUREMENT))
+    m = get(measurement_name(sim.get("measurement", DEFAULT_MEASUREMENT)))
     errs = []
+    if m.parts and sim["backend"] != "builtin":
+        errs.append(f"simulator.measurement = {list(m.parts)} (a joint measurement) needs simulator.backend: builtin: "
+                    "the GENIE backend generates one flux per bank (nutune.measurements.joint)")
+    parts = d["npe"].get("embedding_parts")
+    if parts is not None and sum(int(b) for b in parts) != int(sim["bins"]):
+        errs.append(f"npe.embedding_parts = {list(parts)} sums to {sum(int(b) for b in parts)}, not simulator.bins = "
+                    f"{sim['bins']}; for the joint measurement use each part's bins"
+                    + (f" ({'+'.join(map(str, _part_bins_or_none(m, sim['bins'])))})" if m.parts else ""))
+    if m.parts:
+        lm, cons = d.get("likelihood_modes", {}), d.get("constraints", {})
+        if lm.get("activate", False):
+            errs.append("likelihood_modes.activate: true is not available for a joint measurement (its SHAPE and "
+                        "NORMSHAPE noise models are per experiment, not implemented); set it false")
+        if cons.get("activate", False) and cons.get("mode", "FULL") != "FULL":
+            errs.append(f"constraints.mode = {cons['mode']!r} needs likelihood_modes, not available for a joint "
+                        "measurement; use FULL")
     if int(sim["bins"]) not in m.bin_choices:
         errs.append(f"simulator.bins = {sim['bins']} is not a binning of measurement {m.name!r} ({m.title}); "
                     f"allowed: {', '.join(map(str, m.bin_choices))}")
@@ -615,6 +649,17 @@ def _measurement_errors(d: dict) -> list[str]:
             errs.append(f"observations of kind {', '.join(kinds)} are T2K histograms (builtin simulator, published "
                         f"curves, T2K-binned CSVs); with simulator.measurement = {m.name!r} use kind data only")
     return errs
+
+
+def _part_bins_or_none(m: Any, bins: int) -> tuple[int, ...]:
+    """Each part's bins of a joint measurement ``m`` for ``bins`` (its parts' defaults if ``bins`` is no binning)."""
+    from nutune.measurements import part_bins
+    from nutune.resources import DataError
+
+    try:
+        return part_bins(m.parts, bins)
+    except DataError:
+        return part_bins(m.parts, None)
 
 
 def _cross_key_errors(d: dict, check_files: bool) -> list[str]:
@@ -756,10 +801,10 @@ def _cross_key_errors(d: dict, check_files: bool) -> list[str]:
             errs.append(f"resources: {exc}")
         else:
             needed = [T2K_NPZ, FLUX_NPZ]
-            if d["simulator"].get("measurement", DEFAULT_MEASUREMENT) != DEFAULT_MEASUREMENT:
+            if measurement_name(d["simulator"].get("measurement", DEFAULT_MEASUREMENT)) != DEFAULT_MEASUREMENT:
                 from nutune.measurements import get
 
-                needed += get(d["simulator"]["measurement"]).resources
+                needed += get(measurement_name(d["simulator"]["measurement"])).resources
             if any(o["kind"] == "published" for o in d["observations"].values()):
                 needed.append(PUBLISHED_CSV)
             for rel in needed:
@@ -870,6 +915,8 @@ def _npe_section(npe: Mapping) -> NPEConfig:
     npe = dict(npe)
     npe["embedding_hidden"] = tuple(npe["embedding_hidden"])
     npe["noise_components"] = tuple(npe["noise_components"])
+    if npe.get("embedding_parts") is not None:
+        npe["embedding_parts"] = tuple(int(b) for b in npe["embedding_parts"])
     for key in ("learning_rate", "lr_decay_factor", "min_learning_rate", "validation_fraction"):
         npe[key] = float(npe[key])
     return NPEConfig(**npe)
@@ -903,7 +950,7 @@ _SECTIONS: dict[str, dict[str, Any]] = {
     },
     "simulator": {"simulator": lambda sim: SimulatorConfig(
         backend=sim["backend"], bins=int(sim["bins"]), builtin=BuiltinSettings(**sim["builtin"]),
-        genie=GenieSettings(**sim["genie"]), measurement=sim.get("measurement", DEFAULT_MEASUREMENT))},
+        genie=GenieSettings(**sim["genie"]), measurement=measurement_name(sim.get("measurement", DEFAULT_MEASUREMENT)))},
     "simulation": {"simulation": lambda d: SimulationConfig(**d)},
     "npe": {"npe": _npe_section},
     "diagnostics": {"diagnostics": lambda d: DiagnosticsConfig(**d)},

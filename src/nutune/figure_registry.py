@@ -164,13 +164,15 @@ def slice_comparison(cfg, inputs, pdf, png, *, slices_pdf=(), slices_png=()) -> 
     error = np.sqrt(np.diag(measurement.cov_total))
     wanted = ("MicroBooNE tune (GENIE)", "NuWro", "inferred NuWro", "inferred T2K")
     medians = {Path(p).stem: np.median(_read(p), axis=0) for p in inputs["posteriors"]}
+    data_labels = {f"inferred {name}" for name, obs in cfg.observations.items() if obs.kind == "data"}
     curves = {label.replace("inferred", "Inferred"): x
-              for label, x in chi2_predictions(cfg, medians).items() if label in wanted}
+              for label, x in chi2_predictions(cfg, medians).items()
+              if label in wanted or label in data_labels or (not spec.published and label.startswith("builtin at"))}
     figures.plot_slice_grid(slices, measurement.values, error, curves, pdf, png, x_label=spec.x_label,
                             y_label=spec.y_label)
     for index, (one_pdf, one_png) in enumerate(zip(slices_pdf, slices_png, strict=True)):
         figures.plot_slice_comparison(index, slices, measurement.values, error, curves, one_pdf, one_png,
-                                      x_label=spec.x_label)
+                                      x_label=slices[index].x_label or spec.x_label)
 
 
 #: Posterior draws per posterior-predictive band (each one built-in prediction).

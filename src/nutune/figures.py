@@ -580,12 +580,16 @@ def _slice_grid(slices: Sequence[Any], draw_slice, pdf_path, png_path, *, legend
     labels, one legend from the first panel, the unit, optional suptitle."""
     n_rows = max(1, -(-len(slices) // 3))
     fig, axes = plt.subplots(n_rows, 3, figsize=(14, 11 * n_rows / 3), squeeze=False)
+    # panels with their own x label (the parts of a joint measurement) are each labelled
+    own = {getattr(s, "x_label", None) for s in slices} - {None}
     for index, ax in enumerate(axes.flat):
         if index >= len(slices):
             ax.set_visible(False)
             continue
         draw_slice(ax, slices[index])
-        if index >= 3 * (n_rows - 1):
+        if own:
+            ax.set_xlabel(getattr(slices[index], "x_label", None) or x_label, fontsize=8)
+        elif index >= 3 * (n_rows - 1):
             ax.set_xlabel(x_label)
         if index % 3 == 0:
             ax.set_ylabel(y_label, fontsize=10)

@@ -33,10 +33,26 @@ def builtin_templates(cfg: Any, variant: str = "nominal"):
 
 def builtin_simulator(cfg: Any, variant: str = "nominal") -> Simulator:
     """The configured built-in templates as a batched simulator: free-dial theta (n, d) -> x (n, bins), the fixed
-    and unlisted dials filled in by ``cfg.parameter_space``."""
-    templates = builtin_templates(cfg, variant)
+    and unlisted dials filled in by ``cfg.parameter_space``. A joint measurement (``nutune.measurements.joint``) is
+    the concatenation of each part's templates at the same θ, in the parts' order."""
+    from nutune.measurements import name_of, part_bins, split_name
+    from nutune.simulator import get_templates
+
     bins, space = cfg.simulator.bins, cfg.parameter_space
-    return lambda theta: templates.evaluate(space.full(np.atleast_2d(theta)), bins=bins, names=space.target)
+    names = split_name(name_of(cfg.simulator))
+    if len(names) == 1:
+        templates = builtin_templates(cfg, variant)
+        return lambda theta: templates.evaluate(space.full(np.atleast_2d(theta)), bins=bins, names=space.target)
+    b = cfg.simulator.builtin
+    parts = [(get_templates(variant, sample_seed=b.sample_seed, n_events=b.n_events, cache_dir=b.cache_dir,
+                            measurement=name), part)
+             for name, part in zip(names, part_bins(names, bins), strict=True)]
+
+    def simulate(theta: np.ndarray) -> np.ndarray:
+        full = space.full(np.atleast_2d(theta))
+        return np.hstack([t.evaluate(full, bins=part, names=space.target) for t, part in parts])
+
+    return simulate
 
 
 def builtin_prediction(cfg: Any, theta: np.ndarray, variant: str = "nominal") -> np.ndarray:
@@ -81,8 +97,11 @@ def chi2_predictions(cfg: Any, medians: Mapping[str, np.ndarray]) -> dict[str, n
     if cfg.simulator.bins == 58 and "nuwro" in published:
         predictions["NuWro"] = load_published("nuwro", 58)
         predictions["inferred NuWro"] = inferred(published["nuwro"])
+    from nutune.measurements import DEFAULT, name_of
+
+    t2k = name_of(cfg.simulator) == DEFAULT
     for name in data:
-        predictions["inferred T2K" if len(data) == 1 else f"inferred {name}"] = inferred(name)
+        predictions["inferred T2K" if len(data) == 1 and t2k else f"inferred {name}"] = inferred(name)
     predictions["nominal (G18_10a_02_11a)"] = builtin_prediction(cfg, cfg.parameter_space.nominal)
     return predictions
 

@@ -4,7 +4,8 @@
 rule files must match one of :data:`GRAMMAR` (``tests/test_paths.py``), and the docs point here
 (``python -m nutune.paths`` prints the table). Wildcards: ``{split}`` in {train, test}; ``{shard}`` 5 digits;
 ``{member}`` 0 .. n_ensemble-1 (npe's, or likelihood_modes' under ``likelihood_modes/``); ``{replicate}`` 1 .. stability.n_replicates-1; ``{obs}`` a key of ``observations`` (``{data_obs}`` a data one); ``{table}``,
-``{figure}`` a file stem; ``{ext}`` the file type; ``{mode}`` a χ² mode other than FULL.
+``{figure}`` a file stem; ``{ext}`` the file type; ``{mode}`` a χ² mode other than FULL; ``{part}`` a part of a
+joint measurement (``nutune.measurements.joint``).
 
 Every config writes under its own prefix, the config key ``results_dir`` (:func:`prefixed`): the paper config
 ``config/config.yaml`` has ``results_dir: results`` and writes exactly the paths below (its tables and figures are
@@ -21,7 +22,8 @@ __all__ = [
     "PARAMS", "SHARD", "BANK", "MODEL", "LOSS", "TEST_POSTERIORS", "METRICS", "GATE", "REFERENCE_MODEL",
     "REFERENCE_LOSS", "REFERENCE_TEST_POSTERIORS", "REFERENCE_METRICS", "REFERENCE_SAMPLES", "OBSERVATION",
     "POSTERIOR", "THROWS", "MISSPECIFICATION", "TABLE", "FIGURE", "SUMMARY", "REPORT_TABLE", "REPORT_LANDING",
-    "GENIE", "STABILITY_HEADLINES", "STABILITY_TABLE", "LIKELIHOOD_MODEL", "LIKELIHOOD_LOSS", "LOG", "GRAMMAR",
+    "GENIE", "STABILITY_HEADLINES", "STABILITY_TABLE", "LIKELIHOOD_MODEL", "LIKELIHOOD_LOSS", "PART_MODEL",
+    "PART_LOSS", "PART_POSTERIOR", "LOG", "GRAMMAR",
     "matches", "grammar_text",
     "RESULTS", "LOGS", "PAPER_CONFIG", "RESERVED_NAMES", "prefixed", "log_dir", "results_dir_errors",
 ]
@@ -59,6 +61,9 @@ STABILITY_HEADLINES = "results/stability/replicate_{replicate}/headlines.csv"
 STABILITY_TABLE = "results/stability/replicate_{replicate}/tables/{table}.csv"
 LIKELIHOOD_MODEL = "results/likelihood_modes/model/{mode}/npe_{member}.{ext}"
 LIKELIHOOD_LOSS = "results/likelihood_modes/model/{mode}/loss_{member}.csv"
+PART_MODEL = "results/parts/{part}/model/npe_0.{ext}"
+PART_LOSS = "results/parts/{part}/model/loss_0.csv"
+PART_POSTERIOR = "results/parts/{part}/posterior.npz"
 LOG = "logs/{rule}/{name}.log"
 
 #: (pattern, content) of every artefact, in workflow order.
@@ -93,6 +98,10 @@ GRAMMAR: tuple[tuple[str, str], ...] = (
     (LIKELIHOOD_MODEL, "noise-aware network of chi2 mode {mode} in DIAG, SHAPE, NORMSHAPE (nutune.likelihood_modes; "
                        "member 0 .. likelihood_modes.n_ensemble-1; FULL is the reference network)"),
     (LIKELIHOOD_LOSS, "its loss curve"),
+    (PART_MODEL, "joint measurement: the network of one part {part} (a measurement name) trained on its columns "
+                 "of the joint bank (nutune.joint_tune)"),
+    (PART_LOSS, "its loss curve"),
+    (PART_POSTERIOR, "samples (S, d) physical, x: that part's network for that part's data"),
     (LOG, "one log per job; a failing job names its log"),
 )
 
@@ -102,7 +111,7 @@ GRAMMAR: tuple[tuple[str, str], ...] = (
 RESERVED_NAMES = frozenset({
     "bank", "model", "diagnostics", "reference", "observations", "posteriors", "throws", "tables", "figures",
     "genie", "stability", "misspecification", "likelihood_modes", "benchmarks", "tmp", "summary.md", "report.html",
-    "report", "logs",
+    "report", "logs", "parts",
 })
 _RESULTS_DIR = re.compile(r"results(/[A-Za-z0-9][A-Za-z0-9_.-]*)*\Z")
 

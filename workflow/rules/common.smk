@@ -18,7 +18,8 @@ from nutune.figure_registry import FIGURES as FIGURE_REGISTRY
 from nutune.figure_registry import OWN_RULE, slice_figures
 from nutune.likelihood_modes import CHOSEN as HEADLINE
 from nutune.likelihood_modes import mode_members
-from nutune.measurements import measurement_of
+from nutune.measurements import get as get_measurement
+from nutune.measurements import measurement_of, noise_covariance_resources
 
 # Validate the whole config (JSON schema + cross-key checks) before any job is scheduled: a bad config stops the
 # workflow here with the offending key, its value and what is allowed. A --configfile replaces config/config.yaml
@@ -81,7 +82,13 @@ for _name, _spec in OBSERVATIONS.items():
         POSTERIOR_TABLES.setdefault(_table, []).append(_name)
 
 
+# The parts of a joint measurement (nutune.measurements.joint; empty for one measurement): each gets its own network
+# on its columns of the joint bank, its posterior and the joint tables (joint.smk).
+JOINT_PARTS = list(measurement_of(CFG).parts)
+
+
 wildcard_constraints:
+    part="|".join(re.escape(name) for name in JOINT_PARTS) or "(?!)",
     split="train|test",
     shard=r"\d{5}",
     member=r"\d+",
@@ -141,7 +148,7 @@ def get_train_inputs(wildcards=None):
     it is applied to is an input of infer/throws, not of the network: editing it never retrains."""
     inputs = {"bank": RP.BANK.format(split="train")}
     if config["npe"]["noise"] == "covariance":
-        inputs["noise_covariance"] = MEASUREMENT_RESOURCES[0]
+        inputs["noise_covariance"] = NOISE_COVARIANCE_RESOURCES
     return inputs
 
 
@@ -161,6 +168,9 @@ def get_loss_curves(wildcards=None):
 # resource files are the data inputs of every rule that reads it, its slices name the slice figures.
 MEASUREMENT = measurement_of(CFG)
 MEASUREMENT_RESOURCES = [f"resources/{relative}" for relative in MEASUREMENT.resources]
+# The file(s) a noise-aware network's covariance comes from: the measurement's first resource, each part's for a
+# joint measurement (nutune.stages.train.training_inputs records the same).
+NOISE_COVARIANCE_RESOURCES = [f"resources/{path}" for path in noise_covariance_resources(MEASUREMENT)]
 PUBLISHED_RESOURCE = "resources/published_predictions/t2k_cc0pi_anaI_genie_tune_and_nuwro_58bin.csv"
 
 
@@ -417,6 +427,35 @@ def get_stability_replicates(wildcards=None):
     return expand(RP.STABILITY_HEADLINES, replicate=range(1, int(config["stability"]["n_replicates"])))
 
 
+# joint.smk
+def get_part_npe_inputs(wildcards):
+    """What a part's network depends on: the joint training bank and, when noise-aware, the part's covariance file."""
+    inputs = {"bank": RP.BANK.format(split="train")}
+    if config["npe"]["noise"] == "covariance":
+        inputs["noise_covariance"] = [f"resources/{noise_covariance_resources(get_measurement(wildcards.part))[0]}"]
+    return inputs
+
+
+def get_part_infer_inputs(wildcards):
+    """The part's network, the measurement's data files and the calibration gate."""
+    return {"models": expand(RP.PART_MODEL, part=wildcards.part, ext=("safetensors", "json")),
+            "data": MEASUREMENT_RESOURCES, "gate": get_gate_input()}
+
+
+def get_joint_tables_inputs(wildcards=None):
+    """The joint network's posterior for the (first) data observation and each part's posterior."""
+    return {"joint": get_t2k_posterior(), "parts": expand(RP.PART_POSTERIOR, part=JOINT_PARTS),
+            "data": MEASUREMENT_RESOURCES}
+
+
+def joint_outputs():
+    """The joint tables and the corner of the three posteriors (a joint measurement with a data observation)."""
+    if not JOINT_PARTS or T2K_OBS is None:
+        return []
+    return [*expand(RP.TABLE, table=("joint_chi2", "joint_tension")),
+            *expand(RP.FIGURE, figure="joint_posteriors", ext=("pdf", "png"))]
+
+
 # <<< extension input functions
 
 
@@ -503,7 +542,8 @@ def extension_tables():
         tables.append("stability")
     if LIKELIHOOD_MODES["activate"]:
         tables.append("likelihood_modes")
-    return expand(RP.TABLE, table=tables) + (get_constraints_outputs() if CONSTRAINTS["activate"] else [])
+    tables = expand(RP.TABLE, table=tables) + (get_constraints_outputs() if CONSTRAINTS["activate"] else [])
+    return tables + [path for path in joint_outputs() if path.endswith(".csv")]
 
 
 def extension_figures():
@@ -512,7 +552,7 @@ def extension_figures():
                 "stability": "stability"}
     names = [name for name, section in sections.items() if config[section]["activate"]]
     names += ["constraints"] if CONSTRAINTS["activate"] else []
-    return expand(RP.FIGURE, figure=names, ext=("pdf", "png"))
+    return expand(RP.FIGURE, figure=names, ext=("pdf", "png")) + [p for p in joint_outputs() if not p.endswith(".csv")]
 
 
 def all_tables():
@@ -546,6 +586,8 @@ REPORT_TABLE_INFO = {
     "likelihood_modes": ("Tables", "likelihood_modes.rst"),
     "constraints": ("Tables", "constraints.rst"),
     "dial_set_shift": ("Tables", "dial_set_shift.rst"),
+    "joint_chi2": ("Joint", "joint_chi2.rst"),
+    "joint_tension": ("Joint", "joint_tension.rst"),
     **{table: ("Tables", "posterior_table.rst") for table in POSTERIOR_TABLES},
 }
 REPORT_DIR = Path(workflow.basedir) / "workflow" / "report"

@@ -50,6 +50,12 @@ class Binned:
     def components(self) -> tuple[str, ...]:
         return tuple(self.covs)
 
+    @property
+    def cov_norm(self) -> np.ndarray:
+        """The fully correlated flux-normalisation component (what SHAPE removes); zero when the release has none
+        (MINERvA's flux normalisation is inside ``syst``)."""
+        return self.covs["norm"] if "norm" in self.covs else np.zeros((self.bins, self.bins))
+
     def cov(self, components: Iterable[str] | None = None) -> np.ndarray:
         """Sum of the named covariance components (default: all of this release's, = ``cov_total``)."""
         comps = list(self.components if components is None else components)
@@ -63,13 +69,16 @@ class Binned:
 @dataclass(frozen=True)
 class Slice:
     """One panel of the measurement's slice figures: the bins ``rows`` (indices into the loaded vector) drawn as
-    steps over ``x_lo``..``x_hi`` at fixed ``title`` (e.g. one cos θ_μ range of T2K)."""
+    steps over ``x_lo``..``x_hi`` at fixed ``title`` (e.g. one cos θ_μ range of T2K). ``x_label``/``y_label``: the
+    panel's own axis labels where they differ from the spec's (the parts of a joint measurement); None = the spec's."""
 
     index: int
     title: str
     rows: np.ndarray
     x_lo: np.ndarray
     x_hi: np.ndarray
+    x_label: str | None = None
+    y_label: str | None = None
 
 
 @dataclass(frozen=True)
@@ -111,6 +120,8 @@ class MeasurementSpec:
         slicer: ``BinnedData -> tuple[Slice, ...]``, the panels of the slice figures.
         x_label, y_label: axis labels of a slice panel.
         builtin: whether the built-in simulator can produce its histograms.
+        parts: for a joint measurement (:mod:`nutune.measurements.joint`) the names of its parts in vector order;
+            () for a single measurement.
     """
 
     name: str
@@ -132,6 +143,7 @@ class MeasurementSpec:
     published: tuple[str, ...] = ()
     builtin: bool = False
     extra: Mapping[str, object] = field(default_factory=dict)
+    parts: tuple[str, ...] = ()
 
     @property
     def default_bins(self) -> int:

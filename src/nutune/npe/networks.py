@@ -16,7 +16,7 @@ from torch import nn
 from nutune.dials import PARAMETER_NAMES
 from nutune.npe.spec import CALIBRATIONS, NSF_NUM_BINS
 
-__all__ = ["build_embedding_net", "density_builder", "build_density_estimator"]
+__all__ = ["build_embedding_net", "PartsEmbedding", "density_builder", "build_density_estimator"]
 
 
 def build_embedding_net(bins: int, hidden: Sequence[int], output_dim: int) -> nn.Sequential:
@@ -33,6 +33,35 @@ def build_embedding_net(bins: int, hidden: Sequence[int], output_dim: int) -> nn
     return nn.Sequential(*layers)
 
 
+class PartsEmbedding(nn.Module):
+    """One embedding MLP per block of x's columns (``parts``: the blocks' column counts, e.g. T2K 58 + MINERvA 144 of
+    a joint measurement), each ``block -> hidden -> ReLU ... -> its share of output_dim``, the outputs concatenated:
+    the flow's context has the same width as the shared embedding's, each experiment is compressed on its own."""
+
+    def __init__(self, parts: Sequence[int], hidden: Sequence[int], output_dim: int) -> None:
+        super().__init__()
+        self.sizes = [int(b) for b in parts]
+        k = len(self.sizes)
+        if k < 2 or int(output_dim) < k:
+            raise ValueError(f"embedding_parts {self.sizes}: need two or more blocks and embedding_dim >= {k}")
+        shares = [int(output_dim) // k + (1 if i < int(output_dim) % k else 0) for i in range(k)]
+        self.nets = nn.ModuleList(build_embedding_net(b, hidden, d) for b, d in zip(self.sizes, shares, strict=True))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        chunks = torch.split(x, self.sizes, dim=-1)
+        return torch.cat([net(chunk) for net, chunk in zip(self.nets, chunks, strict=True)], dim=-1)
+
+
+def _embedding(network: Mapping[str, Any], bins: int) -> nn.Module:
+    """The ``network`` block's embedding: one MLP, or :class:`PartsEmbedding` when it names ``embedding_parts``."""
+    parts = network.get("embedding_parts")
+    if parts is None:
+        return build_embedding_net(bins, network["embedding_hidden"], network["embedding_dim"])
+    if sum(int(b) for b in parts) != int(bins):
+        raise ValueError(f"embedding_parts {list(parts)} do not sum to the {bins} bins of x")
+    return PartsEmbedding(parts, network["embedding_hidden"], network["embedding_dim"])
+
+
 def density_builder(network: Mapping[str, Any], bins: int) -> Callable:
     """sbi's builder ``(theta, x) -> density estimator`` for the ``network`` block (draws the embedding net's
     initial weights from torch's global generator)."""
@@ -45,7 +74,7 @@ def density_builder(network: Mapping[str, Any], bins: int) -> Callable:
         hidden_features=int(network["hidden_features"]),
         num_transforms=int(network["num_transforms"]),
         num_bins=int(network.get("num_bins", NSF_NUM_BINS)),
-        embedding_net=build_embedding_net(bins, network["embedding_hidden"], network["embedding_dim"]),
+        embedding_net=_embedding(network, bins),
     )
 
 

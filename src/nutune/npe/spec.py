@@ -120,8 +120,9 @@ def check_training_arrays(theta: np.ndarray, x: np.ndarray, low: np.ndarray, hig
 
 def network_block(settings: Any, density_estimator: str, calibration: str, tail_bound: float,
                   location_bound: float) -> dict[str, Any]:
-    """The ``network`` metadata block: everything needed to rebuild the untrained network."""
-    return {
+    """The ``network`` metadata block: everything needed to rebuild the untrained network (``embedding_parts`` only
+    when set: a per-part embedding, ``nutune.npe.networks.PartsEmbedding``)."""
+    block = {
         "density_estimator": density_estimator,
         "embedding_hidden": [int(h) for h in setting(settings, "embedding_hidden")],
         "embedding_dim": int(setting(settings, "embedding_dim")),
@@ -135,6 +136,10 @@ def network_block(settings: Any, density_estimator: str, calibration: str, tail_
         "calibration_tail_bound": tail_bound,
         "calibration_location_bound": location_bound,
     }
+    parts = setting_or(settings, "embedding_parts", None)
+    if parts is not None:
+        block["embedding_parts"] = [int(b) for b in parts]
+    return block
 
 
 def training_block(settings: Any, *, n_simulations: int, seed: int, member: int, member_seed: int,

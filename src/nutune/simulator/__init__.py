@@ -16,6 +16,7 @@ Public API:
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
@@ -62,7 +63,7 @@ DEFAULT_N_EVENTS = 1_000_000
 
 
 def simulate(theta: Any, *, bins: int | None = None, variant: str = "nominal", names: Any = None,
-             measurement: str = T2K_MEASUREMENT) -> np.ndarray:
+             measurement: str | Sequence[str] = T2K_MEASUREMENT) -> np.ndarray:
     """Built-in simulator: physical θ → histograms of ``measurement`` (default T2K CC0π Analysis I).
 
     Args:
@@ -76,7 +77,10 @@ def simulate(theta: Any, *, bins: int | None = None, variant: str = "nominal", n
             ``nutune.dials.BUILTIN_DIALS`` (MaCCRES, MvCCRES [GeV], the MFP_pi and fate scales, ...), the others at
             nominal.
         measurement: ``"t2k_cc0pi_2016_anaI"`` (default) or ``"minerva_cc0pi_2d_le"``: the flux, binning and
-            signal cuts (and the templates' own base sample and cache file); the same θ, dials and physics.
+            signal cuts (and the templates' own base sample and cache file); the same θ, dials and physics. A list
+            of names (or the joint name ``"t2k_cc0pi_2016_anaI+minerva_cc0pi_2d_le"``) gives the joint measurement
+            of :mod:`nutune.measurements.joint`: each part's histograms at the same θ, concatenated in list order
+            (``bins`` then the joint total, e.g. 202 = 58 + 144, or None for each part's default).
 
     Returns:
         (n, bins) float64. T2K: d²σ/(dp_μ dcosθ_μ) in 1e-38 cm²/(GeV/c)/nucleon, T2K bin order. MINERvA:
@@ -90,6 +94,14 @@ def simulate(theta: Any, *, bins: int | None = None, variant: str = "nominal", n
     The templates (default seed and 1e6 events per channel) are built once per measurement, cached on disk under
     ``$NUTUNE_CACHE`` (default ``~/.cache/nutune``) and memoised in the process.
     """
+    parts = tuple(measurement) if isinstance(measurement, (list, tuple)) else tuple(str(measurement).split("+"))
+    if len(parts) > 1:
+        from nutune.measurements import part_bins
+
+        per_part = part_bins(parts, bins)
+        return np.hstack([simulate(theta, bins=b, variant=variant, names=names, measurement=part)
+                          for part, b in zip(parts, per_part, strict=True)])
+    measurement = parts[0]
     check_measurement(measurement)
     if measurement == T2K_MEASUREMENT:
         check_bins(58 if bins is None else bins)

@@ -27,14 +27,15 @@ def training_inputs(config: Mapping | object, bank_path: str | Path) -> dict[str
     """
     from nutune.forward import training_noise_covariance
     from nutune.io import sha256_file
-    from nutune.measurements import measurement_of
+    from nutune.measurements import measurement_of, noise_covariance_resources
     from nutune.npe.preprocessing import array_sha256
 
     cfg = as_config(config)
     inputs: dict[str, dict] = {"bank": {"path": str(bank_path), "sha256": sha256_file(bank_path)}}
     cov = training_noise_covariance(cfg)
     if cov is not None:
-        inputs["noise_covariance"] = {"source": f"resources/{measurement_of(cfg).resources[0]}",
+        inputs["noise_covariance"] = {"source": ", ".join(f"resources/{path}" for path in
+                                                    noise_covariance_resources(measurement_of(cfg))),
                                       "components": list(cfg.npe.noise_components), "sha256": array_sha256(cov)}
     return inputs
 

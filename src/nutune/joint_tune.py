@@ -1,0 +1,303 @@
+"""The joint T2K + MINERvA tune and each experiment alone (issue 15 items 4–5): per-part networks, the χ² table of
+the tunes and the tension between the single-experiment tunes.
+
+A joint config (``simulator.measurement`` a list, :mod:`nutune.measurements.joint`) trains its main network on the
+concatenated vector. "Each alone" is a network per part trained on *that part's columns of the same joint bank*
+(rule ``part_npe``, :func:`run_part_npe`; the same npe settings, the part's own covariance block for a noise-aware
+network, seed ``derive_seed(seed, "part_npe", part)``), so the three posteriors are learnt from the same θ draws.
+
+Tables (rule ``joint_tables``, :func:`run_joint_tables`):
+
+* ``joint_chi2.csv`` — for each tune (the MicroBooNE tune, each part's tune, the joint tune; a tune is the posterior
+  median of its network for the real data), the builtin prediction's χ² against each measurement and their total
+  in every configured mode (:func:`nutune.chi2.chi2_all_modes`: FULL/DIAG block sums, SHAPE/NORMSHAPE per
+  experiment), with the bins of each.
+* ``joint_tension.csv`` — two statistics of the tension between the T2K-only and MINERvA-only posteriors:
+
+  1. the **parameter-shift probability** (Raveri & Hu, PRD 99, 043506 (2019), §IV; :func:`parameter_shift`):
+     Δθ = θ_A − θ_B from independent draws of the two posteriors (prior-box unit coordinates, so the dials are
+     commensurate), its density P(Δ) by a Gaussian KDE, and p_shift = P(P(Δ) > P(0)), the posterior mass of
+     shifts more probable than no shift. Meaning: p_shift near 0 — the two data sets prefer the same dials; 0.68 /
+     0.95 / 0.997 — agreement is excluded at the "1σ / 2σ / 3σ" level (``n_sigma`` = √2 erf⁻¹(p_shift), the
+     Gaussian-equivalent); it measures disagreement *within the model*, not the model's fit to either data set;
+  2. the **posterior-predictive p-value** of one data set under the other's tune (:func:`ppc_pvalue`): for draws
+     θ of the tune's posterior, p = P(χ²_FULL(x_rep, s(θ)) ≥ χ²_FULL(x_obs, s(θ))) with x_rep ~ N(s(θ), C); a small
+     p says the data set is not described by the other experiment's tune *within its own covariance* (for MINERvA it
+     is also small at its own tune: its 144-bin χ² is misspecified — the row ``…under its own tune`` gives the
+     baseline to compare with).
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import numpy as np
+
+__all__ = ["part_sections", "run_part_npe", "run_part_infer", "parameter_shift", "ppc_pvalue", "joint_chi2_table",
+           "tension_table", "run_joint_tables", "plot_tunes_corner"]
+
+_log = logging.getLogger("nutune")
+
+
+def part_sections(sections: Mapping[str, Any], part: str) -> dict[str, Any]:
+    """The config sections of a joint config as the single measurement ``part`` of it (its binning, its covariance
+    components): what a part's network is trained and checked with."""
+    import copy
+
+    from nutune.config import measurement_name
+    from nutune.measurements import get, part_bins, split_name
+
+    out = copy.deepcopy(dict(sections))
+    names = split_name(measurement_name(out["simulator"]["measurement"]))
+    if part not in names:
+        raise KeyError(f"{part!r} is not a part of the joint measurement {list(names)}")
+    out["simulator"]["measurement"] = part
+    out["simulator"]["bins"] = part_bins(names, out["simulator"]["bins"])[names.index(part)]
+    allowed = get(part).components
+    if "npe" in out:  # one part's vector: one embedding
+        out["npe"].pop("embedding_parts", None)
+    for section, key in (("npe", "noise_components"), ("inference", "throw_components")):
+        if section in out:
+            out[section][key] = [c for c in out[section][key] if c in allowed]
+    return out
+
+
+def _sections(config: Any) -> Mapping[str, Any]:
+    """The raw sections of a stage's :class:`nutune.config.Config` (or a mapping of sections as it is)."""
+    return config if isinstance(config, Mapping) else config.raw
+
+
+def _part_rows(cfg: Any, part: str) -> slice:
+    from nutune.measurements import load_data
+
+    return load_data(cfg).parts[part]
+
+
+def run_part_npe(config: Any, *, part: str, bank_path: str, weights: str, metadata: str, loss: str,
+                 config_hash: str) -> None:
+    """Rule ``part_npe``: the network of one part trained on its columns of the joint training bank (module doc);
+    ``config`` the stage's sections (``stage_config``)."""
+    from nutune.bank import read_bank
+    from nutune.config import stage_config
+    from nutune.forward import training_noise_covariance
+    from nutune.io import derive_seed, sha256_file
+    from nutune.npe import save_npe, train_npe
+    from nutune.stages.common import one_torch_thread
+
+    one_torch_thread()
+    sections = _sections(config)
+    joint_cfg = stage_config(sections)
+    cfg = stage_config(part_sections(sections, part))
+    rows = _part_rows(joint_cfg, part)
+    theta, x, _ = read_bank(bank_path)
+    bank_hash = sha256_file(bank_path)
+    provenance = {"config_hash": config_hash, "bank_hash": bank_hash, "part": part,
+                  "inputs": {"bank": {"path": str(bank_path), "sha256": bank_hash, "columns": [rows.start, rows.stop]}}}
+    trained = train_npe(theta, np.ascontiguousarray(x[:, rows]), prior_low=cfg.prior_low, prior_high=cfg.prior_high,
+                        settings=cfg.npe, seed=derive_seed(cfg.seed, "part_npe", part),
+                        noise_cov=training_noise_covariance(cfg), member=0, provenance=provenance,
+                        dial_names=cfg.dial_names)
+    save_npe(trained, weights, metadata, loss)
+    _log.info("part %s: trained on columns %d..%d of %d simulations", part, rows.start, rows.stop - 1, len(theta))
+
+
+def run_part_infer(config: Any, *, part: str, model_paths: Sequence[str], output: str) -> None:
+    """Rule ``part_infer``: ``inference.num_posterior_samples`` draws of a part's network for that part's data."""
+    from nutune.config import stage_config
+    from nutune.io import derive_seed, write_npz
+    from nutune.measurements import load_data
+    from nutune.stages.common import load_model, one_torch_thread
+
+    one_torch_thread()
+    cfg = stage_config(part_sections(_sections(config), part))
+    x = np.asarray(load_data(cfg).values, dtype=float)
+    posterior = load_model(cfg, list(model_paths))
+    samples = posterior.sample(cfg.inference.num_posterior_samples, x, seed=derive_seed(cfg.seed, "part_infer", part))
+    write_npz(output, samples=samples, x=x)
+    _log.info("part %s: posterior median %s", part, np.array2string(np.median(samples, axis=0), precision=4))
+
+
+def parameter_shift(a: np.ndarray, b: np.ndarray, *, low: np.ndarray, high: np.ndarray, seed: int,
+                    n_pairs: int = 4000) -> dict[str, float]:
+    """Raveri & Hu (2019) parameter-shift probability between posteriors with draws ``a`` and ``b`` (n, d).
+
+    Δ = (a_i − b_j)/(high − low) for ``n_pairs`` random independent pairs; P(Δ) a Gaussian KDE (Scott's bandwidth)
+    of them, evaluated leave-one-out at the draws; p_shift = fraction of the Δ draws with P(Δ) > P(0). Returns ``p_shift``, ``n_sigma`` = √2·erf⁻¹(p)
+    (capped where p = 1 within the draws: then p is only known to be > 1 − 1/n_pairs) and ``n_pairs``.
+    """
+    from scipy.special import erfinv
+    from scipy.stats import gaussian_kde
+
+    rng = np.random.default_rng(seed)
+    a, b = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
+    width = np.asarray(high, dtype=float) - np.asarray(low, dtype=float)
+    delta = (a[rng.integers(0, len(a), n_pairs)] - b[rng.integers(0, len(b), n_pairs)]) / width
+    kde = gaussian_kde(delta.T)
+    at_zero = float(kde(np.zeros((delta.shape[1], 1)))[0])
+    # leave-one-out at the draws: a draw's own kernel would inflate its density against P(0), where no draw sits
+    own = 1.0 / math.sqrt(np.linalg.det(2.0 * math.pi * np.atleast_2d(kde.covariance)))
+    at_draws = (n_pairs * kde(delta.T) - own) / (n_pairs - 1)
+    p = float(np.mean(at_draws > at_zero))
+    p_cap = min(p, 1.0 - 1.0 / n_pairs)
+    return {"p_shift": p, "n_sigma": float(math.sqrt(2.0) * erfinv(p_cap)), "n_pairs": int(n_pairs)}
+
+
+def ppc_pvalue(predictions: np.ndarray, data: np.ndarray, cov: np.ndarray, *, seed: int) -> float:
+    """Posterior-predictive p-value with the FULL χ² (Gelman, Meng & Stern 1996): ``predictions`` (n, bins) = s(θ_i)
+    at posterior draws; one replicate x_rep,i ~ N(s(θ_i), C) each; p = mean[χ²(x_rep,i, s_i) ≥ χ²(x_obs, s_i)]."""
+    from nutune.chi2 import Chi2
+    from nutune.noise import covariance_noise
+
+    s = np.atleast_2d(np.asarray(predictions, dtype=float))
+    rep = s + covariance_noise(np.random.default_rng(seed), cov, len(s), method="cholesky")
+    full = Chi2(np.zeros_like(data), cov, "FULL")  # χ² of differences: Δᵀ C⁻¹ Δ
+    observed = full(data - s)
+    replicated = full(rep - s)
+    return float(np.mean(replicated >= observed))
+
+
+def joint_chi2_table(cfg: Any, tunes: Mapping[str, np.ndarray]):
+    """Rows (tune, measurement, one column per χ² mode, n_bins, the tune's θ): each tune's builtin prediction
+    against each part and the total (the sum, :mod:`nutune.chi2` joint rules)."""
+    import pandas as pd
+
+    from nutune.chi2 import chi2_all_modes
+    from nutune.forward import builtin_prediction
+    from nutune.measurements import load_data
+    from nutune.measurements.joint import SHORT_NAMES
+
+    data = load_data(cfg)
+    rows = []
+    for tune, theta in tunes.items():
+        prediction = builtin_prediction(cfg, np.asarray(theta, dtype=float))
+        point = {f"theta_{name}": float(v) for name, v in zip(cfg.dial_names, theta, strict=True)}
+        total = {mode: 0.0 for mode in cfg.chi2.modes}
+        for part, sl in data.parts.items():
+            values = chi2_all_modes(prediction[sl], data.part_data[part], cfg.chi2.modes)
+            rows.append({"tune": tune, "measurement": SHORT_NAMES.get(part, part),
+                         **{mode: float(values[mode]) for mode in cfg.chi2.modes}, "n_bins": sl.stop - sl.start,
+                         **point})
+            total = {mode: total[mode] + float(values[mode]) for mode in cfg.chi2.modes}
+        rows.append({"tune": tune, "measurement": "total", **total, "n_bins": data.bins, **point})
+    return pd.DataFrame(rows)
+
+
+def tension_table(cfg: Any, posteriors: Mapping[str, np.ndarray], *, n_ppc: int = 500):
+    """The tension between the single-part tunes (module doc): one parameter-shift row per pair of parts and one
+    posterior-predictive row per (data set, tune) — each part's data under every part's tune."""
+    import pandas as pd
+
+    from nutune.forward import builtin_prediction
+    from nutune.io import derive_seed
+    from nutune.measurements import load_data
+    from nutune.measurements.joint import SHORT_NAMES
+
+    data = load_data(cfg)
+    parts = list(data.parts)
+    short = {p: SHORT_NAMES.get(p, p) for p in parts}
+    rows = []
+    for i, a in enumerate(parts):
+        for b in parts[i + 1:]:
+            shift = parameter_shift(posteriors[a], posteriors[b], low=cfg.prior_low, high=cfg.prior_high,
+                                    seed=derive_seed(cfg.seed, "parameter_shift", a, b))
+            rows.append({"statistic": "parameter_shift", "data": f"{short[a]} vs {short[b]}",
+                         "tune": f"{short[a]}-only vs {short[b]}-only", "value": shift["p_shift"],
+                         "n_sigma": shift["n_sigma"], "n_draws": shift["n_pairs"],
+                         "meaning": "posterior mass of shifts dtheta more probable than no shift (Raveri & Hu 2019); "
+                                    "near 0: the two data sets prefer the same dials"})
+    for d in parts:
+        sl, own = data.parts[d], data.part_data[d]
+        for t in parts:
+            draws = posteriors[t][:n_ppc]
+            p = ppc_pvalue(builtin_prediction(cfg, draws)[:, sl], np.asarray(own.values), np.asarray(own.cov_total),
+                           seed=derive_seed(cfg.seed, "ppc", d, t))
+            rows.append({"statistic": "ppc_pvalue_FULL", "data": short[d], "tune": f"{short[t]}-only",
+                         "value": p, "n_sigma": float("nan"), "n_draws": len(draws),
+                         "meaning": ("P(chi2_FULL of a replicate >= chi2_FULL of the data) under the tune's posterior; "
+                                     + ("baseline: the data set under its own tune" if d == t
+                                        else "compare with the data set under its own tune"))})
+    return pd.DataFrame(rows)
+
+
+def run_joint_tables(config: Any, *, joint_posterior: str, part_posteriors: Mapping[str, str],
+                     joint_chi2: str, tension: str, corner_pdf: str, corner_png: str) -> None:
+    """Rule ``joint_tables``: ``joint_chi2.csv``, ``joint_tension.csv`` and the corner of the three posteriors."""
+    from nutune.config import stage_config
+    from nutune.io import read_samples
+    from nutune.measurements.joint import SHORT_NAMES
+    from nutune.tables import write_table
+
+    cfg = stage_config(_sections(config))
+    posteriors = {part: read_samples(path) for part, path in part_posteriors.items()}
+    joint = read_samples(joint_posterior)
+    tunes = {"MicroBooNE tune": np.asarray(cfg.parameter_space.microboone_tune, dtype=float)}
+    tunes.update({f"{SHORT_NAMES.get(p, p)}-only": np.median(s, axis=0) for p, s in posteriors.items()})
+    tunes["joint"] = np.median(joint, axis=0)
+    write_table(joint_chi2_table(cfg, tunes), joint_chi2)
+    write_table(tension_table(cfg, posteriors), tension)
+    plot_tunes_corner({**{f"{SHORT_NAMES.get(p, p)}-only": s for p, s in posteriors.items()}, "joint": joint},
+                      [f"{p.label} [{p.unit}]" if p.unit else p.label for p in cfg.parameters],
+                      cfg.prior_low, cfg.prior_high, corner_pdf, corner_png,
+                      tune=np.asarray(cfg.parameter_space.microboone_tune, dtype=float))
+
+
+def plot_tunes_corner(samples: Mapping[str, np.ndarray], labels: Sequence[str], low: np.ndarray, high: np.ndarray,
+                      pdf: str, png: str, *, tune: np.ndarray | None = None) -> None:
+    """The posteriors side by side in one corner plot: 1-D histograms on the diagonal, 68 % / 95 % HPD-like
+    contours (2-D histogram levels) below it, the prior box as the axes, the MicroBooNE tune marked."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from nutune.figures import save_figure
+
+    d = len(labels)
+    colors = ["tab:blue", "tab:orange", "black", "tab:green"]
+    fig, axes = plt.subplots(d, d, figsize=(2.6 * d, 2.6 * d), squeeze=False)
+    for i in range(d):
+        for j in range(d):
+            ax = axes[i, j]
+            if j > i:
+                ax.set_visible(False)
+                continue
+            for (name, s), color in zip(samples.items(), colors, strict=False):
+                s = np.asarray(s, dtype=float)
+                if i == j:
+                    ax.hist(s[:, i], bins=40, range=(low[i], high[i]), density=True, histtype="step", color=color,
+                            label=name)
+                else:
+                    h, xe, ye = np.histogram2d(s[:, j], s[:, i], bins=30, range=[[low[j], high[j]], [low[i], high[i]]])
+                    levels = _mass_levels(h, (0.95, 0.68))
+                    if len(set(levels)) == len(levels) and levels[-1] > 0:
+                        ax.contour(0.5 * (xe[1:] + xe[:-1]), 0.5 * (ye[1:] + ye[:-1]), h.T, levels=levels,
+                                   colors=color, linewidths=(0.8, 1.4))
+            if tune is not None:
+                if i == j:
+                    ax.axvline(tune[i], color="tab:red", ls=":", lw=1)
+                else:
+                    ax.plot(tune[j], tune[i], marker="*", color="tab:red", ms=8)
+            ax.set_xlim(low[j], high[j])
+            if i != j:
+                ax.set_ylim(low[i], high[i])
+            else:
+                ax.set_yticks([])
+            if i == d - 1:
+                ax.set_xlabel(labels[j])
+            if j == 0 and i > 0:
+                ax.set_ylabel(labels[i])
+    handles, names = axes[0, 0].get_legend_handles_labels()
+    fig.legend(handles, names, loc="upper right", frameon=False)
+    fig.suptitle("posteriors for the real data: each experiment alone and joint (red: MicroBooNE tune)")
+    fig.tight_layout()
+    save_figure(fig, pdf, png)
+
+
+def _mass_levels(h: np.ndarray, masses: Sequence[float]) -> list[float]:
+    """Histogram heights enclosing the given probability masses (ascending heights for ``contour``)."""
+    flat = np.sort(h.ravel())[::-1]
+    cum = np.cumsum(flat) / max(flat.sum(), 1e-300)
+    return [float(flat[min(np.searchsorted(cum, m), flat.size - 1)]) for m in masses]

@@ -1,0 +1,65 @@
+"""Issue 15 items 4-5 end to end on a tiny joint T2K + MINERvA config (test_config.yaml's sizes, the measurement a
+list), in a fresh clone, typed as a user types it: `snakemake -n` of the paper-scale joint config plans, and the tiny
+joint run builds the bank of paired 202-bin predictions, the joint and single-part networks and the joint tables.
+Slow: one small workflow run (~5 min on 2 shared cores)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+import yaml
+from conftest import fresh_clone
+from test_design_card import typed
+
+REPO = Path(__file__).resolve().parents[1]
+PARTS = ["t2k_cc0pi_2016_anaI", "minerva_cc0pi_2d_le"]
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def clone(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    root = fresh_clone(tmp_path_factory.mktemp("joint") / "nutune")
+    d = yaml.safe_load((REPO / "config" / "test_config.yaml").read_text())
+    d["results_dir"] = "results/joint_tiny"
+    d["simulator"].update(measurement=PARTS, bins=202)
+    d["simulator"]["builtin"]["n_events"] = 100000
+    d["observations"] = {"joint": {"kind": "data"}}
+    d["npe"]["noise"] = "covariance"
+    for section in ("learning_curve", "stability"):
+        d[section]["activate"] = False
+    (root / "joint_tiny.yaml").write_text(yaml.safe_dump(d, sort_keys=False))
+    return root
+
+
+def test_paper_scale_joint_config_plans(clone: Path) -> None:
+    out = typed(clone, "snakemake -n --configfile config/joint_t2k_minerva.yaml").stdout
+    for rule in ("part_npe", "part_infer", "joint_tables", "train_npe", "figure_slice_comparison"):
+        assert f"rule {rule}:" in out, rule
+    assert "results/joint/tables/joint_chi2.csv" in out and "results/joint/figures/slice_comparison_21.pdf" in out
+
+
+def test_tiny_joint_run_to_the_tables(clone: Path) -> None:
+    typed(clone, "snakemake --cores 2 --configfile joint_tiny.yaml", timeout=1500)
+    tables = clone / "results/joint_tiny/tables"
+    chi2 = pd.read_csv(tables / "joint_chi2.csv")
+    assert list(dict.fromkeys(chi2["tune"])) == ["MicroBooNE tune", "T2K-only", "MINERvA-only", "joint"]
+    modes = ["FULL", "DIAG", "SHAPE", "NORMSHAPE"]
+    for _, rows in chi2.groupby("tune"):
+        by = rows.set_index("measurement")
+        assert list(by.index) == ["T2K", "MINERvA", "total"] and list(by["n_bins"]) == [58, 144, 202]
+        np.testing.assert_allclose(by.loc["total", modes].to_numpy(float),
+                                   by.loc[["T2K", "MINERvA"], modes].to_numpy(float).sum(axis=0), rtol=1e-12)
+    tension = pd.read_csv(tables / "joint_tension.csv")
+    assert set(tension["statistic"]) == {"parameter_shift", "ppc_pvalue_FULL"}
+    assert tension["value"].between(0, 1).all() and len(tension) == 1 + 4
+    t2k = pd.read_csv(tables / "t2k.csv")
+    assert set(t2k["observation"]) == {"joint"} and int(t2k["ndf"].iloc[0]) == 202
+    assert (clone / "results/joint_tiny/figures/joint_posteriors.pdf").is_file()
+    assert (clone / "results/joint_tiny/figures/slice_comparison_21.png").is_file()
+    for part in PARTS:
+        samples = np.load(clone / f"results/joint_tiny/parts/{part}/posterior.npz")["samples"]
+        assert samples.shape[1] == 4 and np.isfinite(samples).all()
