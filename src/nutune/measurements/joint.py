@@ -35,10 +35,11 @@ from functools import lru_cache
 from types import MappingProxyType
 
 import numpy as np
+from scipy.linalg import block_diag
 
 from nutune.resources import DataError
 
-from .base import Binned, BinnedData, FluxSpec, MeasurementSpec, Slice
+from .base import Binned, BinnedData, FluxSpec, MeasurementSpec, Slice, frozen
 
 __all__ = ["SEPARATOR", "JointBinned", "joint_spec", "split_name", "part_bins", "SHORT_NAMES"]
 
@@ -51,21 +52,6 @@ SHORT_NAMES: Mapping[str, str] = MappingProxyType({"t2k_cc0pi_2016_anaI": "T2K",
 def split_name(name: str) -> tuple[str, ...]:
     """The part names of a joint measurement name (a single name gives a 1-tuple)."""
     return tuple(name.split(SEPARATOR))
-
-
-def _frozen(a: np.ndarray) -> np.ndarray:
-    out = np.array(a, dtype=float)
-    out.setflags(write=False)
-    return out
-
-
-def _block_diagonal(blocks: Sequence[np.ndarray]) -> np.ndarray:
-    n = sum(b.shape[0] for b in blocks)
-    out, start = np.zeros((n, n)), 0
-    for b in blocks:
-        out[start:start + b.shape[0], start:start + b.shape[0]] = b
-        start += b.shape[0]
-    return out
 
 
 @dataclass(frozen=True)
@@ -135,13 +121,13 @@ def joint_spec(names: tuple[str, ...]) -> MeasurementSpec:
         for n, b in zip(names, per_part, strict=True):
             parts[n] = slice(start, start + b)
             start += b
-        covs = {c: _frozen(_block_diagonal([d.cov([c]) if c in s.components else np.zeros((d.bins, d.bins))
+        covs = {c: frozen(block_diag(*[d.cov([c]) if c in s.components else np.zeros((d.bins, d.bins))
                                            for s, d in zip(specs, datas, strict=True)]))
                 for c in components}
-        return JointBinned(bins=start, values=_frozen(np.concatenate([d.values for d in datas])),
+        return JointBinned(bins=start, values=frozen(np.concatenate([d.values for d in datas])),
                            covs=MappingProxyType(covs),
-                           cov_total=_frozen(_block_diagonal([np.asarray(d.cov_total) for d in datas])),
-                           areas=_frozen(np.concatenate([d.areas for d in datas])),
+                           cov_total=frozen(block_diag(*[np.asarray(d.cov_total) for d in datas])),
+                           areas=frozen(np.concatenate([d.areas for d in datas])),
                            parts=MappingProxyType(parts), part_data=MappingProxyType(dict(zip(names, datas, strict=True))))
 
     def slicer(data: BinnedData) -> tuple[Slice, ...]:

@@ -19,24 +19,18 @@ import numpy as np
 
 from nutune import minerva_cc0pi_2d as mc
 
-from .base import Binned, BinnedData, FluxSpec, MeasurementSpec, Slice
+from .base import Binned, BinnedData, FluxSpec, MeasurementSpec, Slice, frozen
 
 __all__ = ["MINERVA_CC0PI_2D_LE", "slices"]
-
-
-def _frozen(a: np.ndarray) -> np.ndarray:
-    out = np.array(a, dtype=float)
-    out.setflags(write=False)
-    return out
 
 
 def _load(bins: int, root: str | os.PathLike | None) -> Binned:
     """The populated bins of :func:`nutune.minerva_cc0pi_2d.load`: components ``stat`` and ``syst`` (= total − stat,
     the release gives only those two; the flux normalisation is inside syst)."""
     m = mc.load(root)
-    covs = {kind: _frozen(m.masked_cov(kind)) for kind in MINERVA_CC0PI_2D_LE.components}
-    return Binned(bins=bins, values=_frozen(m.masked_values()), covs=MappingProxyType(covs),
-                  cov_total=_frozen(m.masked_cov("total")), areas=_frozen(m.areas[m.mask]))
+    covs = {kind: frozen(m.masked_cov(kind)) for kind in MINERVA_CC0PI_2D_LE.components}
+    return Binned(bins=bins, values=frozen(m.masked_values()), covs=MappingProxyType(covs),
+                  cov_total=frozen(m.masked_cov("total")), areas=frozen(m.areas[m.mask]))
 
 
 def slices(data: BinnedData) -> tuple[Slice, ...]:
