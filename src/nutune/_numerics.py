@@ -9,6 +9,17 @@ all three to their AVX2 paths before torch runs its first kernel: ``ATEN_CPU_CAP
 numerical reproducibility ``MKL_CBWR=AVX2,STRICT`` (Intel's guarantee of identical results on every processor that
 supports AVX2) and ``ONEDNN_MAX_CPU_ISA=AVX2``. Cost: none measurable (4.6–5.2 s for the same 6 epochs either way).
 ``NUTUNE_NUMERICS=native`` leaves the machine's fastest paths (and machine-dependent results).
+
+The float64 side (the built-in simulator's template contractions, χ², covariance throws, LAPACK factorisations) runs
+on numpy's and scipy's OpenBLAS, which picks its kernels by processor at load time: ``SkylakeX`` (AVX-512) on an
+Intel Xeon, ``Haswell`` (AVX2) on an AMD EPYC. Measured on the Xeon (2026-12-03): the 58-bin histograms of 2 000
+random θ differ in their last bits between the two kernel sets, so the bank, and everything trained on it, was not
+the same as on the EPYC the committed results came from; with ``OPENBLAS_CORETYPE=Haswell`` the Xeon reproduces
+the committed ``results/tables/simulator_calibration.csv`` byte for byte. nutune therefore pins OpenBLAS to its
+Haswell kernels too. OpenBLAS reads the variable when numpy loads it, so this takes effect in every process nutune
+starts (Snakemake jobs, subprocesses) and in this one only if ``import nutune`` comes before ``import numpy``
+(:func:`pin_numerics` warns otherwise). numpy's own SIMD loops (AVX-512 or AVX2) did not change any of these numbers
+and are left alone.
 """
 
 from __future__ import annotations
@@ -19,7 +30,8 @@ import warnings
 
 __all__ = ["PINNED_ENVIRONMENT", "pin_numerics", "numerics_mode"]
 
-PINNED_ENVIRONMENT = {"ATEN_CPU_CAPABILITY": "avx2", "MKL_CBWR": "AVX2,STRICT", "ONEDNN_MAX_CPU_ISA": "AVX2"}
+PINNED_ENVIRONMENT = {"ATEN_CPU_CAPABILITY": "avx2", "MKL_CBWR": "AVX2,STRICT", "ONEDNN_MAX_CPU_ISA": "AVX2",
+                      "OPENBLAS_CORETYPE": "Haswell"}
 
 
 def numerics_mode() -> str:
@@ -33,12 +45,24 @@ def numerics_mode() -> str:
 def pin_numerics() -> dict[str, str]:
     """Set :data:`PINNED_ENVIRONMENT` in this process (inherited by its children) unless numerics are native.
 
-    Must run before torch executes a kernel; nutune calls it on import. Warns if torch already runs a different
-    ATen capability (then this process is not pinned; its children are).
+    Must run before torch executes a kernel and before numpy loads OpenBLAS; nutune calls it on import. Warns if
+    torch already runs a different ATen capability, or numpy was loaded unpinned (then this process is not pinned;
+    its children are).
     """
     if numerics_mode() == "native":
         return {}
+    blas_before = os.environ.get("OPENBLAS_CORETYPE")
     os.environ.update(PINNED_ENVIRONMENT)
+    # Snakemake's own process loads numpy before it reads the Snakefile; it only schedules (its jobs inherit the pin)
+    scheduler = "snakemake.workflow" in sys.modules
+    if "numpy" in sys.modules and blas_before != PINNED_ENVIRONMENT["OPENBLAS_CORETYPE"] and not scheduler:
+        warnings.warn(
+            "numpy was imported before nutune, so its OpenBLAS runs this machine's own kernels in this process "
+            "(float64 results may differ in the last bits from other machines); import nutune first, or set "
+            "OPENBLAS_CORETYPE=Haswell (NUTUNE_NUMERICS=native silences this)",
+            RuntimeWarning,
+            stacklevel=2,
+        )
     torch = sys.modules.get("torch")
     if torch is not None:
         capability = torch.backends.cpu.get_cpu_capability()
