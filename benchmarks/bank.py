@@ -6,6 +6,7 @@ is the cost of the stage itself. Shard writes and the merge include HDF5 I/O and
 
 from __future__ import annotations
 
+import os
 import tempfile
 import time
 from pathlib import Path
@@ -22,7 +23,11 @@ def run(quick: bool = False, n_train: int = 200_000, shard_size: int = 1000) -> 
 
     raw = yaml.safe_load((ROOT / "config" / "config.yaml").read_text())
     if quick:
+        # the test suite's smoke run: the session's template cache (NUTUNE_CACHE, where nutune.simulate's default
+        # templates of the same seed and size live) instead of building a second copy under the repo's .cache
         n_train, shard_size = 2000, 500
+        raw["simulator"]["builtin"]["cache_dir"] = os.environ.get("NUTUNE_CACHE",
+                                                                  raw["simulator"]["builtin"]["cache_dir"])
     raw["simulation"].update({"n_train": n_train, "shard_size": shard_size})
     cfg = load_config(raw)
     # Build (or load) the simulator templates first: their one-off cost is the simulator benchmark's, not the bank's.

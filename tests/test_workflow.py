@@ -24,15 +24,13 @@ import numpy as np
 import pandas as pd
 import pytest
 import yaml
+from conftest import REPO, SNAKEMAKE, TINY, make_workdir, snakemake, tiny_args  # noqa: F401 - re-exported
 
 from nutune import paths
 
-REPO = Path(__file__).resolve().parents[1]
-SNAKEMAKE = str(Path(sys.executable).with_name("snakemake"))
 #: Default-config DAG: 2 parameter files, 200 + 2 shards, 2 merges, 1 network, 5 observations, 5 posteriors, ...
 DEFAULT_JOBS_AT_LEAST = 202 + 2 + 2 + 1 + 1 + 5 + 5 + 1
-#: The tiny config's results prefix and log directory (results_dir: results/tiny -> logs/tiny, nutune.paths).
-TINY = yaml.safe_load((REPO / "config" / "test_config.yaml").read_text())["results_dir"]
+#: The tiny config's log directory (results_dir: results/tiny -> logs/tiny, nutune.paths).
 TINY_LOGS = paths.log_dir(TINY)
 TABLES = ("test_metrics", "microboone_tune", "nuwro", "t2k", "t2k_correlations", "chi2", "misspecification")
 # Extension tables the tiny config activates (reference, classical, learning curve).
@@ -46,19 +44,6 @@ FIGURES = (
 )
 
 
-def snakemake(args: list[str], *, cwd: Path = REPO, timeout: int = 120, check: bool = True
-              ) -> subprocess.CompletedProcess:
-    """Run snakemake under ``timeout -k 10`` (stdout and stderr together); fail with its output on error."""
-    command = ["timeout", "-k", "10", str(timeout), SNAKEMAKE, "-s", str(REPO / "Snakefile"), *args]
-    env = {**os.environ, "OMP_NUM_THREADS": "1"}
-    result = subprocess.run(command, cwd=cwd, env=env, capture_output=True, text=True)
-    output = result.stdout + result.stderr
-    result.stdout = output
-    if check and result.returncode != 0:
-        pytest.fail(f"snakemake {' '.join(args)} failed ({result.returncode}):\n{output[-6000:]}")
-    return result
-
-
 def job_counts(output: str) -> dict[str, int]:
     """The 'Job stats' table of a snakemake dry-run as {rule: count}."""
     block = output.split("Job stats:")[1].split("Reasons:")[0]
@@ -68,22 +53,6 @@ def job_counts(output: str) -> dict[str, int]:
         if match:
             counts[match.group(1)] = int(match.group(2))
     return counts
-
-
-def make_workdir(path: Path, cache: Path, edit=None, **overrides: dict) -> Path:
-    """A working directory for a tiny run: resources/ link and the test config (cache in the session cache); each
-    override is merged into its config section, then ``edit(config)`` may change the config in place."""
-    path.mkdir(parents=True, exist_ok=True)
-    (path / "resources").symlink_to(REPO / "resources")
-    config = yaml.safe_load((REPO / "config" / "test_config.yaml").read_text())
-    config["simulator"]["builtin"]["cache_dir"] = str(cache)
-    for key, value in overrides.items():
-        config[key] = {**config[key], **value}
-    if edit is not None:
-        edit(config)
-    (path / "config").mkdir()
-    (path / "config" / "test_config.yaml").write_text(yaml.safe_dump(config, sort_keys=False))
-    return path
 
 
 def add_dials(prefix: str, dials: list[dict], nominal: list[float]):
@@ -101,26 +70,19 @@ def add_dials(prefix: str, dials: list[dict], nominal: list[float]):
     return edit
 
 
-def tiny_args(workdir: Path, *targets: str) -> list[str]:
-    return ["--directory", str(workdir), "--configfile", str(workdir / "config" / "test_config.yaml"),
-            "--cores", "2", *targets]
+def paper_tables() -> list[str]:
+    """The paper's tables of the tiny run as targets (what the resumed run builds and compares; no figures)."""
+    return [f"{TINY}/tables/{table}.csv" for table in TABLES]
 
 
 # ---------------------------------------------------------------------------------------------------- fixtures
 @pytest.fixture(scope="session")
-def tiny_run(tmp_path_factory: pytest.TempPathFactory, nutune_cache: Path) -> tuple[Path, float]:
-    """One uninterrupted tiny run of the whole DAG: (working directory, wall seconds)."""
-    workdir = make_workdir(tmp_path_factory.mktemp("tiny") / "run", nutune_cache)
-    start = time.monotonic()
-    snakemake(tiny_args(workdir), timeout=900)
-    return workdir, time.monotonic() - start
-
-
-@pytest.fixture(scope="session")
 def resumed_run(tmp_path_factory: pytest.TempPathFactory, nutune_cache: Path, tiny_run) -> Path:
-    """A tiny run SIGKILLed (whole process group) during the shard stage, then resumed with --rerun-incomplete."""
+    """A tiny run SIGKILLed (whole process group) during the shard stage, then resumed with --rerun-incomplete;
+    its targets are the paper's tables (and so the bank), not the figures and extensions tiny_run also makes."""
     workdir = make_workdir(tmp_path_factory.mktemp("killed") / "run", nutune_cache)
-    command = ["timeout", "-k", "10", "300", SNAKEMAKE, "-s", str(REPO / "Snakefile"), *tiny_args(workdir)]
+    command = ["timeout", "-k", "10", "300", SNAKEMAKE, "-s", str(REPO / "Snakefile"),
+               *tiny_args(workdir, *paper_tables())]
     process = subprocess.Popen(command, cwd=workdir, env={**os.environ, "OMP_NUM_THREADS": "1"},
                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
     shard_logs = workdir / TINY_LOGS / "simulate_shard"
@@ -134,7 +96,7 @@ def resumed_run(tmp_path_factory: pytest.TempPathFactory, nutune_cache: Path, ti
     process.wait(timeout=30)
     assert not (workdir / TINY / "bank" / "train.h5").exists(), "killed after the merge, not during shards"
     snakemake(["--unlock", *tiny_args(workdir)], timeout=60)
-    snakemake([*tiny_args(workdir), "--rerun-incomplete"], timeout=900)
+    snakemake([*tiny_args(workdir, *paper_tables()), "--rerun-incomplete"], timeout=900)
     return workdir
 
 
@@ -360,7 +322,7 @@ def test_two_runs_give_identical_banks_and_tables(tiny_run, resumed_run) -> None
 
 
 def test_resumed_run_leaves_nothing_incomplete(resumed_run) -> None:
-    result = snakemake(["-n", *tiny_args(resumed_run)], timeout=120)
+    result = snakemake(["-n", *tiny_args(resumed_run, *paper_tables())], timeout=120)
     assert "Nothing to be done" in result.stdout
     assert not list((resumed_run / TINY).rglob(".*.tmp*")), "a temporary file of an atomic write survived"
 
