@@ -169,6 +169,9 @@ def test_files_are_not_pickles(saved):
         assert key in metadata
     assert metadata["provenance"]["data_hash"] == "d" * 8
     assert set(metadata["versions"]) >= {"nutune", "sbi", "torch", "numpy"}
+    machine = metadata["machine"]  # where it was trained: CPU, torch's kernels, the pinned numerics
+    assert machine["cpu"] and machine["aten_cpu_capability"] == "AVX2" and machine["numerics"] == "pinned"
+    assert machine["environment"]["OPENBLAS_CORETYPE"] == "Haswell"
     lines = loss.read_text().splitlines()
     assert lines[0] == "epoch,train_loss,val_loss,seconds,learning_rate"
     assert len(lines) == metadata["results"]["epochs"] + 1

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import importlib.metadata
 import logging
+import os
 import time
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -340,6 +341,23 @@ def _versions() -> dict[str, str]:
     return out
 
 
+def _machine() -> dict[str, Any]:
+    """Where the member was trained: the CPU, the kernels torch runs and the pinned numerics environment (a
+    network is bit-identical only between machines whose numerics agree; README "Same tables on any machine")."""
+    import platform
+
+    from nutune._numerics import PINNED_ENVIRONMENT, numerics_mode
+
+    cpu = platform.processor() or platform.machine()
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as cpuinfo:
+            cpu = next((line.split(":", 1)[1].strip() for line in cpuinfo if line.startswith("model name")), cpu)
+    except OSError:  # pragma: no cover - not Linux
+        pass
+    return {"cpu": cpu, "aten_cpu_capability": torch.backends.cpu.get_cpu_capability(),
+            "numerics": numerics_mode(), "environment": {key: os.environ.get(key) for key in PINNED_ENVIRONMENT}}
+
+
 def _metadata(names, theta, x, low, high, x_scale, network, training, choices, settings, noise_cov, noise_seed,
               provenance, results) -> dict[str, Any]:
     """The JSON metadata of one member (layout :data:`nutune.npe.spec.METADATA_FORMAT`)."""
@@ -369,5 +387,6 @@ def _metadata(names, theta, x, low, high, x_scale, network, training, choices, s
             **provenance,
         },
         "versions": _versions(),
+        "machine": _machine(),
         "results": results,
     }
