@@ -45,7 +45,7 @@ from types import MappingProxyType
 import numpy as np
 
 from nutune.io import atomic_write, sha256_file
-from nutune.resources import DataError, resources_root, validate_covariance, validate_flux
+from nutune.resources import DataError, frozen, resources_root, validate_covariance, validate_flux
 
 __all__ = [
     "SAMPLE_NAME",
@@ -157,12 +157,6 @@ _NPZ_KEYS = ("p_pl_edges", "p_t_edges", "xsec", "err_total", "cov_total", "cov_s
 # ---------------------------------------------------------------------------------------------------------------
 # The measurement
 # ---------------------------------------------------------------------------------------------------------------
-
-
-def _frozen(a: np.ndarray) -> np.ndarray:
-    out = np.array(a, copy=True)
-    out.setflags(write=False)
-    return out
 
 
 @dataclass(frozen=True)
@@ -309,15 +303,15 @@ def _validate(d: Mapping[str, np.ndarray], name: str) -> MinervaCC0pi2D:
     e_edges, flux = validate_flux(d["flux_e_edges"], d["flux_numu"], f"{name}:flux_numu")
     return MinervaCC0pi2D(
         sample=SAMPLE_NAME,
-        p_pl_edges=_frozen(np.asarray(d["p_pl_edges"], dtype=float)),
-        p_t_edges=_frozen(np.asarray(d["p_t_edges"], dtype=float)),
-        values=_frozen(values),
-        err_total=_frozen(err),
-        cov_total=_frozen(covs["cov_total"]),
-        cov_stat=_frozen(covs["cov_stat"]),
-        mask=_frozen(mask),
-        flux_e_edges=_frozen(e_edges),
-        flux_numu=_frozen(flux),
+        p_pl_edges=frozen(np.asarray(d["p_pl_edges"], dtype=float), dtype=None),
+        p_t_edges=frozen(np.asarray(d["p_t_edges"], dtype=float), dtype=None),
+        values=frozen(values, dtype=None),
+        err_total=frozen(err, dtype=None),
+        cov_total=frozen(covs["cov_total"], dtype=None),
+        cov_stat=frozen(covs["cov_stat"], dtype=None),
+        mask=frozen(mask, dtype=None),
+        flux_e_edges=frozen(e_edges, dtype=None),
+        flux_numu=frozen(flux, dtype=None),
         source_sha256=MappingProxyType(dict(meta.get("source_sha256", {}))),
     )
 

@@ -50,6 +50,7 @@ __all__ = [
     "load_measurement",
     "check_simulated_range",
     "FAR_OUTSIDE_FACTOR",
+    "frozen",
 ]
 
 #: Relative paths (inside ``resources/``) of the files the loaders read.
@@ -67,6 +68,13 @@ VALID_BINS: tuple[int, ...] = (58, 67)
 
 class DataError(ValueError):
     """A data file is missing, malformed or physically invalid (wrong shape, NaN, negative, not PD, ...)."""
+
+
+def frozen(a: object, dtype: type | None = float) -> np.ndarray:
+    """A read-only copy of ``a`` (the arrays a loaded measurement hands out), as ``dtype`` (None keeps a's)."""
+    out = np.array(a, dtype=dtype)
+    out.setflags(write=False)
+    return out
 
 
 # ---------------------------------------------------------------------------------------------------------------

@@ -35,13 +35,6 @@ class BinnedData(Protocol):
     def cov(self, components: Iterable[str] = ...) -> np.ndarray: ...
 
 
-def frozen(a: np.ndarray) -> np.ndarray:
-    """A read-only float copy of ``a`` (the arrays a loaded measurement hands out)."""
-    out = np.array(a, dtype=float)
-    out.setflags(write=False)
-    return out
-
-
 @dataclass(frozen=True)
 class Binned:
     """A measurement vector with named covariance components (``covs``; their sum is ``cov_total`` when

@@ -37,9 +37,9 @@ from types import MappingProxyType
 import numpy as np
 from scipy.linalg import block_diag
 
-from nutune.resources import DataError
+from nutune.resources import DataError, frozen
 
-from .base import Binned, BinnedData, FluxSpec, MeasurementSpec, Slice, frozen
+from .base import Binned, BinnedData, FluxSpec, MeasurementSpec, Slice
 
 __all__ = ["SEPARATOR", "JointBinned", "joint_spec", "split_name", "part_bins", "SHORT_NAMES"]
 

@@ -18,8 +18,9 @@ from types import MappingProxyType
 import numpy as np
 
 from nutune import minerva_cc0pi_2d as mc
+from nutune.resources import frozen
 
-from .base import Binned, BinnedData, FluxSpec, MeasurementSpec, Slice, frozen
+from .base import Binned, BinnedData, FluxSpec, MeasurementSpec, Slice
 
 __all__ = ["MINERVA_CC0PI_2D_LE", "slices"]
 
