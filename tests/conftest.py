@@ -8,9 +8,10 @@ import os
 # Before torch is imported anywhere: small networks are ~100x slower with 2 threads on a busy 2-core machine.
 os.environ["OMP_NUM_THREADS"] = "1"
 os.environ.setdefault("MKL_NUM_THREADS", "1")
-# Before numpy loads OpenBLAS (imported below, before nutune): the kernels nutune pins (nutune/_numerics.py).
-os.environ.setdefault("OPENBLAS_CORETYPE", "Haswell")
+# Before numpy loads OpenBLAS (imported below): nutune pins its numerics on import (nutune/_numerics.py).
+import nutune  # noqa: E402, F401
 
+# isort: split
 import random  # noqa: E402
 import shutil  # noqa: E402
 import subprocess  # noqa: E402

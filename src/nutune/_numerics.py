@@ -6,25 +6,26 @@ ATen's kernel capability matters too (AVX2 −7.14241, AVX-512 −6.96932, scala
 effect alone and is pinned as well. A machine with only AVX2 (e.g. an older AMD EPYC) would pick other paths and
 train another network. nutune therefore pins
 all three before torch runs its first kernel: ``ATEN_CPU_CAPABILITY=avx2``, MKL's conditional numerical
-reproducibility ``MKL_CBWR=AVX,STRICT`` (see below for why AVX and not AVX2) and ``ONEDNN_MAX_CPU_ISA=AVX2``. Cost: none measurable (4.6–5.2 s for the same 6 epochs either way).
-``NUTUNE_NUMERICS=native`` leaves the machine's fastest paths (and machine-dependent results).
+reproducibility ``MKL_CBWR=AVX,STRICT`` (why AVX and not AVX2: below) and ``ONEDNN_MAX_CPU_ISA=AVX2``. Cost: none
+measurable (4.6–5.2 s for the same 6 epochs either way). ``NUTUNE_NUMERICS=native`` leaves the machine's fastest
+paths (and machine-dependent results).
 
 MKL's branch is ``AVX`` since 2026-12-03: with ``MKL_CBWR=AVX2,STRICT`` the Xeon trained the default network to a
 best validation loss of −26.354 (the same with the code of the committed run, 407e8f9), while the committed run,
 made on another machine of our kind with the same setting, had −27.27; with ``MKL_CBWR=AVX`` the Xeon gives
-−27.27697, the committed network. That fits MKL honouring its AVX2 reproducibility branch only on Intel processors
-(the other machine, by issue 13's account an AMD EPYC, then ran a fallback that matches the AVX branch); the AVX
-branch is one both vendors' AVX2 processors offer. (``AVX`` and ``AVX,STRICT`` trained bit-identical test networks
-here; ``AVX2`` and ``AVX2,STRICT`` did not.)
+−27.27697, the committed run's training loss (its calibrated posteriors still differ: README "Same tables on any
+machine"). That fits MKL honouring its AVX2 reproducibility branch only on Intel processors (the other machine, by
+issue 13's account an AMD EPYC, then ran a path that matches the AVX branch). (``AVX`` and ``AVX,STRICT`` trained
+bit-identical test networks here; ``AVX2`` and ``AVX2,STRICT`` did not.)
 
 The float64 side (the built-in simulator's template contractions, χ², covariance throws, LAPACK factorisations) runs
-on numpy's and scipy's OpenBLAS, which picks its kernels by processor at load time: ``SkylakeX`` (AVX-512) on an
-Intel Xeon, ``Haswell`` (AVX2) on an AMD EPYC. Measured on the Xeon (2026-12-03): the 58-bin histograms of 2 000
-random θ differ in their last bits between the two kernel sets, so the bank (float64) was not the same as on the
-machine the committed results came from (the networks' float32 inputs were); with ``OPENBLAS_CORETYPE=Haswell`` the Xeon reproduces
-the committed ``results/tables/simulator_calibration.csv`` byte for byte. nutune therefore pins OpenBLAS to its
-Haswell kernels too. OpenBLAS reads the variable when numpy loads it, so this takes effect in every process nutune
-starts (Snakemake jobs, subprocesses) and in this one only if ``import nutune`` comes before ``import numpy``
+on numpy's and scipy's OpenBLAS, which picks its kernels by processor at load time (``SkylakeX``, AVX-512, on the
+Xeon). Measured on the Xeon (2026-12-03): the 58-bin histograms of 2 000 random θ differ in their last bits between
+the ``SkylakeX`` and ``Haswell`` (AVX2) kernels, so the bank (float64) was not the same as on the machine the
+committed results came from (the networks' float32 inputs were); with ``OPENBLAS_CORETYPE=Haswell`` the Xeon
+reproduces the committed ``results/tables/simulator_calibration.csv`` byte for byte. nutune therefore pins OpenBLAS
+to its Haswell kernels too. OpenBLAS reads the variable when numpy loads it, so this takes effect in every process
+nutune starts (Snakemake jobs, subprocesses) and in this one only if ``import nutune`` comes before ``import numpy``
 (:func:`pin_numerics` warns otherwise). numpy's own SIMD loops (AVX-512 or AVX2) did not change any of these numbers
 and are left alone.
 """
