@@ -99,7 +99,7 @@ def test_committed_paper_run_is_a_valid_baseline() -> None:
 @pytest.mark.slow
 def test_tiny_run_compares_with_a_baseline_tune(tmp_path: Path, nutune_cache: Path) -> None:
     """Rule constraints with constraints.baseline: dial_set_shift.csv has the baseline's dials, in its order."""
-    from tests.test_workflow import make_workdir, snakemake, tiny_args
+    from conftest import make_workdir, snakemake, tiny_args
 
     workdir = make_workdir(tmp_path / "run", nutune_cache,
                            constraints={"baseline": "baseline_likelihood_modes.csv"})

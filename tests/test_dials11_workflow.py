@@ -14,8 +14,9 @@ import h5py
 import numpy as np
 import pytest
 import yaml
+from conftest import make_workdir, snakemake, tiny_args
 
-from tests.test_workflow import add_dials, job_counts, make_workdir, snakemake, tiny_args
+from tests.test_workflow import add_dials, job_counts
 
 DIALS11 = [
     {"dial": "CCQEPauliSupViaKF", "min": 0.1, "max": 1.9},

@@ -5,10 +5,11 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
+from conftest import snakemake
 
 from nutune import load_config
 from nutune.dials import REGISTRY, check_dial_set
-from tests.test_workflow import job_counts, snakemake
+from tests.test_workflow import job_counts
 
 REPO = Path(__file__).resolve().parents[1]
 DIALS12 = REPO / "config" / "dials12.yaml"

@@ -10,8 +10,9 @@ import numpy as np
 import pandas as pd
 import pytest
 import yaml
+from conftest import make_workdir, snakemake, tiny_args
 
-from tests.test_workflow import add_dials, make_workdir, snakemake, tiny_args
+from tests.test_workflow import add_dials
 
 EXTRA = [
     {"dial": "MaCCRES", "min": 0.6, "max": 1.6},

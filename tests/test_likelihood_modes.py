@@ -144,7 +144,7 @@ def test_training_records_the_noise_model() -> None:
 @pytest.mark.slow
 def test_tiny_likelihood_modes_target(tmp_path, nutune_cache) -> None:
     """The target and its figure build on the tiny config; one row per method × mode with every column."""
-    from test_workflow import TINY, make_workdir, snakemake, tiny_args
+    from conftest import TINY, make_workdir, snakemake, tiny_args
 
     workdir = make_workdir(tmp_path / "run", nutune_cache, likelihood_modes={"max_num_epochs": 3})
     snakemake(tiny_args(workdir, f"{TINY}/tables/likelihood_modes.csv", f"{TINY}/figures/likelihood_modes.pdf"),

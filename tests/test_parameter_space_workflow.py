@@ -9,8 +9,7 @@ import h5py
 import numpy as np
 import pandas as pd
 import pytest
-
-from tests.test_workflow import make_workdir, snakemake, tiny_args
+from conftest import make_workdir, snakemake, tiny_args
 
 #: Three free dials in a non-builtin order and the MEC shape fixed at the Empirical end (x = 1, as the tune).
 PARAMETERS = [

@@ -24,7 +24,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import yaml
-from conftest import REPO, SNAKEMAKE, TINY, make_workdir, snakemake, tiny_args  # noqa: F401 - re-exported
+from conftest import REPO, SNAKEMAKE, TINY, make_workdir, snakemake, tiny_args
 
 from nutune import paths
 
