@@ -78,11 +78,12 @@ def seeded_rngs() -> None:
     torch.set_num_threads(1)
 
 
-def snakemake(args: list[str], *, cwd: Path = REPO, timeout: int = 120, check: bool = True
-              ) -> subprocess.CompletedProcess:
-    """Run snakemake under ``timeout -k 10`` (stdout and stderr together); fail with its output on error."""
+def snakemake(args: list[str], *, cwd: Path = REPO, timeout: int = 120, check: bool = True,
+              env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
+    """Run snakemake under ``timeout -k 10`` (stdout and stderr together), with ``env`` added to the environment;
+    fail with its output on error."""
     command = ["timeout", "-k", "10", str(timeout), SNAKEMAKE, "-s", str(REPO / "Snakefile"), *args]
-    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    env = {**os.environ, "OMP_NUM_THREADS": "1", **(env or {})}
     result = subprocess.run(command, cwd=cwd, env=env, capture_output=True, text=True)
     output = result.stdout + result.stderr
     result.stdout = output
