@@ -348,7 +348,6 @@ def test_location_calibration_undoes_a_stretched_posterior_location():
         unstretched, _ = h0(grid)
     # h1 is far nearer the stretched map than the unstretched one (0.036 apart at the grid's ends)
     miss, stretch = float((learned - expected).abs().max()), float((unstretched - expected).abs().max())
-    print(f"location layer: max |h1 - stretched h0| {miss:.4f}, stretch {stretch:.4f}")
     assert miss < 0.4 * stretch
     assert torch.all(learned[1:] > learned[:-1])
 

@@ -303,8 +303,8 @@ def _validate(d: Mapping[str, np.ndarray], name: str) -> MinervaCC0pi2D:
     e_edges, flux = validate_flux(d["flux_e_edges"], d["flux_numu"], f"{name}:flux_numu")
     return MinervaCC0pi2D(
         sample=SAMPLE_NAME,
-        p_pl_edges=frozen(np.asarray(d["p_pl_edges"], dtype=float), dtype=None),
-        p_t_edges=frozen(np.asarray(d["p_t_edges"], dtype=float), dtype=None),
+        p_pl_edges=frozen(d["p_pl_edges"]),
+        p_t_edges=frozen(d["p_t_edges"]),
         values=frozen(values, dtype=None),
         err_total=frozen(err, dtype=None),
         cov_total=frozen(covs["cov_total"], dtype=None),
