@@ -5,6 +5,7 @@ Slow: one small workflow run (~5 min on 2 shared cores)."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import numpy as np
@@ -31,6 +32,7 @@ def clone(tmp_path_factory: pytest.TempPathFactory) -> Path:
     d["npe"]["noise"] = "covariance"
     for section in ("learning_curve", "stability"):
         d[section]["activate"] = False
+    d["constraints"].update(mode="NORMSHAPE")  # the joint NORMSHAPE network (per-experiment noise models)
     (root / "joint_tiny.yaml").write_text(yaml.safe_dump(d, sort_keys=False))
     return root
 
@@ -46,7 +48,7 @@ def test_tiny_joint_run_to_the_tables(clone: Path) -> None:
     # the joint stage's own outputs (targets before --configfile, which takes several values) (and what they need: bank, the three networks, gate, throws), not the whole DAG
     targets = " ".join(f"results/joint_tiny/{name}" for name in (
         "tables/joint_chi2.csv", "tables/joint_tension.csv", "tables/t2k.csv", "figures/joint_posteriors.pdf",
-        "figures/slice_comparison_21.png"))
+        "figures/slice_comparison_21.png", "tables/constraints.csv"))
     typed(clone, f"snakemake --cores 2 {targets} --configfile joint_tiny.yaml", timeout=1500)
     tables = clone / "results/joint_tiny/tables"
     chi2 = pd.read_csv(tables / "joint_chi2.csv")
@@ -64,6 +66,11 @@ def test_tiny_joint_run_to_the_tables(clone: Path) -> None:
     assert set(t2k["observation"]) == {"joint"} and int(t2k["ndf"].iloc[0]) == 202
     assert (clone / "results/joint_tiny/figures/joint_posteriors.pdf").is_file()
     assert (clone / "results/joint_tiny/figures/slice_comparison_21.png").is_file()
+    constraints = pd.read_csv(tables / "constraints.csv")
+    assert list(constraints["dial_name"]) == ["MaCCQE", "NormCCMEC", "XSecShape_CCMEC", "RPA_CCQE"]
+    assert constraints["width_ratio"].between(0, 1.5).all()
+    meta = json.loads((clone / "results/joint_tiny/likelihood_modes/model/NORMSHAPE/npe_0.json").read_text())
+    assert meta["noise"]["likelihood"] == "NORMSHAPE"
     for part in PARTS:
         samples = np.load(clone / f"results/joint_tiny/parts/{part}/posterior.npz")["samples"]
         assert samples.shape[1] == 4 and np.isfinite(samples).all()

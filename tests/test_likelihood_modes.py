@@ -102,6 +102,61 @@ def test_log_density_of_the_data_is_half_the_chi2_up_to_a_constant(t2k, mode) ->
     np.testing.assert_allclose(diffs, 0.0, atol=1e-6)
 
 
+@pytest.fixture(scope="module")
+def joint():
+    from nutune.measurements import get
+
+    return get("t2k_cc0pi_2016_anaI+minerva_cc0pi_2d_le").load(202)
+
+
+def joint_model(m, mode):
+    return LikelihoodNoise.for_mode(mode, m.values, m.cov_total, areas=m.areas,
+                                    cov_norm=m.cov_norm if mode == "SHAPE" else None, parts=m.parts)
+
+
+@pytest.mark.parametrize("mode", ["SHAPE", "NORMSHAPE"])
+def test_joint_noise_is_each_experiments_own_model(joint, mode) -> None:
+    """A joint measurement's SHAPE / NORMSHAPE noise: each experiment's model on its block, drawn in vector order
+    from one generator (the same numbers as drawing the parts one after the other), each experiment keeping its
+    own normalisation (SHAPE: every draw has each experiment's data area)."""
+    model = joint_model(joint, mode)
+    s = np.tile(0.8 * joint.values, (300, 1))
+    draws = model.sample(np.random.default_rng(3), s)
+    g = np.random.default_rng(3)
+    linear = model.linear_covariance(joint.values)
+    for name, rows in joint.parts.items():
+        part = joint.part_data[name]
+        alone = LikelihoodNoise.for_mode(mode, part.values, part.cov_total, areas=part.areas,
+                                         cov_norm=part.cov_norm if mode == "SHAPE" else None)
+        np.testing.assert_array_equal(draws[:, rows], alone.sample(g, s[:, rows]))
+        np.testing.assert_array_equal(linear[rows, rows], alone.linear_covariance(part.values))
+        if mode == "SHAPE":
+            np.testing.assert_allclose(draws[:, rows] @ part.areas, part.values @ part.areas, rtol=1e-7)
+    assert model.draw_cov.shape == (202, 202) and not np.any(model.draw_cov[:58, 58:])
+    assert not np.any(linear[:58, 58:])
+
+
+def test_joint_normshape_chi2_of_its_draws_is_chi2_distributed(joint) -> None:
+    """−2 log p of the joint NORMSHAPE model is Σ_e χ²_NS,e (nutune.noise): draws around the data have the joint
+    Chi2(NORMSHAPE, parts) of the prediction (= the data) distributed as χ² with 202 degrees of freedom
+    (mean 202, variance 404); a single-block model would mix the experiments' normalisations."""
+    model = joint_model(joint, "NORMSHAPE")
+    draws = model.sample(np.random.default_rng(8), np.tile(joint.values, (4000, 1)))
+    at_data = Chi2(joint.values, joint.cov_total, "NORMSHAPE", parts=joint.parts)(draws)
+    assert abs(at_data.mean() - 202) < 4 * np.sqrt(404 / len(draws))
+    assert abs(at_data.var() / 404 - 1) < 0.15
+
+
+def test_joint_noise_refuses_correlated_parts(joint) -> None:
+    cov = joint.cov_total.copy()
+    cov[0, 100] = cov[100, 0] = 1e-6 * np.sqrt(cov[0, 0] * cov[100, 100])
+    with pytest.raises(ValueError, match="correlates bins of different parts"):
+        LikelihoodNoise.for_mode("NORMSHAPE", joint.values, cov, parts=joint.parts)
+    with pytest.raises(ValueError, match="cover each of the 202 bins"):
+        LikelihoodNoise.for_mode("NORMSHAPE", joint.values, joint.cov_total,
+                                 parts={"a": slice(0, 58), "b": slice(50, 202)})
+
+
 def test_bad_input_is_refused_with_a_clear_error(t2k) -> None:
     with pytest.raises(ValueError, match="allowed: FULL, DIAG, SHAPE, NORMSHAPE"):
         LikelihoodNoise.for_mode("POISSON", t2k.values, t2k.cov_total)

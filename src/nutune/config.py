@@ -618,14 +618,6 @@ def _measurement_errors(d: dict) -> list[str]:
         errs.append(f"npe.embedding_parts = {list(parts)} sums to {sum(int(b) for b in parts)}, not simulator.bins = "
                     f"{sim['bins']}; for the joint measurement use each part's bins"
                     + (f" ({'+'.join(map(str, _part_bins_or_none(m, sim['bins'])))})" if m.parts else ""))
-    if m.parts:
-        lm, cons = d.get("likelihood_modes", {}), d.get("constraints", {})
-        if lm.get("activate", False):
-            errs.append("likelihood_modes.activate: true is not available for a joint measurement (its SHAPE and "
-                        "NORMSHAPE noise models are per experiment, not implemented); set it false")
-        if cons.get("activate", False) and cons.get("mode", "FULL") != "FULL":
-            errs.append(f"constraints.mode = {cons['mode']!r} needs likelihood_modes, not available for a joint "
-                        "measurement; use FULL")
     if int(sim["bins"]) not in m.bin_choices:
         errs.append(f"simulator.bins = {sim['bins']} is not a binning of measurement {m.name!r} ({m.title}); "
                     f"allowed: {', '.join(map(str, m.bin_choices))}")

@@ -708,11 +708,12 @@ def plot_likelihood_modes(
     save_figure(fig, pdf_path, png_path)
 
 
-def constraints_figure(table, shift=None) -> plt.Figure:
+def constraints_figure(table, shift=None, measurement_label: str = "") -> plt.Figure:
     """What the data constrain (:func:`nutune.constraints.constraint_table`): per dial the posterior's 68 % width
     over the prior's (left), the posterior correlations (middle) and, with a baseline tune's dials
     (:func:`nutune.constraints.dial_set_shift_table`), this run's interval for them in units of the baseline's
-    (right: the baseline is 0 ± 1)."""
+    (right: the baseline is 0 ± 1). ``measurement_label`` names this run's data in the legend (e.g. "T2K +
+    MINERvA" for a joint run against a T2K-only baseline)."""
     from nutune.constraints import PRIOR_DOMINATED
 
     names = list(table["dial_name"])
@@ -742,7 +743,8 @@ def constraints_figure(table, shift=None) -> plt.Figure:
         ax.errorbar(np.zeros(len(shift)), yb + 0.12, xerr=1.0, fmt="s", color="0.4", capsize=3,
                     label=f"{int(shift['n_free_baseline'].iloc[0])} free dials (baseline)")
         ax.errorbar(shift["shift_sigma"], yb - 0.12, xerr=[shift["minus"] / half, shift["plus"] / half], fmt="o",
-                    color="C3", capsize=3, label=f"{int(shift['n_free'].iloc[0])} free dials")
+                    color="C3", capsize=3, label=f"{int(shift['n_free'].iloc[0])} free dials"
+                    + (f", {measurement_label}" if measurement_label else ""))
         ax.axvline(0.0, color="k", lw=0.6)
         ax.set_yticks(yb, list(shift["dial_name"]))
         ax.set_xlabel("median − baseline median [baseline 68 % half-width]")

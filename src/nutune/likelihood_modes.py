@@ -56,16 +56,19 @@ EDGE_FRACTION = 0.01
 
 
 def noise_model(cfg: Any, mode: str, measurement: Any | None = None) -> LikelihoodNoise:
-    """The T2K noise model of ``mode`` with C = the ``npe.noise_components`` of the measurement.
+    """The noise model of ``mode`` for the configured measurement with C = its ``npe.noise_components``.
 
-    SHAPE removes the flux-norm component when ``norm`` is among the components (as ``chi2_all_modes``).
+    SHAPE removes the flux-norm component when ``norm`` is among the components (as ``chi2_all_modes``); a joint
+    measurement gets each experiment's own SHAPE / NORMSHAPE model (:class:`nutune.noise.LikelihoodNoise`, ``parts``),
+    as its χ² sums each experiment's.
     """
     from nutune.measurements import load_data
 
     m = load_data(cfg) if measurement is None else measurement
     comps = tuple(cfg.npe.noise_components)
     cov_norm = m.cov_norm if (mode == "SHAPE" and "norm" in comps) else None
-    return LikelihoodNoise.for_mode(mode, m.values, m.cov(comps), areas=m.areas, cov_norm=cov_norm)
+    return LikelihoodNoise.for_mode(mode, m.values, m.cov(comps), areas=m.areas, cov_norm=cov_norm,
+                                    parts=getattr(m, "parts", None))
 
 
 def mode_members(n_ensemble: int, replicate: int = 0) -> list[int]:
@@ -145,8 +148,9 @@ def answer_row(cfg: Any, method: str, mode: str, central: np.ndarray, minus: np.
     """One table row: the answer (central, minus, plus) of ``method`` in ``mode`` and what the data says of it.
 
     χ² of the builtin prediction at ``central`` in every mode; ``chi2`` / ``ndf`` / ``p_value`` in the row's own
-    mode with ndf = bins − 4 fitted parameters (− 1 more for SHAPE's normalisation), as in the classical table, so
-    the rows compare; ``norm_ratio`` = Σ pred·area / Σ data·area; ``<dial>_at_edge`` when the central value is
+    mode with ndf = bins − the free dials (− 1 more per experiment for SHAPE's normalisation), as in the classical
+    table, so the rows compare; ``norm_ratio`` = Σ pred·area / Σ data·area (over every bin: for a joint
+    measurement a sum of different units, as in the classical table); ``<dial>_at_edge`` when the central value is
     within :data:`EDGE_FRACTION` of the box width from an edge.
     """
     from scipy.stats import chi2 as chi2_dist
@@ -159,7 +163,8 @@ def answer_row(cfg: Any, method: str, mode: str, central: np.ndarray, minus: np.
     prediction = builtin_prediction(cfg, central[None, :])[0]
     chi2s = chi2_all_modes(prediction, measurement, NOISE_MODELS)
     names = cfg.dial_names
-    ndf = measurement.bins - len(names) - (1 if mode == "SHAPE" else 0)
+    ndf = measurement.bins - len(names) - (max(1, len(getattr(measurement, "parts", None) or ())) if mode == "SHAPE"
+                                           else 0)
     edge = (np.minimum(central - low, high - central) <= EDGE_FRACTION * (high - low))
     row: dict[str, Any] = {"method": method, "mode": mode}
     for i, name in enumerate(names):

@@ -47,14 +47,22 @@ covariance throws of the data with it are the papers' throws in that mode. All i
           data's size, which lets a prediction below the data's normalisation pay less χ² than one at it
           (Peelle's puzzle); NORMSHAPE judges the normalisation once, N against N_data with σ_N² = 1ᵀC1, and the
           shape as fractions, so the bin errors scale with the prediction's normalisation.
+
+**A joint measurement** (``parts``, :mod:`nutune.measurements.joint`): the experiments are independent, so the noise
+model of the concatenated vector is the product of each experiment's own, p(x | s) = Π_e p_e(x_e | s_e), and
+−2 log p = Σ_e χ²_mode,e — the joint χ² of :class:`nutune.chi2.Chi2` with ``parts`` (SHAPE and NORMSHAPE judge each
+experiment's normalisation by itself). FULL and DIAG draw the block-diagonal covariance at once (the same numbers as
+without parts); SHAPE and NORMSHAPE draw each experiment's model in vector order from the same generator.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Literal
 
 import numpy as np
+from scipy.linalg import block_diag
 
 from nutune.config import allowed_values
 
@@ -127,12 +135,15 @@ class LikelihoodNoise:
             shape covariance C_c for SHAPE, C_NS in y space for NORMSHAPE).
         data: (bins,) the measured histogram (SHAPE: the area of every draw; NORMSHAPE: where C_NS is linearised).
         areas: (bins,) bin areas (SHAPE only).
+        parts: SHAPE / NORMSHAPE of a joint measurement: (row slice, that experiment's model) in vector order;
+            ``draw_cov`` is then the block diagonal of theirs (recorded in a network's metadata). Empty otherwise.
     """
 
     mode: str
     draw_cov: np.ndarray
     data: np.ndarray
     areas: np.ndarray | None = None
+    parts: tuple[tuple[slice, LikelihoodNoise], ...] = ()
 
     @classmethod
     def for_mode(
@@ -143,6 +154,7 @@ class LikelihoodNoise:
         *,
         areas: np.ndarray | None = None,
         cov_norm: np.ndarray | None = None,
+        parts: Mapping[str, slice] | None = None,
     ) -> LikelihoodNoise:
         """The noise model of ``mode`` for the measurement (``data``, total covariance ``cov``).
 
@@ -153,10 +165,13 @@ class LikelihoodNoise:
             areas: (bins,) positive bin areas Δp·Δcos; required for SHAPE.
             cov_norm: (bins, bins) fully correlated normalisation component removed for SHAPE (C_s = C − C_norm);
                 None means ``cov`` is shape-only already (as :class:`nutune.chi2.Chi2`).
+            parts: a joint measurement's part name -> row slice (``JointBinned.parts``): SHAPE and NORMSHAPE are
+                then each experiment's own model (module docstring); one part or None = one measurement.
 
         Raises:
             ValueError: unknown mode, misshaped or non-PSD matrices, missing/non-positive areas, data with a
-                non-positive sum (NORMSHAPE) or area (SHAPE).
+                non-positive sum (NORMSHAPE) or area (SHAPE) — per experiment with ``parts`` —, parts that do not
+                cover the bins once or a covariance that correlates them.
         """
         if mode not in NOISE_MODELS:
             raise ValueError(f"noise model {mode!r} is not allowed; allowed: {', '.join(NOISE_MODELS)}")
@@ -167,6 +182,8 @@ class LikelihoodNoise:
         cov = _symmetric_psd(cov, f"noise model {mode}: covariance")
         if cov.shape != (n, n):
             raise ValueError(f"noise model {mode}: covariance has shape {cov.shape}, expected ({n}, {n})")
+        if parts is not None and len(parts) > 1 and mode in ("SHAPE", "NORMSHAPE"):
+            return cls._joint(mode, data, cov, parts, areas, cov_norm)
         if mode == "FULL":
             return cls(mode, cov, data)
         if mode == "DIAG":
@@ -189,6 +206,32 @@ class LikelihoodNoise:
         jac = _norm_shape_jacobian(data)
         return cls(mode, _symmetric_psd(jac @ cov @ jac.T, "noise model NORMSHAPE: J C J^T"), data)
 
+    @classmethod
+    def _joint(cls, mode: str, data: np.ndarray, cov: np.ndarray, parts: Mapping[str, slice],
+               areas: np.ndarray | None, cov_norm: np.ndarray | None) -> LikelihoodNoise:
+        """SHAPE / NORMSHAPE of a joint measurement: each part's own model on its block of ``cov``."""
+        n = data.size
+        slices = list(parts.values())
+        rows = np.concatenate([np.arange(n)[s] for s in slices])
+        if not np.array_equal(np.sort(rows), np.arange(n)):
+            raise ValueError(f"noise model {mode}: parts {list(parts)} do not cover each of the {n} bins once")
+        inside = np.zeros((n, n), dtype=bool)
+        for s in slices:
+            inside[s, s] = True
+        if np.any(cov[~inside] != 0):
+            raise ValueError(f"noise model {mode}: the covariance correlates bins of different parts; a joint "
+                             "noise model needs independent parts (block-diagonal covariance)")
+        models = []
+        for name, s in parts.items():
+            try:
+                models.append((s, cls.for_mode(
+                    mode, data[s], cov[s, s], areas=None if areas is None else np.asarray(areas)[s],
+                    cov_norm=None if cov_norm is None else np.asarray(cov_norm, dtype=np.float64)[s, s])))
+            except ValueError as err:
+                raise ValueError(f"{err} (part {name})") from err
+        return cls(mode, block_diag(*[model.draw_cov for _, model in models]), data,
+                   None if areas is None else np.asarray(areas, dtype=np.float64), tuple(models))
+
     def sample(
         self,
         generator: np.random.Generator,
@@ -210,6 +253,11 @@ class LikelihoodNoise:
             raise ValueError(f"noise model {self.mode}: means must be finite (n, {self.data.size}), "
                              f"got shape {means.shape}")
         n = len(means)
+        if self.parts:
+            out = np.empty_like(means)
+            for rows, model in self.parts:
+                out[:, rows] = model.sample(generator, means[:, rows], method=method)
+            return out
         if self.mode in ("FULL", "DIAG"):
             return means + covariance_noise(generator, self.draw_cov, n, method=method)
         if self.mode == "SHAPE":
@@ -229,6 +277,9 @@ class LikelihoodNoise:
         Exact for FULL, DIAG and SHAPE (the noise is additive there); for NORMSHAPE J_s⁻¹ C_NS J_s⁻ᵀ with J_s the
         norm–shape Jacobian at ``mean`` (equal to C at the data).
         """
+        if self.parts:
+            mean = np.asarray(mean, dtype=np.float64)
+            return block_diag(*[model.linear_covariance(mean[rows]) for rows, model in self.parts])
         if self.mode != "NORMSHAPE":
             return self.draw_cov.copy()
         inv = np.linalg.inv(_norm_shape_jacobian(np.asarray(mean, dtype=np.float64)))

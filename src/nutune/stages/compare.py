@@ -161,6 +161,8 @@ def run_constraints(config: Mapping, *, model_paths: list[str], observation: str
     (:func:`nutune.constraints.dial_set_shift_table`)."""
     from nutune.constraints import constraint_table, dial_set_shift_table, read_baseline
     from nutune.figures import constraints_figure, save_figure
+    from nutune.measurements import measurement_of
+    from nutune.measurements.joint import SHORT_NAMES
     from nutune.tables import write_table
 
     one_torch_thread()
@@ -181,4 +183,6 @@ def run_constraints(config: Mapping, *, model_paths: list[str], observation: str
         write_table(shift, shift_output)
         _log.info("shift of the baseline's dials [baseline 68 %% half-widths]: %s",
                   dict(zip(shift["dial_name"], np.round(shift["shift_sigma"].to_numpy(), 3).tolist(), strict=True)))
-    save_figure(constraints_figure(table, shift), figure["pdf"], figure["png"])
+    spec = measurement_of(cfg)
+    label = " + ".join(SHORT_NAMES.get(part, part) for part in spec.parts) if spec.parts else ""
+    save_figure(constraints_figure(table, shift, measurement_label=label), figure["pdf"], figure["png"])
