@@ -113,3 +113,22 @@ def test_microboone_tune_errors_are_the_published_ones() -> None:
     # 1.10 ± 0.10 GeV, 1.66 ± 0.50, 1.0 (-1/+0), 0.85 ± 0.40 (paper.md §3.4)
     np.testing.assert_allclose(figures.MICROBOONE_TUNE_ERRORS,
                                [[0.10, 0.10], [0.50, 0.50], [1.0, 0.0], [0.40, 0.40]])
+
+
+def test_saved_figures_are_the_same_file_on_every_run(tmp_path: Path) -> None:
+    """save_figure writes no creation date into the PDF: the same figure twice gives byte-identical PDF and PNG
+    (so a re-run's figures compare equal to the committed ones, as its tables do)."""
+    import time
+
+    import matplotlib.pyplot as plt
+
+    from nutune.figures import save_figure
+
+    out = []
+    for k in range(2):
+        fig, ax = plt.subplots()
+        ax.plot([0, 1, 2], [1, 0, 2])
+        save_figure(fig, tmp_path / f"f{k}.pdf")
+        out.append(((tmp_path / f"f{k}.pdf").read_bytes(), (tmp_path / f"f{k}.png").read_bytes()))
+        time.sleep(1.1)  # a creation date would differ by a second
+    assert out[0] == out[1] and b"CreationDate" not in out[0][0]

@@ -66,3 +66,25 @@ def test_mmd_flags_an_input_far_from_the_simulations(tiny_trained_posterior) -> 
     assert inside["mmd_x_pvalue"] > 0.05 and inside["mmd_embedding_pvalue"] > 0.05
     assert outside["mmd_x_pvalue"] < 0.05 and outside["mmd_embedding_pvalue"] < 0.05
     assert outside["mmd_x"] > inside["mmd_x"]
+
+
+def test_marginal_flow_saved_once_is_the_trained_flow(tiny_trained_posterior, tmp_path) -> None:
+    """Rule marginal_flow trains p(x) once and every observation's job loads it: the loaded flow gives the trained
+    flow's log-probabilities and log-prob test bit for bit; a file that is not one is refused."""
+    import torch
+    from safetensors.torch import save_file
+
+    from nutune.misspecification import load_marginal, logprob_test, save_marginal, train_marginal
+
+    posterior, x_bank = tiny_trained_posterior
+    marginal = train_marginal(posterior, x_bank[:250], seed=3, max_num_epochs=5)
+    save_marginal(marginal, tmp_path / "marginal.safetensors")
+    loaded = load_marginal(tmp_path / "marginal.safetensors")
+    z = posterior.transform_x(x_bank[250:])
+    with torch.no_grad():
+        assert torch.equal(marginal.log_prob(z), loaded.log_prob(z))
+    assert logprob_test(posterior, loaded, x_bank[260], x_bank[250:]) == logprob_test(
+        posterior, marginal, x_bank[260], x_bank[250:])
+    save_file({"w": torch.zeros(2)}, str(tmp_path / "other.safetensors"))
+    with pytest.raises(ValueError, match="not a nutune marginal flow"):
+        load_marginal(tmp_path / "other.safetensors")

@@ -78,13 +78,15 @@ def save_figure(fig: plt.Figure, pdf_path: str | os.PathLike, png_path: str | os
     """Save ``fig`` as PDF and PNG (atomically, each renamed into place only when complete) and close it.
 
     The one figure-save helper of nutune. ``png_path`` defaults to ``pdf_path`` with the suffix ``.png``;
-    ``tight`` crops to the drawn area (``bbox_inches="tight"``).
+    ``tight`` crops to the drawn area (``bbox_inches="tight"``). The PDF carries no creation date (matplotlib's
+    ``metadata={"CreationDate": None}``), so the same figure is the same file on every run, as the PNG already is.
     """
     png_path = Path(pdf_path).with_suffix(".png") if png_path is None else png_path
     extra = {"bbox_inches": "tight"} if tight else {}
     for path, fmt in ((pdf_path, "pdf"), (png_path, "png")):
+        metadata = {"CreationDate": None} if fmt == "pdf" else None
         with atomic_write(path, suffix=f".{fmt}") as tmp:
-            fig.savefig(tmp, format=fmt, dpi=dpi, **extra)
+            fig.savefig(tmp, format=fmt, dpi=dpi, metadata=metadata, **extra)
     plt.close(fig)
 
 

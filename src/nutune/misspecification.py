@@ -40,6 +40,8 @@ __all__ = [
     "mmd_tests",
     "logprob_test",
     "train_marginal",
+    "save_marginal",
+    "load_marginal",
     "posterior_predictive_check",
     "misspecification_row",
     "misspecified_flags",
@@ -92,8 +94,43 @@ def train_marginal(posterior: Any, x_train: np.ndarray, *, seed: int, max_num_ep
     from nutune.npe.sampling import seeded_torch
 
     with seeded_torch(posterior.device, derive_seed(seed, "misspecification", "marginal")):
-        trainer = MarginalTrainer(density_estimator="maf", device=posterior.device, show_progress_bars=False)
+        trainer = MarginalTrainer(density_estimator=MARGINAL_FLOW, device=posterior.device,
+                                  show_progress_bars=False)
         return trainer.append_samples(posterior.transform_x(x_train)).train(max_num_epochs=max_num_epochs)
+
+
+#: The marginal flow's sbi density estimator (``MarginalTrainer(density_estimator=...)``, zuko MAF).
+MARGINAL_FLOW = "maf"
+
+
+def save_marginal(marginal: Any, path: str) -> None:
+    """Write the trained marginal flow's ``state_dict`` (its flow and z-scoring, contiguous CPU tensors) as
+    safetensors, atomically (rule ``marginal_flow``: trained once, read by every observation's tests)."""
+    from safetensors.torch import save_file
+
+    from nutune.io import atomic_write
+
+    state = {k: v.detach().to("cpu").contiguous().clone() for k, v in marginal.state_dict().items()}
+    with atomic_write(path) as tmp:
+        save_file(state, str(tmp), metadata={"estimator": MARGINAL_FLOW, "bins": str(marginal.input_shape[-1])})
+
+
+def load_marginal(path: str, device: str = "cpu"):
+    """The marginal flow of :func:`save_marginal`, rebuilt with sbi's builder and its saved state (exactly the
+    trained network: the state holds every weight and the z-scoring, so the batch it is built on only fixes
+    the input width). Raises ValueError for a file that is not one."""
+    import torch
+    from safetensors import safe_open
+    from safetensors.torch import load_file
+    from sbi.neural_nets.factory import ZukoFlowType, marginal_nn
+
+    with safe_open(path, framework="pt") as handle:
+        meta = handle.metadata() or {}
+    if meta.get("estimator") != MARGINAL_FLOW or not str(meta.get("bins", "")).isdigit():
+        raise ValueError(f"{path}: not a nutune marginal flow (metadata {meta})")
+    net = marginal_nn(model=ZukoFlowType(MARGINAL_FLOW))(torch.zeros(2, int(meta["bins"])) + torch.arange(2.0)[:, None])
+    net.load_state_dict(load_file(path, device="cpu"))
+    return net.to(device).eval()
 
 
 def logprob_test(

@@ -21,7 +21,7 @@ import re
 __all__ = [
     "PARAMS", "SHARD", "BANK", "MODEL", "LOSS", "TEST_POSTERIORS", "METRICS", "GATE", "REFERENCE_MODEL",
     "REFERENCE_LOSS", "REFERENCE_TEST_POSTERIORS", "REFERENCE_METRICS", "REFERENCE_SAMPLES", "OBSERVATION",
-    "POSTERIOR", "THROWS", "MISSPECIFICATION", "TABLE", "FIGURE", "SUMMARY", "REPORT_TABLE", "REPORT_LANDING",
+    "POSTERIOR", "THROWS", "MISSPECIFICATION", "MARGINAL_FLOW", "TABLE", "FIGURE", "SUMMARY", "REPORT_TABLE", "REPORT_LANDING",
     "GENIE", "STABILITY_HEADLINES", "STABILITY_TABLE", "LIKELIHOOD_MODEL", "LIKELIHOOD_LOSS", "PART_MODEL",
     "PART_LOSS", "PART_POSTERIOR", "LOG", "GRAMMAR",
     "matches", "grammar_text",
@@ -51,6 +51,7 @@ OBSERVATION = "results/observations/{obs}.csv"
 POSTERIOR = "results/posteriors/{obs}.npz"
 THROWS = "results/throws/{obs}.npz"
 MISSPECIFICATION = "results/misspecification/{obs}.csv"
+MARGINAL_FLOW = "results/misspecification/marginal_flow.safetensors"
 TABLE = "results/tables/{table}.csv"
 FIGURE = "results/figures/{figure}.{ext}"
 SUMMARY = "results/summary.md"
@@ -85,6 +86,7 @@ GRAMMAR: tuple[tuple[str, str], ...] = (
     (POSTERIOR, "samples (S, 4) physical, x"),
     (THROWS, "x_throws (n, bins), samples (n, 4); data and measurement observations only"),
     (MISSPECIFICATION, "one row: the misspecification tests of one observation (nutune.misspecification)"),
+    (MARGINAL_FLOW, "the log-probability test's marginal flow p(x), trained once for every observation"),
     (TABLE, "test_metrics, microboone_tune, nuwro, t2k, t2k_correlations, chi2, measurements, ..."),
     (FIGURE, "pdf | png; one entry per figure in nutune.figure_registry"),
     (SUMMARY, "every table of the run with seed and versions"),

@@ -131,11 +131,30 @@ rule learning_curve:
 
 
 
+rule marginal_flow:
+    """The log-probability test's marginal flow p(x) on training rows: trained once, read by every observation."""
+    input:
+        models=get_model_files(),
+        train=prefixed("results/bank/train.h5"),
+        data=MEASUREMENT_RESOURCES,
+    output:
+        RP.MARGINAL_FLOW,
+    params:
+        config=sections("seed", "misspecification", "npe", "parameters", "simulator"),
+    log:
+        prefixed("logs/misspecification/marginal_flow.log"),
+    threads: 1
+    conda:
+        "../../envs/nutune.yaml"
+    script:
+        "../scripts/marginal_flow.py"
+
+
 rule misspecification:
     """Could the simulator have produced this observation? MMD (x, embedding), log-prob and posterior-predictive tests."""
     input:
         models=get_model_files(),
-        train=prefixed("results/bank/train.h5"),
+        marginal_flow=RP.MARGINAL_FLOW,
         test=prefixed("results/bank/test.h5"),
         observation=prefixed("results/observations/{obs}.csv"),
         posterior=prefixed("results/posteriors/{obs}.npz"),

@@ -8,7 +8,7 @@ with log_to(snakemake.log[0]):
     run_misspecification(
         stage_config(snakemake.params.config),
         model_paths=list(snakemake.input.models),
-        train_bank=snakemake.input.train,
+        marginal_flow=snakemake.input.marginal_flow,
         test_bank=snakemake.input.test,
         name=snakemake.wildcards.obs,
         observation=snakemake.input.observation,

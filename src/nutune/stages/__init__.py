@@ -19,7 +19,7 @@ The modules follow the rule files of ``workflow/rules/``:
                        simulator_calibration, noise_vs_throws                    (compare.smk)
 ``validate``           reference_npe, reference_c2st, calibration_gate,
                        learning_curve                                            (validate.smk)
-``misspecification``   misspecification, misspecification_table                  (validate.smk)
+``misspecification``   marginal_flow, misspecification, misspecification_table    (validate.smk)
 ``stability``          stability_replicate (one replicate of the default run),
                        stability_table                                           (stability.smk)
 ``classical``          classical_fit                                             (classical.smk)
