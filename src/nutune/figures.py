@@ -750,7 +750,8 @@ def constraints_figure(table, shift=None, measurement_label: str = "") -> plt.Fi
         ax.axvline(0.0, color="k", lw=0.6)
         ax.set_yticks(yb, list(shift["dial_name"]))
         ax.set_xlabel("median − baseline median [baseline 68 % half-width]")
-        ax.legend(fontsize=8, loc="lower right")
+        ax.set_ylim(-0.7, len(shift) - 0.3)
+        ax.legend(fontsize=8, loc="lower center", bbox_to_anchor=(0.5, 1.0), ncol=1, frameon=False)
     fig.suptitle("What the data constrain: noise-aware posterior for the observed data", fontsize=10)
     fig.tight_layout()
     return fig
