@@ -6,6 +6,7 @@ Slow: one small workflow run (~5 min on 2 shared cores)."""
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import numpy as np
@@ -60,8 +61,12 @@ def test_tiny_joint_run_to_the_tables(clone: Path) -> None:
         np.testing.assert_allclose(by.loc["total", modes].to_numpy(float),
                                    by.loc[["T2K", "MINERvA"], modes].to_numpy(float).sum(axis=0), rtol=1e-12)
     tension = pd.read_csv(tables / "joint_tension.csv")
-    assert set(tension["statistic"]) == {"parameter_shift", "ppc_pvalue_FULL"}
-    assert tension["value"].between(0, 1).all() and len(tension) == 1 + 4
+    gof = {f"parameter_goodness_of_fit_{mode}" for mode in modes}
+    assert set(tension["statistic"]) == {"parameter_shift", "ppc_pvalue_FULL", *gof}
+    assert tension["value"].between(0, 1).all() and len(tension) == 1 + 4 + len(gof)
+    for _, row in tension[tension["statistic"].isin(gof)].iterrows():  # chi2_PG = joint - sum of the parts' minima
+        numbers = [float(v) for v in re.findall(r"\) (-?[\d.]+)", row["meaning"])]
+        assert len(numbers) == 3 and numbers[0] >= numbers[1] + numbers[2] - 1e-2
     t2k = pd.read_csv(tables / "t2k.csv")
     assert set(t2k["observation"]) == {"joint"} and int(t2k["ndf"].iloc[0]) == 202
     assert (clone / "results/joint_tiny/figures/joint_posteriors.pdf").is_file()
