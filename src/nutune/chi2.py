@@ -53,7 +53,8 @@ from nutune.resources import COV_COMPONENTS, DataError, validate_covariance
 if TYPE_CHECKING:  # pragma: no cover
     from nutune.resources import T2KMeasurement
 
-__all__ = ["CHI2_MODES", "Chi2", "chi2", "chi2_all_modes", "norm_shape_transform", "norm_shape_covariance"]
+__all__ = ["CHI2_MODES", "Chi2", "chi2", "chi2_all_modes", "norm_shape_transform", "norm_shape_covariance",
+           "check_independent_parts", "shape_normalisations"]
 
 #: The χ² modes, ``chi2.modes`` of the config schema (their one home).
 CHI2_MODES: tuple[str, ...] = allowed_values("chi2", "modes")
@@ -150,15 +151,7 @@ class Chi2:
         if cov.shape != (n, n):
             raise DataError(f"chi2: covariance has shape {cov.shape}, expected ({n}, {n})")
         self.slices = dict(parts)
-        rows = np.concatenate([np.arange(n)[s] for s in self.slices.values()])
-        if not np.array_equal(np.sort(rows), np.arange(n)):
-            raise DataError(f"chi2: parts {list(self.slices)} do not cover each of the {n} bins exactly once")
-        inside = np.zeros((n, n), dtype=bool)
-        for s in self.slices.values():
-            inside[s, s] = True
-        if np.any(cov[~inside] != 0):
-            raise DataError("chi2: the covariance correlates bins of different parts; a joint χ² needs independent "
-                            "parts (block-diagonal covariance)")
+        check_independent_parts(cov, self.slices, "chi2")
         self.parts = {
             name: Chi2(self.data[s], cov[s, s], self.mode, areas=None if areas is None else np.asarray(areas)[s],
                        cov_norm=None if cov_norm is None else np.asarray(cov_norm)[s, s])
@@ -204,6 +197,28 @@ class Chi2:
             z = solve_triangular(self.chol, flat.T, lower=True, check_finite=False)
             out = np.sum(z**2, axis=0).reshape(delta.shape[:-1])
         return float(out) if np.ndim(out) == 0 else out
+
+
+def check_independent_parts(cov: np.ndarray, parts: Mapping[str, slice], what: str) -> None:
+    """Refuse (DataError naming ``what``) parts of a joint measurement that do not cover each of the (n, n)
+    covariance's bins exactly once, or a covariance that correlates bins of different parts: a joint χ² and its
+    noise model are sums over independent experiments (:mod:`nutune.measurements.joint`)."""
+    n = cov.shape[0]
+    rows = np.concatenate([np.arange(n)[s] for s in parts.values()])
+    if not np.array_equal(np.sort(rows), np.arange(n)):
+        raise DataError(f"{what}: parts {list(parts)} do not cover each of the {n} bins exactly once")
+    inside = np.zeros((n, n), dtype=bool)
+    for s in parts.values():
+        inside[s, s] = True
+    if np.any(cov[~inside] != 0):
+        raise DataError(f"{what}: the covariance correlates bins of different parts; a joint measurement needs "
+                        "independent parts (block-diagonal covariance)")
+
+
+def shape_normalisations(parts: Mapping[str, slice] | None) -> int:
+    """The normalisations a SHAPE χ² fits: one per experiment (per part of a joint measurement), which a SHAPE
+    fit's ndf loses on top of the free dials."""
+    return len(parts) if parts else 1
 
 
 def chi2(

@@ -125,7 +125,7 @@ def fit_chi2(
     """
     from iminuit import Minuit
 
-    from nutune.chi2 import Chi2
+    from nutune.chi2 import Chi2, shape_normalisations
 
     lo = np.asarray(lower, dtype=float)
     hi = np.asarray(upper, dtype=float)
@@ -173,8 +173,7 @@ def fit_chi2(
                 log.warning("%s: MINOS failed for %s: %s", mode, name, err)
     values = np.array(best.values, dtype=float)
     pred = np.asarray(simulator(values[None, :]), dtype=float)[0]
-    # SHAPE fits one normalisation per measurement (per part of a joint one, nutune.chi2)
-    ndf = data.size - d - ((len(parts) if parts else 1) if mode == "SHAPE" else 0)
+    ndf = data.size - d - (shape_normalisations(parts) if mode == "SHAPE" else 0)
     result = FitResult(
         mode=mode,
         values=values,

@@ -155,7 +155,7 @@ def answer_row(cfg: Any, method: str, mode: str, central: np.ndarray, minus: np.
     """
     from scipy.stats import chi2 as chi2_dist
 
-    from nutune.chi2 import chi2_all_modes
+    from nutune.chi2 import chi2_all_modes, shape_normalisations
     from nutune.forward import builtin_prediction
 
     central = np.asarray(central, dtype=float)
@@ -163,8 +163,8 @@ def answer_row(cfg: Any, method: str, mode: str, central: np.ndarray, minus: np.
     prediction = builtin_prediction(cfg, central[None, :])[0]
     chi2s = chi2_all_modes(prediction, measurement, NOISE_MODELS)
     names = cfg.dial_names
-    ndf = measurement.bins - len(names) - (max(1, len(getattr(measurement, "parts", None) or ())) if mode == "SHAPE"
-                                           else 0)
+    ndf = measurement.bins - len(names) - (shape_normalisations(getattr(measurement, "parts", None))
+                                           if mode == "SHAPE" else 0)
     edge = (np.minimum(central - low, high - central) <= EDGE_FRACTION * (high - low))
     row: dict[str, Any] = {"method": method, "mode": mode}
     for i, name in enumerate(names):

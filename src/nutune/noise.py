@@ -210,17 +210,9 @@ class LikelihoodNoise:
     def _joint(cls, mode: str, data: np.ndarray, cov: np.ndarray, parts: Mapping[str, slice],
                areas: np.ndarray | None, cov_norm: np.ndarray | None) -> LikelihoodNoise:
         """SHAPE / NORMSHAPE of a joint measurement: each part's own model on its block of ``cov``."""
-        n = data.size
-        slices = list(parts.values())
-        rows = np.concatenate([np.arange(n)[s] for s in slices])
-        if not np.array_equal(np.sort(rows), np.arange(n)):
-            raise ValueError(f"noise model {mode}: parts {list(parts)} do not cover each of the {n} bins once")
-        inside = np.zeros((n, n), dtype=bool)
-        for s in slices:
-            inside[s, s] = True
-        if np.any(cov[~inside] != 0):
-            raise ValueError(f"noise model {mode}: the covariance correlates bins of different parts; a joint "
-                             "noise model needs independent parts (block-diagonal covariance)")
+        from nutune.chi2 import check_independent_parts
+
+        check_independent_parts(cov, parts, f"noise model {mode}")
         models = []
         for name, s in parts.items():
             try:
