@@ -13,10 +13,13 @@ from nutune.io import rng
 from nutune.reference import (
     ReferenceResult,
     gaussian_log_posterior,
+    load_references,
     make_mock_observations,
     reference_c2st,
     reference_c2st_table,
     sample_reference,
+    sample_references,
+    write_reference_samples,
 )
 
 BINS = 6
@@ -141,11 +144,24 @@ def test_reference_table_and_figure(tmp_path, caplog):
         mean, post_cov = _analytic_posterior(a, b, cov, x)
         return rng(seed, "fake_npe").multivariate_normal(mean, post_cov, size=n)
 
-    with pytest.warns(RuntimeWarning), caplog.at_level("INFO", logger="nutune.reference"):  # short chains
-        rows, refs, _ = reference_c2st_table(
-            obs, exact_sampler, sim, cov, LOWER, UPPER, seed=9, n_walkers=12, n_steps=500, burn_in=100,
-            n_npe_samples=600, c2st_n_max=300, out_csv=tmp_path / "t.csv", out_figure=tmp_path / "f.pdf",
-            reference_dir=tmp_path / "refs", truths={k: theta[i] for i, k in enumerate(obs)},
+    truths = {k: theta[i] for i, k in enumerate(obs)}
+    with pytest.warns(RuntimeWarning):  # short chains
+        refs = sample_references(obs, sim, cov, LOWER, UPPER, seed=9, n_walkers=12, n_steps=500, burn_in=100,
+                                 reference_dir=tmp_path / "refs")
+    # the rule reference_posteriors writes them, rule reference_c2st reads them back: the same results
+    write_reference_samples(tmp_path / "refs.npz", obs, refs, {"mock_1": truths["mock_1"]})
+    obs_back, refs_back, truths_back = load_references(tmp_path / "refs.npz")
+    assert list(obs_back) == list(obs) and list(truths_back) == ["mock_1"]
+    np.testing.assert_array_equal(truths_back["mock_1"], truths["mock_1"])
+    for name in obs:
+        np.testing.assert_array_equal(obs_back[name], obs[name])
+        assert refs_back[name].arrays().keys() == refs[name].arrays().keys()
+        for key, value in refs[name].arrays().items():
+            np.testing.assert_array_equal(refs_back[name].arrays()[key], value)
+    with caplog.at_level("INFO", logger="nutune.reference"):
+        rows, _ = reference_c2st_table(
+            refs_back, exact_sampler, obs_back, seed=9, n_npe_samples=600, c2st_n_max=300,
+            out_csv=tmp_path / "t.csv", out_figure=tmp_path / "f.pdf", truths=truths,
         )
     df = pd.read_csv(tmp_path / "t.csv")
     assert list(df["observation"]) == ["mock_0", "mock_1", "mean"]

@@ -50,6 +50,7 @@ __all__ = [
     "sample_reference",
     "reference_c2st",
     "make_mock_observations",
+    "sample_references",
     "reference_c2st_table",
     "plot_reference_c2st",
     "builtin_simulator",
@@ -58,6 +59,7 @@ __all__ = [
     "reference_observations",
     "write_reference_samples",
     "load_reference_samples",
+    "load_references",
     "C2ST_GOAL",
 ]
 
@@ -103,37 +105,35 @@ class ReferenceResult:
     map_theta: np.ndarray
     messages: list[str] = field(default_factory=list)
 
+    def arrays(self, prefix: str = "") -> dict[str, np.ndarray]:
+        """The result as named arrays (no pickle), every key prefixed with ``prefix``; read by :meth:`from_arrays`."""
+        fields = {"samples": self.samples, "tau": self.tau, "acceptance": np.array(self.acceptance),
+                  "n_steps": np.array(self.n_steps), "burn_in": np.array(self.burn_in), "thin": np.array(self.thin),
+                  "converged": np.array(self.converged), "map_theta": self.map_theta,
+                  "messages": np.array(self.messages, dtype=str)}
+        return {f"{prefix}{key}": value for key, value in fields.items()}
+
+    @classmethod
+    def from_arrays(cls, arrays: Mapping[str, np.ndarray], prefix: str = "") -> ReferenceResult:
+        """The result of :meth:`arrays` (written with the same ``prefix``)."""
+        def get(key: str) -> np.ndarray:
+            return np.asarray(arrays[f"{prefix}{key}"])
+
+        return cls(samples=get("samples"), tau=get("tau"), acceptance=float(get("acceptance")),
+                   n_steps=int(get("n_steps")), burn_in=int(get("burn_in")), thin=int(get("thin")),
+                   converged=bool(get("converged")), map_theta=get("map_theta"),
+                   messages=[str(m) for m in get("messages")])
+
     def save(self, path: str | Path) -> None:
         """Write the result atomically as NPZ (no pickle)."""
         with atomic_write(path, suffix=".npz") as tmp:
-            np.savez(
-                tmp,
-                samples=self.samples,
-                tau=self.tau,
-                acceptance=np.array(self.acceptance),
-                n_steps=np.array(self.n_steps),
-                burn_in=np.array(self.burn_in),
-                thin=np.array(self.thin),
-                converged=np.array(self.converged),
-                map_theta=self.map_theta,
-                messages=np.array(self.messages, dtype=str),
-            )
+            np.savez(tmp, **self.arrays())
 
     @classmethod
     def load(cls, path: str | Path) -> ReferenceResult:
         """Read a result written by :meth:`save`."""
         with np.load(path, allow_pickle=False) as z:
-            return cls(
-                samples=z["samples"],
-                tau=z["tau"],
-                acceptance=float(z["acceptance"]),
-                n_steps=int(z["n_steps"]),
-                burn_in=int(z["burn_in"]),
-                thin=int(z["thin"]),
-                converged=bool(z["converged"]),
-                map_theta=z["map_theta"],
-                messages=[str(m) for m in z["messages"]],
-            )
+            return cls.from_arrays(z)
 
 
 @contextlib.contextmanager
@@ -428,9 +428,8 @@ def make_mock_observations(
     return theta, clean + noise
 
 
-def reference_c2st_table(
+def sample_references(
     observations: Mapping[str, np.ndarray],
-    npe_sampler: NPESampler,
     simulator: Simulator,
     cov: np.ndarray,
     lower: Sequence[float],
@@ -441,27 +440,13 @@ def reference_c2st_table(
     n_steps: int = 3000,
     burn_in: int = 1000,
     moves: str = "stretch",
-    n_npe_samples: int = 4000,
-    c2st_n_max: int | None = 4000,
-    out_csv: str | Path | None = None,
-    out_figure: str | Path | None = None,
     reference_dir: str | Path | None = None,
-    truths: Mapping[str, np.ndarray] | None = None,
-    names: Sequence[str] = PARAMETER_NAMES,
-    labels: Sequence[str] = PHYSICAL_LABELS,
-) -> tuple[list[dict[str, object]], dict[str, ReferenceResult], dict[str, np.ndarray]]:
-    """Reference posteriors and C2ST against NPE for many observations; the ``reference_c2st`` table and figure.
-
-    For every observation: :func:`sample_reference` (seed ``derive_seed(seed, "reference", name)``), NPE samples
-    from ``npe_sampler`` (seed ``derive_seed(seed, "npe", name)``) and :func:`reference_c2st`. One table row per
-    observation with ``observation, c2st, converged, acceptance, thin, n_ref_samples``, ``tau_<p>`` and the mean and
-    standard deviation of every parameter under NPE and reference (``<p>_npe_mean``, ``<p>_npe_std``,
-    ``<p>_ref_mean``, ``<p>_ref_std``) and the truth (``<p>_true``, NaN if unknown). A final row ``mean`` holds
-    the mean C2ST. Only meaningful when the NPE is noise-aware with the same C (see the module docstring).
+) -> dict[str, ReferenceResult]:
+    """:func:`sample_reference` for every observation (seed ``derive_seed(seed, "reference", name)``): no network
+    is involved, so the workflow runs this (rule ``reference_posteriors``) beside the training.
 
     Args:
         observations: Observation name → histogram (bins,).
-        npe_sampler: (x, n, seed) → NPE samples (n, d).
         simulator: Batched deterministic simulator.
         cov: Covariance C of the likelihood (the NPE's training noise).
         lower: Prior lower bounds.
@@ -471,33 +456,73 @@ def reference_c2st_table(
         n_steps: emcee steps per walker.
         burn_in: Discarded steps.
         moves: emcee proposal (:func:`emcee_moves`).
+        reference_dir: If given, every :class:`ReferenceResult` is saved there as ``{name}.npz``.
+
+    Returns:
+        Observation name → :class:`ReferenceResult`, in the order of ``observations``.
+    """
+    refs: dict[str, ReferenceResult] = {}
+    for name, x in observations.items():
+        log.info("reference posterior for %s", name)
+        refs[name] = sample_reference(
+            simulator, x, cov, lower, upper, seed=derive_seed(seed, "reference", name),
+            n_walkers=n_walkers, n_steps=n_steps, burn_in=burn_in, moves=moves,
+        )
+        if reference_dir is not None:
+            refs[name].save(Path(reference_dir) / f"{name}.npz")
+        log.info("%s: converged = %s, acceptance %.3f", name, refs[name].converged, refs[name].acceptance)
+    return refs
+
+
+def reference_c2st_table(
+    references: Mapping[str, ReferenceResult],
+    npe_sampler: NPESampler,
+    observations: Mapping[str, np.ndarray],
+    *,
+    seed: int,
+    n_npe_samples: int = 4000,
+    c2st_n_max: int | None = 4000,
+    out_csv: str | Path | None = None,
+    out_figure: str | Path | None = None,
+    truths: Mapping[str, np.ndarray] | None = None,
+    names: Sequence[str] = PARAMETER_NAMES,
+    labels: Sequence[str] = PHYSICAL_LABELS,
+) -> tuple[list[dict[str, object]], dict[str, np.ndarray]]:
+    """C2ST of the NPE against the reference posteriors of :func:`sample_references`; the ``reference_c2st``
+    table and figure.
+
+    For every observation: NPE samples from ``npe_sampler`` (seed ``derive_seed(seed, "npe", name)``) and
+    :func:`reference_c2st` (seed ``derive_seed(seed, "c2st", name)``). One table row per observation with
+    ``observation, c2st, converged, acceptance, thin, n_ref_samples``, ``tau_<p>`` and the mean and standard
+    deviation of every parameter under NPE and reference (``<p>_npe_mean``, ``<p>_npe_std``, ``<p>_ref_mean``,
+    ``<p>_ref_std``) and the truth (``<p>_true``, NaN if unknown). A final row ``mean`` holds the mean C2ST; one
+    warning names the observations whose chains did not converge. Only meaningful when the NPE is noise-aware with
+    the same C (see the module docstring).
+
+    Args:
+        references: Observation name → reference posterior (the table's rows, in this order).
+        npe_sampler: (x, n, seed) → NPE samples (n, d).
+        observations: Observation name → histogram (bins,), every name of ``references``.
+        seed: Stage seed (the one :func:`sample_references` got).
         n_npe_samples: NPE samples per observation.
         c2st_n_max: Cap on the samples per set in the C2ST (see :func:`reference_c2st`).
         out_csv: Where to write the table (atomic), or ``None``.
         out_figure: Figure path (PDF; a PNG is written next to it), or ``None``.
-        reference_dir: If given, every :class:`ReferenceResult` is saved there as ``{name}.npz``.
         truths: Optional observation name → true θ (for mock observations).
         names: Parameter names for the columns.
         labels: Axis labels of the figure's marginals.
 
     Returns:
-        ``(rows, references, npe_samples)``.
+        ``(rows, npe_samples)``.
     """
     rows: list[dict[str, object]] = []
-    refs: dict[str, ReferenceResult] = {}
     npes: dict[str, np.ndarray] = {}
     truths = truths or {}
-    for name, x in observations.items():
-        log.info("reference posterior for %s", name)
-        ref = sample_reference(
-            simulator, x, cov, lower, upper, seed=derive_seed(seed, "reference", name),
-            n_walkers=n_walkers, n_steps=n_steps, burn_in=burn_in, moves=moves,
-        )
-        npe = np.asarray(npe_sampler(np.asarray(x, dtype=float), n_npe_samples, derive_seed(seed, "npe", name)))
+    for name, ref in references.items():
+        x = np.asarray(observations[name], dtype=float)
+        npe = np.asarray(npe_sampler(x, n_npe_samples, derive_seed(seed, "npe", name)))
         score = reference_c2st(npe, ref.samples, derive_seed(seed, "c2st", name), n_max=c2st_n_max)
-        refs[name], npes[name] = ref, npe
-        if reference_dir is not None:
-            ref.save(Path(reference_dir) / f"{name}.npz")
+        npes[name] = npe
         row: dict[str, object] = {
             "observation": name,
             "c2st": score,
@@ -532,8 +557,8 @@ def reference_c2st_table(
         with atomic_write(out_csv, suffix=".csv") as tmp:
             pd.DataFrame(rows).to_csv(tmp, index=False, float_format="%.6g")
     if out_figure is not None:
-        plot_reference_c2st(rows[:-1], refs, npes, out_figure, names=names, labels=labels, truths=truths)
-    return rows, refs, npes
+        plot_reference_c2st(rows[:-1], references, npes, out_figure, names=names, labels=labels, truths=truths)
+    return rows, npes
 
 
 def plot_reference_c2st(
@@ -645,14 +670,18 @@ def reference_observations(cfg: Any, observations: Mapping[str, np.ndarray], sim
 
 
 def write_reference_samples(path: str | Path, observations: Mapping[str, np.ndarray],
-                            refs: Mapping[str, ReferenceResult]) -> None:
-    """Write ``reference_samples.npz`` (no pickle): ``names``, and per observation ``x__<name>``, ``samples__<name>``
-    and ``tau__<name>``; read back by :func:`load_reference_samples`."""
+                            refs: Mapping[str, ReferenceResult],
+                            truths: Mapping[str, np.ndarray] | None = None) -> None:
+    """Write ``reference_samples.npz`` (no pickle): ``names``, and per observation ``x__<name>``, every field of its
+    :class:`ReferenceResult` as ``<field>__<name>`` (``samples__<name>``, ``tau__<name>``, ...) and its truth
+    ``truth__<name>`` where known; read back by :func:`load_reference_samples` and :func:`load_references`."""
+    truths = truths or {}
     arrays: dict[str, np.ndarray] = {"names": np.array(list(observations), dtype=str)}
     for name in observations:
         arrays[f"x__{name}"] = np.asarray(observations[name], dtype=float)
-        arrays[f"samples__{name}"] = refs[name].samples
-        arrays[f"tau__{name}"] = refs[name].tau
+        arrays.update({f"{key}__{name}": value for key, value in refs[name].arrays().items()})
+        if name in truths:
+            arrays[f"truth__{name}"] = np.asarray(truths[name], dtype=float)
     with atomic_write(path, suffix=".npz") as tmp:
         np.savez(tmp, **arrays)
 
@@ -661,3 +690,19 @@ def load_reference_samples(path: str | Path) -> dict[str, tuple[np.ndarray, np.n
     """Read the NPZ of :func:`write_reference_samples`: {name: (x, reference samples)}."""
     with np.load(path, allow_pickle=False) as z:
         return {str(n): (z[f"x__{n}"], z[f"samples__{n}"]) for n in z["names"]}
+
+
+def load_references(path: str | Path) -> tuple[dict[str, np.ndarray], dict[str, ReferenceResult],
+                                                dict[str, np.ndarray]]:
+    """Read the NPZ of :func:`write_reference_samples` in full: ``(observations, references, truths)``."""
+    with np.load(path, allow_pickle=False) as z:
+        names = [str(n) for n in z["names"]]
+        by_name: dict[str, dict[str, np.ndarray]] = {n: {} for n in names}
+        for key in z.files:
+            if "__" in key:  # <field>__<name>: the field names have no "__", an observation's name may
+                field_name, name = key.split("__", 1)
+                by_name[name][field_name] = z[key]
+    observations = {n: np.asarray(by_name[n]["x"], dtype=float) for n in names}
+    refs = {n: ReferenceResult.from_arrays(by_name[n]) for n in names}
+    truths = {n: np.asarray(by_name[n]["truth"], dtype=float) for n in names if "truth" in by_name[n]}
+    return observations, refs, truths

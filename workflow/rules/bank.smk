@@ -14,6 +14,9 @@ rule merge_bank:
     log:
         prefixed("logs/merge_bank/{split}.log"),
     threads: 1
+    # The critical path (parameters → shards → bank → main network) goes first; rules off it (the reference
+    # posteriors' chains, the classical fits) wait for a free core (README "Cost").
+    priority: 1
     conda:
         "../../envs/nutune.yaml"
     script:

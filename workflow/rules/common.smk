@@ -331,10 +331,6 @@ def get_reference_observations(wildcards=None):
     return {name: RP.OBSERVATION.format(obs=name) for name in OBSERVATIONS}
 
 
-def get_reference_inputs(wildcards=None):
-    """Inputs of reference_c2st: the noise-aware networks and every observed histogram."""
-    return {"models": get_reference_models(), **get_reference_observations()}
-
 
 # classical.smk
 def get_classical_inputs(wildcards=None):

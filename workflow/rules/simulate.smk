@@ -30,6 +30,9 @@ rule simulate_shard:
     log:
         prefixed("logs/simulate_shard/{split}_{shard}.log"),
     threads: 1
+    # The critical path (parameters → shards → bank → main network) goes first; rules off it (the reference
+    # posteriors' chains, the classical fits) wait for a free core (README "Cost").
+    priority: 1
     conda:
         "../../envs/nutune.yaml"
     script:

@@ -17,6 +17,9 @@ rule train_npe:
     log:
         prefixed("logs/train_npe/{member}.log"),
     threads: 1
+    # The critical path (parameters → shards → bank → main network) goes first; rules off it (the reference
+    # posteriors' chains, the classical fits) wait for a free core (README "Cost").
+    priority: 1
     conda:
         "../../envs/nutune.yaml"
     script:

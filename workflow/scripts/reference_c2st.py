@@ -1,4 +1,4 @@
-"""Snakemake script of rule `reference_c2st`: emcee reference posteriors and C2ST against the noise-aware NPE."""
+"""Snakemake script of rule `reference_c2st`: C2ST of the noise-aware NPE against the reference posteriors."""
 
 from nutune.config import stage_config
 from nutune.stages.common import log_to
@@ -8,8 +8,7 @@ with log_to(snakemake.log[0]):
     run_reference_c2st(
         stage_config(snakemake.params.config),
         model_paths=list(snakemake.input.models),
-        observations=dict(snakemake.params.observations),
+        samples=snakemake.input.samples,
         table=snakemake.output.table,
         figure=snakemake.output.pdf,
-        samples=snakemake.output.samples,
     )

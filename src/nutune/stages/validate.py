@@ -13,7 +13,8 @@ from nutune.config import as_config
 from nutune.io import derive_seed, rng
 from nutune.stages.common import split_models
 
-__all__ = ["run_reference_npe", "run_reference_c2st", "run_calibration_gate", "run_learning_curve"]
+__all__ = ["run_reference_npe", "run_reference_posteriors", "run_reference_c2st", "run_calibration_gate",
+           "run_learning_curve"]
 
 
 def run_reference_npe(config: Mapping[str, Any], *, bank_path: str, weights: str, metadata: str, loss: str) -> None:
@@ -35,13 +36,29 @@ def run_reference_npe(config: Mapping[str, Any], *, bank_path: str, weights: str
     save_npe(trained, weights, metadata, loss)
 
 
-def run_reference_c2st(config: Mapping[str, Any], *, model_paths: Sequence[str], observations: Mapping[str, str],
-                       table: str, figure: str, samples: str, n_npe_samples: int = 4000) -> None:
-    """Rule ``reference_c2st``: reference posteriors for the named observations + ``reference.n_mock`` mocks, C2ST
-    against the noise-aware NPE (checked: ``noise.mode == covariance``), the table, the figure and all reference
-    samples (:func:`nutune.reference.write_reference_samples`)."""
+def run_reference_posteriors(config: Mapping[str, Any], *, observations: Mapping[str, str], samples: str) -> None:
+    """Rule ``reference_posteriors``: the exact (emcee) posteriors of the named observations + ``reference.n_mock``
+    mocks (:func:`nutune.reference.sample_references`), written with their truths to ``samples``
+    (:func:`nutune.reference.write_reference_samples`). Needs no network, so it runs beside the training."""
     from nutune import reference as ref
     from nutune.measurements import load_data
+
+    cfg = as_config(config)
+    sim, cov = ref.builtin_simulator(cfg), load_data(cfg).cov(cfg.npe.noise_components)
+    seed = derive_seed(cfg.seed, "reference")
+    obs, truths = ref.reference_observations(
+        cfg, {name: ref.read_observation_csv(path) for name, path in observations.items()}, sim, cov, seed)
+    rc = cfg.reference
+    refs = ref.sample_references(obs, sim, cov, cfg.prior_low, cfg.prior_high, seed=seed, n_walkers=rc.n_walkers,
+                                 n_steps=rc.n_steps, burn_in=rc.burn_in, moves=rc.moves)
+    ref.write_reference_samples(samples, obs, refs, truths)
+
+
+def run_reference_c2st(config: Mapping[str, Any], *, model_paths: Sequence[str], samples: str, table: str,
+                       figure: str, n_npe_samples: int = 4000) -> None:
+    """Rule ``reference_c2st``: C2ST of the noise-aware NPE (checked: ``noise.mode == covariance``) against the
+    reference posteriors of rule ``reference_posteriors`` (``samples``); the table and the figure."""
+    from nutune import reference as ref
     from nutune.npe import load_posterior
 
     cfg = as_config(config)
@@ -49,17 +66,11 @@ def run_reference_c2st(config: Mapping[str, Any], *, model_paths: Sequence[str],
                 "prior_high": [float(v) for v in cfg.prior_high]}
     post = load_posterior(*split_models([str(p) for p in model_paths]), expected=expected, device=cfg.npe.device)
     ref.check_noise_aware(post.metadata)
-    sim, cov = ref.builtin_simulator(cfg), load_data(cfg).cov(cfg.npe.noise_components)
-    seed = derive_seed(cfg.seed, "reference")
-    obs, truths = ref.reference_observations(
-        cfg, {name: ref.read_observation_csv(path) for name, path in observations.items()}, sim, cov, seed)
-    rc = cfg.reference
-    _, refs, _ = ref.reference_c2st_table(
-        obs, lambda x, n, s: post.sample(n, x, s), sim, cov, cfg.prior_low, cfg.prior_high, seed=seed,
-        n_walkers=rc.n_walkers, n_steps=rc.n_steps, burn_in=rc.burn_in, moves=rc.moves,
-        n_npe_samples=n_npe_samples,
-        out_csv=table, out_figure=figure, truths=truths, names=cfg.dial_names, labels=cfg.parameter_space.labels)
-    ref.write_reference_samples(samples, obs, refs)
+    obs, refs, truths = ref.load_references(samples)
+    ref.reference_c2st_table(
+        refs, lambda x, n, s: post.sample(n, x, s), obs, seed=derive_seed(cfg.seed, "reference"),
+        n_npe_samples=n_npe_samples, out_csv=table, out_figure=figure, truths=truths, names=cfg.dial_names,
+        labels=cfg.parameter_space.labels)
 
 
 def run_calibration_gate(metrics_path: str | Path, gates: Any, out_path: str | Path):
