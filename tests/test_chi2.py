@@ -139,3 +139,27 @@ def test_norm_shape_chi2_against_the_full_one() -> None:
     assert ns(tilted) != pytest.approx(full(tilted), rel=1e-3)
     with pytest.raises(DataError):
         ns(np.zeros(58))
+
+
+@pytest.mark.parametrize("mode", ["FULL", "DIAG", "NORMSHAPE"])
+def test_discrepancy_is_the_chi2_with_another_histogram_in_place_of_the_data(t2k, mode: str) -> None:
+    """Chi2.discrepancy(x, s): the posterior-predictive check's one D(x; s) — at the data it is the χ² itself; at
+    another histogram it keeps the data's covariance (NORMSHAPE: C_NS linearised at the data), so it is a
+    quadratic form in the difference, symmetric in x and s."""
+    f = Chi2(t2k.values, t2k.cov_total, mode)
+    g = rng(3, "test", "discrepancy")
+    s = t2k.values * (1.0 + 0.1 * g.standard_normal((5, t2k.values.size)))
+    np.testing.assert_allclose(f.discrepancy(t2k.values, s), f(s), rtol=1e-12)
+    other = s[0] * 1.05
+    np.testing.assert_allclose(f.discrepancy(other, s[1]), f.discrepancy(s[1], other), rtol=1e-10)
+    assert f.discrepancy(other, other) == pytest.approx(0.0, abs=1e-20)
+
+
+def test_discrepancy_refuses_shape_and_bad_histograms(t2k) -> None:
+    with pytest.raises(DataError, match="SHAPE"):
+        Chi2(t2k.values, t2k.cov_total, "SHAPE", areas=np.ones(t2k.values.size)).discrepancy(t2k.values, t2k.values)
+    f = Chi2(t2k.values, t2k.cov_total, "NORMSHAPE")
+    with pytest.raises(DataError, match="histogram"):
+        f.discrepancy(np.full(t2k.values.size, np.nan), t2k.values)
+    with pytest.raises(DataError, match="non-positive sum"):
+        f.discrepancy(-t2k.values, t2k.values)

@@ -196,6 +196,37 @@ def test_ppc_pvalue_is_uniform_for_the_true_model_and_zero_far_off() -> None:
     assert ppc_pvalue(s, np.full(20, 1.5), cov, seed=0) == 0.0
 
 
+def test_normshape_ppc_pvalue_is_uniform_for_data_from_its_noise_model() -> None:
+    """ppc_pvalue in NORMSHAPE: data drawn from the NORMSHAPE noise model around s give p-values ~ U(0, 1) (the
+    mode's replicates and its χ² agree), and a prediction of the wrong shape gets p ~ 0."""
+    from nutune.joint_tune import ppc_pvalue
+    from nutune.noise import LikelihoodNoise
+
+    rng = np.random.default_rng(6)
+    mean = np.linspace(1.0, 2.0, 20)
+    cov = np.diag((0.05 * mean) ** 2) + 0.0004 * np.outer(mean, mean)
+    model = LikelihoodNoise.for_mode("NORMSHAPE", mean, cov)
+    s = np.tile(mean, (300, 1))
+    pvalues = [ppc_pvalue(s, model.sample(rng, mean[None, :])[0], cov, seed=k, mode="NORMSHAPE") for k in range(30)]
+    assert 0.3 < np.mean(pvalues) < 0.7 and min(pvalues) >= 0.0 and max(pvalues) <= 1.0
+    assert ppc_pvalue(s, mean * np.linspace(0.7, 1.3, 20), cov, seed=0, mode="NORMSHAPE") < 0.01  # wrong shape
+    with pytest.raises(ValueError, match="FULL or NORMSHAPE"):
+        ppc_pvalue(s, mean, cov, seed=0, mode="DIAG")
+
+
+def test_tension_modes_follow_the_tunes_likelihood() -> None:
+    from nutune.joint_tune import posteriors_by_mode, tension_modes
+
+    assert tension_modes({"constraints": {"activate": True, "mode": "NORMSHAPE"}}) == ("FULL", "NORMSHAPE")
+    assert tension_modes({"constraints": {"activate": False, "mode": "NORMSHAPE"}}) == ("FULL",)
+    assert tension_modes({"constraints": {"activate": True, "mode": "FULL"}}) == ("FULL",)
+    assert tension_modes({}) == ("FULL",)
+    assert posteriors_by_mode([("FULL", "a"), ("FULL", "b"), ("NORMSHAPE", "a")], ["1", "2", "3"]) == {
+        "FULL": {"a": "1", "b": "2"}, "NORMSHAPE": {"a": "3"}}
+    with pytest.raises(ValueError, match="keys"):
+        posteriors_by_mode([("FULL", "a")], [])
+
+
 def test_per_part_embedding_compresses_each_experiment_on_its_own(tiny: dict) -> None:
     """npe.embedding_parts: one MLP per block of columns, outputs concatenated to embedding_dim; block k's output
     depends on block k's columns only; a sum other than simulator.bins is refused at the door."""

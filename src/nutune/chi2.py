@@ -166,20 +166,26 @@ class Chi2:
             raise DataError(f"chi2: prediction has shape {pred.shape}, expected (..., {self.data.size})")
         return {name: part(pred[..., self.slices[name]]) for name, part in self.parts.items()}
 
-    def _prepare(self, prediction: np.ndarray) -> np.ndarray:
+    def _checked(self, prediction: np.ndarray, what: str = "prediction") -> np.ndarray:
+        """``prediction`` as a float array, refused unless finite with the data's last axis (and, in NORMSHAPE, a
+        positive sum)."""
         pred = np.asarray(prediction, dtype=float)
         if pred.shape[-1:] != self.data.shape:
-            raise DataError(f"chi2: prediction has shape {pred.shape}, expected (..., {self.data.size})")
+            raise DataError(f"chi2: {what} has shape {pred.shape}, expected (..., {self.data.size})")
         if not np.isfinite(pred).all():
-            raise DataError("chi2: prediction contains non-finite values")
+            raise DataError(f"chi2: {what} contains non-finite values")
+        if self.mode == "NORMSHAPE" and np.any(pred.sum(axis=-1) <= 0):
+            raise DataError(f"chi2 NORMSHAPE: a {what} has a non-positive sum and has no shape")
+        return pred
+
+    def _prepare(self, prediction: np.ndarray) -> np.ndarray:
+        pred = self._checked(prediction)
         if self.mode == "SHAPE":
             integral = pred @ self.areas
             if np.any(integral <= 0):
                 raise DataError("chi2 SHAPE: a prediction has a non-positive integral and cannot be normalised")
             pred = pred * (self.data_integral / integral)[..., None]
         if self.mode == "NORMSHAPE":
-            if np.any(pred.sum(axis=-1) <= 0):
-                raise DataError("chi2 NORMSHAPE: a prediction has a non-positive sum and has no shape")
             return norm_shape_transform(pred) - self.ns_data
         return pred - self.data
 
@@ -189,7 +195,23 @@ class Chi2:
             values = list(self.per_part(prediction).values())
             out = sum(values[1:], start=values[0])
             return float(out) if np.ndim(out) == 0 else out
-        delta = self._prepare(prediction)
+        return self._quadratic(self._prepare(prediction))
+
+    def discrepancy(self, histogram: np.ndarray, prediction: np.ndarray) -> float | np.ndarray:
+        """χ² of ``prediction`` against ``histogram`` in place of the data, with this object's covariance (NORMSHAPE:
+        C_NS linearised at *the data*): the one fixed discrepancy function D(x; s) of a posterior-predictive check,
+        so that ``discrepancy(data, s) == self(s)``. Shapes as :meth:`__call__` (broadcast together); FULL, DIAG
+        and NORMSHAPE of one measurement (SHAPE's scale is the data's own integral)."""
+        if self.parts is not None or self.mode == "SHAPE":
+            raise DataError(f"chi2 discrepancy: mode {self.mode} of {'a joint' if self.parts else 'one'} measurement "
+                            "is not supported (FULL, DIAG or NORMSHAPE of one measurement)")
+        x, pred = self._checked(histogram, "histogram"), self._checked(prediction)
+        if self.mode == "NORMSHAPE":
+            return self._quadratic(norm_shape_transform(pred) - norm_shape_transform(x))
+        return self._quadratic(pred - x)
+
+    def _quadratic(self, delta: np.ndarray) -> float | np.ndarray:
+        """Δᵀ C⁻¹ Δ over the last axis (DIAG: the diagonal only)."""
         if self.mode == "DIAG":
             out = np.sum(delta**2 * self.inv_var, axis=-1)
         else:

@@ -5,6 +5,9 @@ A joint config (``simulator.measurement`` a list, :mod:`nutune.measurements.join
 concatenated vector. "Each alone" is a network per part trained on *that part's columns of the same joint bank*
 (rule ``part_npe``, :func:`run_part_npe`; the same npe settings, the part's own covariance block for a noise-aware
 network, seed ``derive_seed(seed, "part_npe", part)``), so the three posteriors are learnt from the same θ draws.
+When the joint tune is read in another likelihood (``constraints.mode``, e.g. NORMSHAPE) each part also gets a
+network trained with that mode's noise model (seed ``derive_seed(seed, "part_npe", part, mode)``), and the
+network-based tension statistics 1–2 below are given in both likelihoods (:func:`tension_modes`).
 
 Tables (rule ``joint_tables``, :func:`run_joint_tables`):
 
@@ -21,7 +24,8 @@ Tables (rule ``joint_tables``, :func:`run_joint_tables`):
      0.95 / 0.997 — agreement is excluded at the "1σ / 2σ / 3σ" level (``n_sigma`` = √2 erf⁻¹(p_shift), the
      Gaussian-equivalent); it measures disagreement *within the model*, not the model's fit to either data set;
   2. the **posterior-predictive p-value** of one data set under the other's tune (:func:`ppc_pvalue`): for draws
-     θ of the tune's posterior, p = P(χ²_FULL(x_rep, s(θ)) ≥ χ²_FULL(x_obs, s(θ))) with x_rep ~ N(s(θ), C); a small
+     θ of the tune's posterior, p = P(χ²_FULL(x_rep, s(θ)) ≥ χ²_FULL(x_obs, s(θ))) with x_rep ~ N(s(θ), C) (in
+     NORMSHAPE: the NORMSHAPE χ² and replicates from its noise model, with that likelihood's networks); a small
      p says the data set is not described by the other experiment's tune *within its own covariance* (for MINERvA it
      is also small at its own tune: its 144-bin χ² is misspecified — the row ``…under its own tune`` gives the
      baseline to compare with);
@@ -43,7 +47,7 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["part_sections", "run_part_npe", "run_part_infer", "parameter_shift", "ppc_pvalue", "joint_chi2_table",
+__all__ = ["part_sections", "tension_modes", "posteriors_by_mode", "run_part_npe", "run_part_infer", "parameter_shift", "ppc_pvalue", "joint_chi2_table",
            "tension_table", "goodness_of_fit_rows", "run_joint_tables", "plot_tunes_corner"]
 
 _log = logging.getLogger("nutune")
@@ -83,14 +87,37 @@ def _part_rows(cfg: Any, part: str) -> slice:
     return load_data(cfg).parts[part]
 
 
-def run_part_npe(config: Any, *, part: str, bank_path: str, weights: str, metadata: str, loss: str,
+def tension_modes(config: Any) -> tuple[str, ...]:
+    """The likelihoods the parts' networks are trained in, and so the tension rows of ``joint_tension.csv``: FULL
+    (the ``npe`` settings as configured: noise-aware with the FULL covariance for ``npe.noise: covariance``) and,
+    when ``constraints`` is active with another mode, that mode — the likelihood the joint tune is read in
+    (``constraints.mode``), so the tension is measured where the tune is. ``config`` a :class:`nutune.config.Config`
+    or its raw sections."""
+    constraints = dict(_sections(config).get("constraints") or {})
+    mode = str(constraints.get("mode", "FULL"))
+    return ("FULL",) if not constraints.get("activate") or mode == "FULL" else ("FULL", mode)
+
+
+def _part_seed(cfg: Any, stage: str, part: str, mode: str) -> int:
+    """A part's seed of ``stage``: FULL keeps ``derive_seed(seed, stage, part)``, another mode adds its name."""
+    from nutune.io import derive_seed
+
+    return derive_seed(cfg.seed, stage, part) if mode == "FULL" else derive_seed(cfg.seed, stage, part, mode)
+
+
+def run_part_npe(config: Any, *, part: str, mode: str, bank_path: str, weights: str, metadata: str, loss: str,
                  config_hash: str) -> None:
     """Rule ``part_npe``: the network of one part trained on its columns of the joint training bank (module doc);
-    ``config`` the stage's sections (``stage_config``)."""
+    ``config`` the stage's sections (``stage_config``). ``mode`` FULL: the ``npe`` settings as configured; another
+    χ² mode (:func:`tension_modes`): noise-aware with that mode's noise model of the part
+    (:func:`nutune.likelihood_modes.noise_model`) and the epoch cap ``likelihood_modes.max_num_epochs``, as the
+    joint network of that mode (rule ``likelihood_npe``)."""
     from nutune.bank import read_bank
     from nutune.config import stage_config
     from nutune.forward import training_noise_covariance
-    from nutune.io import derive_seed, sha256_file
+    from nutune.io import sha256_file
+    from nutune.likelihood_modes import noise_model
+    from nutune.measurements import load_data
     from nutune.npe import save_npe, train_npe
     from nutune.stages.common import one_torch_thread
 
@@ -101,20 +128,27 @@ def run_part_npe(config: Any, *, part: str, bank_path: str, weights: str, metada
     rows = _part_rows(joint_cfg, part)
     theta, x, _ = read_bank(bank_path)
     bank_hash = sha256_file(bank_path)
-    provenance = {"config_hash": config_hash, "bank_hash": bank_hash, "part": part,
+    provenance = {"config_hash": config_hash, "bank_hash": bank_hash, "part": part, "likelihood": mode,
                   "inputs": {"bank": {"path": str(bank_path), "sha256": bank_hash, "columns": [rows.start, rows.stop]}}}
+    if mode == "FULL":
+        settings, noise_cov, model = cfg.npe, training_noise_covariance(cfg), None
+    else:
+        data = load_data(cfg)
+        settings = cfg.npe.noise_aware(cfg.likelihood_modes.max_num_epochs)
+        noise_cov, model = data.cov(cfg.npe.noise_components), noise_model(cfg, mode, data)
     trained = train_npe(theta, np.ascontiguousarray(x[:, rows]), prior_low=cfg.prior_low, prior_high=cfg.prior_high,
-                        settings=cfg.npe, seed=derive_seed(cfg.seed, "part_npe", part),
-                        noise_cov=training_noise_covariance(cfg), member=0, provenance=provenance,
-                        dial_names=cfg.dial_names)
+                        settings=settings, seed=_part_seed(cfg, "part_npe", part, mode), noise_cov=noise_cov,
+                        noise_model=model, member=0, provenance=provenance, dial_names=cfg.dial_names)
     save_npe(trained, weights, metadata, loss)
-    _log.info("part %s: trained on columns %d..%d of %d simulations", part, rows.start, rows.stop - 1, len(theta))
+    _log.info("part %s (%s): trained on columns %d..%d of %d simulations", part, mode, rows.start, rows.stop - 1,
+              len(theta))
 
 
-def run_part_infer(config: Any, *, part: str, model_paths: Sequence[str], output: str) -> None:
-    """Rule ``part_infer``: ``inference.num_posterior_samples`` draws of a part's network for that part's data."""
+def run_part_infer(config: Any, *, part: str, mode: str, model_paths: Sequence[str], output: str) -> None:
+    """Rule ``part_infer``: ``inference.num_posterior_samples`` draws of a part's network of likelihood ``mode`` for
+    that part's data."""
     from nutune.config import stage_config
-    from nutune.io import derive_seed, write_npz
+    from nutune.io import write_npz
     from nutune.measurements import load_data
     from nutune.stages.common import load_model, one_torch_thread
 
@@ -122,9 +156,8 @@ def run_part_infer(config: Any, *, part: str, model_paths: Sequence[str], output
     cfg = stage_config(part_sections(_sections(config), part))
     x = np.asarray(load_data(cfg).values, dtype=float)
     posterior = load_model(cfg, list(model_paths))
-    samples = posterior.sample(cfg.inference.num_posterior_samples, x, seed=derive_seed(cfg.seed, "part_infer", part))
+    samples = posterior.sample(cfg.inference.num_posterior_samples, x, seed=_part_seed(cfg, "part_infer", part, mode))
     write_npz(output, samples=samples, x=x)
-    _log.info("part %s: posterior median %s", part, np.array2string(np.median(samples, axis=0), precision=4))
 
 
 def parameter_shift(a: np.ndarray, b: np.ndarray, *, low: np.ndarray, high: np.ndarray, seed: int,
@@ -152,18 +185,23 @@ def parameter_shift(a: np.ndarray, b: np.ndarray, *, low: np.ndarray, high: np.n
     return {"p_shift": p, "n_sigma": float(math.sqrt(2.0) * erfinv(p_cap)), "n_pairs": int(n_pairs)}
 
 
-def ppc_pvalue(predictions: np.ndarray, data: np.ndarray, cov: np.ndarray, *, seed: int) -> float:
-    """Posterior-predictive p-value with the FULL χ² (Gelman, Meng & Stern 1996): ``predictions`` (n, bins) = s(θ_i)
-    at posterior draws; one replicate x_rep,i ~ N(s(θ_i), C) each; p = mean[χ²(x_rep,i, s_i) ≥ χ²(x_obs, s_i)]."""
+def ppc_pvalue(predictions: np.ndarray, data: np.ndarray, cov: np.ndarray, *, seed: int, mode: str = "FULL") -> float:
+    """Posterior-predictive p-value with the χ² of ``mode`` (Gelman, Meng & Stern 1996): ``predictions`` (n, bins) =
+    s(θ_i) at posterior draws; one replicate x_rep,i ~ p(x | s(θ_i)) each from the mode's noise model
+    (:class:`nutune.noise.LikelihoodNoise`; FULL: N(s(θ_i), C)); p = mean[D(x_rep,i; s_i) ≥ D(x_obs; s_i)] with the
+    one discrepancy D = :meth:`nutune.chi2.Chi2.discrepancy` of the data set (NORMSHAPE: C_NS linearised at the
+    data, as the noise model draws). FULL and NORMSHAPE (DIAG/SHAPE need the measurement's areas and norm part)."""
     from nutune.chi2 import Chi2
-    from nutune.noise import covariance_noise
+    from nutune.noise import LikelihoodNoise
 
+    if mode not in ("FULL", "NORMSHAPE"):
+        raise ValueError(f"ppc_pvalue: mode {mode!r} is not FULL or NORMSHAPE")
     s = np.atleast_2d(np.asarray(predictions, dtype=float))
-    rep = s + covariance_noise(np.random.default_rng(seed), cov, len(s), method="cholesky")
-    full = Chi2(np.zeros_like(data), cov, "FULL")  # χ² of differences: Δᵀ C⁻¹ Δ
-    observed = full(data - s)
-    replicated = full(rep - s)
-    return float(np.mean(replicated >= observed))
+    data = np.asarray(data, dtype=float)
+    rep = LikelihoodNoise.for_mode(mode, data, cov).sample(np.random.default_rng(seed), s,
+                                                           method="cholesky" if mode == "FULL" else "eigh")
+    chi2 = Chi2(data, cov, mode)
+    return float(np.mean(chi2.discrepancy(rep, s) >= chi2(s)))
 
 
 def joint_chi2_table(cfg: Any, tunes: Mapping[str, np.ndarray]):
@@ -192,9 +230,11 @@ def joint_chi2_table(cfg: Any, tunes: Mapping[str, np.ndarray]):
     return pd.DataFrame(rows)
 
 
-def tension_table(cfg: Any, posteriors: Mapping[str, np.ndarray], *, n_ppc: int = 500):
-    """The tension between the single-part tunes (module doc): one parameter-shift row per pair of parts and one
-    posterior-predictive row per (data set, tune) — each part's data under every part's tune."""
+def tension_table(cfg: Any, posteriors: Mapping[str, Mapping[str, np.ndarray]], *, n_ppc: int = 500):
+    """The tension between the single-part tunes (module doc), per likelihood ``mode`` of ``posteriors`` (mode →
+    part → draws of that part's network of that likelihood, :func:`tension_modes`): one parameter-shift row per
+    pair of parts and one posterior-predictive row per (data set, tune) — each part's data under every part's tune,
+    with the χ² of that mode. FULL keeps the seeds it had before other modes existed."""
     import pandas as pd
 
     from nutune.forward import builtin_prediction
@@ -206,26 +246,29 @@ def tension_table(cfg: Any, posteriors: Mapping[str, np.ndarray], *, n_ppc: int 
     parts = list(data.parts)
     short = {p: SHORT_NAMES.get(p, p) for p in parts}
     rows = []
-    for i, a in enumerate(parts):
-        for b in parts[i + 1:]:
-            shift = parameter_shift(posteriors[a], posteriors[b], low=cfg.prior_low, high=cfg.prior_high,
-                                    seed=derive_seed(cfg.seed, "parameter_shift", a, b))
-            rows.append({"statistic": "parameter_shift", "data": f"{short[a]} vs {short[b]}",
-                         "tune": f"{short[a]}-only vs {short[b]}-only", "value": shift["p_shift"],
-                         "n_sigma": shift["n_sigma"], "n_draws": shift["n_pairs"],
-                         "meaning": "posterior mass of shifts dtheta more probable than no shift (Raveri & Hu 2019); "
-                                    "near 0: the two data sets prefer the same dials"})
-    for d in parts:
-        sl, own = data.parts[d], data.part_data[d]
-        for t in parts:
-            draws = posteriors[t][:n_ppc]
-            p = ppc_pvalue(builtin_prediction(cfg, draws)[:, sl], np.asarray(own.values), np.asarray(own.cov_total),
-                           seed=derive_seed(cfg.seed, "ppc", d, t))
-            rows.append({"statistic": "ppc_pvalue_FULL", "data": short[d], "tune": f"{short[t]}-only",
-                         "value": p, "n_sigma": float("nan"), "n_draws": len(draws),
-                         "meaning": ("P(chi2_FULL of a replicate >= chi2_FULL of the data) under the tune's posterior; "
-                                     + ("baseline: the data set under its own tune" if d == t
-                                        else "compare with the data set under its own tune"))})
+    for mode, by_part in posteriors.items():
+        tag = () if mode == "FULL" else (mode,)
+        for i, a in enumerate(parts):
+            for b in parts[i + 1:]:
+                shift = parameter_shift(by_part[a], by_part[b], low=cfg.prior_low, high=cfg.prior_high,
+                                        seed=derive_seed(cfg.seed, "parameter_shift", a, b, *tag))
+                rows.append({"statistic": f"parameter_shift_{mode}", "data": f"{short[a]} vs {short[b]}",
+                             "tune": f"{short[a]}-only vs {short[b]}-only ({mode} networks)",
+                             "value": shift["p_shift"], "n_sigma": shift["n_sigma"], "n_draws": shift["n_pairs"],
+                             "meaning": "posterior mass of shifts dtheta more probable than no shift (Raveri & Hu "
+                                        "2019); near 0: the two data sets prefer the same dials"})
+        for d in parts:
+            sl, own = data.parts[d], data.part_data[d]
+            for t in parts:
+                draws = by_part[t][:n_ppc]
+                p = ppc_pvalue(builtin_prediction(cfg, draws)[:, sl], np.asarray(own.values),
+                               np.asarray(own.cov_total), seed=derive_seed(cfg.seed, "ppc", d, t, *tag), mode=mode)
+                rows.append({"statistic": f"ppc_pvalue_{mode}", "data": short[d],
+                             "tune": f"{short[t]}-only ({mode} network)", "value": p, "n_sigma": float("nan"),
+                             "n_draws": len(draws),
+                             "meaning": (f"P(chi2_{mode} of a replicate >= chi2_{mode} of the data) under the tune's "
+                                         "posterior; " + ("baseline: the data set under its own tune" if d == t
+                                                          else "compare with the data set under its own tune"))})
     return pd.DataFrame(rows)
 
 
@@ -275,9 +318,23 @@ def goodness_of_fit_rows(cfg: Any, *, n_starts: int = 6) -> list[dict[str, Any]]
     return rows
 
 
-def run_joint_tables(config: Any, *, joint_posterior: str, part_posteriors: Mapping[str, str],
+def posteriors_by_mode(keys: Sequence[Sequence[str]], paths: Sequence[str]) -> dict[str, dict[str, str]]:
+    """Rule ``joint_tables``' part posteriors as likelihood mode → part → path, from its ``(mode, part)`` params and
+    input files in the same order."""
+    if len(keys) != len(paths):
+        raise ValueError(f"{len(keys)} (mode, part) keys for {len(paths)} part posterior files")
+    out: dict[str, dict[str, str]] = {}
+    for (mode, part), path in zip(keys, paths, strict=True):
+        out.setdefault(str(mode), {})[str(part)] = str(path)
+    return out
+
+
+def run_joint_tables(config: Any, *, joint_posterior: str, part_posteriors: Mapping[str, Mapping[str, str]],
                      joint_chi2: str, tension: str, corner_pdf: str, corner_png: str) -> None:
-    """Rule ``joint_tables``: ``joint_chi2.csv``, ``joint_tension.csv`` and the corner of the three posteriors."""
+    """Rule ``joint_tables``: ``joint_chi2.csv``, ``joint_tension.csv`` and the corner of the three posteriors.
+
+    ``part_posteriors`` is likelihood mode → part → posterior file (:func:`tension_modes`); the χ² table and the
+    corner show the FULL parts' tunes beside the joint network's, the tension table every mode."""
     import pandas as pd
 
     from nutune.config import stage_config
@@ -286,13 +343,15 @@ def run_joint_tables(config: Any, *, joint_posterior: str, part_posteriors: Mapp
     from nutune.tables import write_table
 
     cfg = stage_config(_sections(config))
-    posteriors = {part: read_samples(path) for part, path in part_posteriors.items()}
+    by_mode = {mode: {part: read_samples(path) for part, path in paths.items()}
+               for mode, paths in part_posteriors.items()}
+    posteriors = by_mode["FULL"]
     joint = read_samples(joint_posterior)
     tunes = {"MicroBooNE tune": np.asarray(cfg.parameter_space.microboone_tune, dtype=float)}
     tunes.update({f"{SHORT_NAMES.get(p, p)}-only": np.median(s, axis=0) for p, s in posteriors.items()})
     tunes["joint"] = np.median(joint, axis=0)
     write_table(joint_chi2_table(cfg, tunes), joint_chi2)
-    write_table(pd.concat([tension_table(cfg, posteriors), pd.DataFrame(goodness_of_fit_rows(cfg))],
+    write_table(pd.concat([tension_table(cfg, by_mode), pd.DataFrame(goodness_of_fit_rows(cfg))],
                           ignore_index=True), tension)
     plot_tunes_corner({**{f"{SHORT_NAMES.get(p, p)}-only": s for p, s in posteriors.items()}, "joint": joint},
                       [f"{p.label} [{p.unit}]" if p.unit else p.label for p in cfg.parameters],

@@ -62,9 +62,9 @@ STABILITY_HEADLINES = "results/stability/replicate_{replicate}/headlines.csv"
 STABILITY_TABLE = "results/stability/replicate_{replicate}/tables/{table}.csv"
 LIKELIHOOD_MODEL = "results/likelihood_modes/model/{mode}/npe_{member}.{ext}"
 LIKELIHOOD_LOSS = "results/likelihood_modes/model/{mode}/loss_{member}.csv"
-PART_MODEL = "results/parts/{part}/model/npe_0.{ext}"
-PART_LOSS = "results/parts/{part}/model/loss_0.csv"
-PART_POSTERIOR = "results/parts/{part}/posterior.npz"
+PART_MODEL = "results/parts/{part}/{mode}/model/npe_0.{ext}"
+PART_LOSS = "results/parts/{part}/{mode}/model/loss_0.csv"
+PART_POSTERIOR = "results/parts/{part}/{mode}/posterior.npz"
 LOG = "logs/{rule}/{name}.log"
 
 #: (pattern, content) of every artefact, in workflow order.
@@ -101,9 +101,10 @@ GRAMMAR: tuple[tuple[str, str], ...] = (
                        "member 0 .. likelihood_modes.n_ensemble-1; FULL is the reference network)"),
     (LIKELIHOOD_LOSS, "its loss curve"),
     (PART_MODEL, "joint measurement: the network of one part {part} (a measurement name) trained on its columns "
-                 "of the joint bank (nutune.joint_tune)"),
+                 "of the joint bank, in likelihood {mode} (FULL: the npe settings as configured; the tune's "
+                 "constraints.mode: that chi2 mode's noise model; nutune.joint_tune.tension_modes)"),
     (PART_LOSS, "its loss curve"),
-    (PART_POSTERIOR, "samples (S, d) physical, x: that part's network for that part's data"),
+    (PART_POSTERIOR, "samples (S, d) physical, x: that part's network of likelihood {mode} for that part's data"),
     (LOG, "one log per job; a failing job names its log"),
 )
 

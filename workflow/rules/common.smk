@@ -16,6 +16,7 @@ from nutune import paths
 from nutune.config import DEFAULT_LIKELIHOOD_ENSEMBLE, ConfigError, Provenance, load_config, observation_table
 from nutune.figure_registry import FIGURES as FIGURE_REGISTRY
 from nutune.figure_registry import OWN_RULE, slice_figures
+from nutune.joint_tune import tension_modes
 from nutune.likelihood_modes import CHOSEN as HEADLINE
 from nutune.likelihood_modes import mode_members
 from nutune.measurements import get as get_measurement
@@ -85,6 +86,8 @@ for _name, _spec in OBSERVATIONS.items():
 # The parts of a joint measurement (nutune.measurements.joint; empty for one measurement): each gets its own network
 # on its columns of the joint bank, its posterior and the joint tables (joint.smk).
 JOINT_PARTS = list(measurement_of(CFG).parts)
+# The likelihoods the parts' networks are trained in (FULL and the joint tune's constraints.mode).
+TENSION_MODES = list(tension_modes(CFG))
 
 
 wildcard_constraints:
@@ -434,13 +437,14 @@ def get_part_npe_inputs(wildcards):
 
 def get_part_infer_inputs(wildcards):
     """The part's network, the measurement's data files and the calibration gate."""
-    return {"models": expand(RP.PART_MODEL, part=wildcards.part, ext=("safetensors", "json")),
+    return {"models": expand(RP.PART_MODEL, part=wildcards.part, mode=wildcards.mode, ext=("safetensors", "json")),
             "data": MEASUREMENT_RESOURCES, "gate": get_gate_input()}
 
 
 def get_joint_tables_inputs(wildcards=None):
     """The joint network's posterior for the (first) data observation and each part's posterior."""
-    return {"joint": get_t2k_posterior(), "parts": expand(RP.PART_POSTERIOR, part=JOINT_PARTS),
+    return {"joint": get_t2k_posterior(),
+            "parts": [RP.PART_POSTERIOR.format(part=part, mode=mode) for mode in TENSION_MODES for part in JOINT_PARTS],
             "data": MEASUREMENT_RESOURCES}
 
 

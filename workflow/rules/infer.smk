@@ -47,6 +47,9 @@ rule throws:
     log:
         prefixed("logs/throws/{data_obs}.log"),
     threads: 1
+    # On the critical path after training (network → test-set calibration → gate → data posterior → throws):
+    # it goes before the jobs off it (simulate.smk, priority).
+    priority: 1
     conda:
         "../../envs/nutune.yaml"
     script:

@@ -8,6 +8,7 @@ with log_to(snakemake.log[0]):
     run_part_infer(
         stage_config(snakemake.params.config),
         part=snakemake.wildcards.part,
+        mode=snakemake.wildcards.mode,
         model_paths=list(snakemake.input.models),
         output=snakemake.output[0],
     )

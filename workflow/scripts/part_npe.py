@@ -8,6 +8,7 @@ with log_to(snakemake.log[0]):
     run_part_npe(
         stage_config(snakemake.params.config, provenance=snakemake.params.provenance),
         part=snakemake.wildcards.part,
+        mode=snakemake.wildcards.mode,
         bank_path=snakemake.input.bank,
         weights=snakemake.output.weights,
         metadata=snakemake.output.metadata,
